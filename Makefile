@@ -1,0 +1,40 @@
+# Thin wrappers; each target sets up the virtual environment first if it is missing or stale.
+VENV ?= .venv
+BIN := $(abspath $(VENV))/bin
+PY := $(BIN)/python
+export PATH := $(BIN):$(PATH)
+export DVC_NO_ANALYTICS := 1
+
+.PHONY: setup run test test-fast ui bench params lint
+
+setup: $(VENV)/.installed
+
+# torch goes in first, pinned: it is the CPU wheel on this machine's disk, while an unpinned torch
+# (asked for by any other package) would download a multi-GB CUDA build.
+$(VENV)/.installed: pyproject.toml
+	python3 -m venv $(VENV)
+	$(PY) -m pip install -q --upgrade pip
+	$(PY) -m pip install -q torch==2.13.0
+	$(PY) -m pip install -q -e ".[dev]"
+	touch $@
+
+run: setup          ## the default pipeline, cached by DVC
+	dvc repro
+
+test: setup         ## every test, the end-to-end pipelines included
+	$(PY) -m pytest -q
+
+test-fast: setup    ## unit tests only
+	$(PY) -m pytest -q -m "not slow"
+
+ui: setup           ## MLflow UI on http://127.0.0.1:5000
+	mlflow ui --backend-store-uri sqlite:///$(CURDIR)/mlruns/mlflow.db --host 127.0.0.1 --port 5000
+
+bench: setup
+	$(PY) bench/pipeline.py
+
+params: setup       ## rewrite params.yaml from conf/ (as dvc exp run does)
+	$(PY) pipelines/compose_params.py
+
+lint: setup
+	ruff check src tests pipelines bench

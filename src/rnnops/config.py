@@ -1,0 +1,347 @@
+"""Typed configuration: the schema of every Hydra group and its validation.
+
+Hydra composes conf/ into a DictConfig; `load_config` turns that into frozen dataclasses and checks
+every rule, so a wrong key, type or value fails before any work starts, with its dotted key.
+Stages only ever see these dataclasses.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import hashlib
+import json
+import types
+import typing
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Literal
+
+from rnnops.errors import ConfigError
+
+
+@dataclass(frozen=True)
+class SplitConfig:
+    train: float = 0.7
+    val: float = 0.1
+    test: float = 0.2
+
+
+@dataclass(frozen=True)
+class DataConfig:
+    name: str = "co2"
+    source: str = "statsmodels"
+    dataset: str = "co2"
+    target: str = "co2"
+    missing: Literal["interpolate", "ffill", "drop", "error"] = "interpolate"
+    lookback: int = 104
+    horizon: int = 26
+    stride: int = 1
+    season_period: int = 52
+    split: SplitConfig = field(default_factory=SplitConfig)
+    scaler: Literal["standard", "minmax", "none"] = "standard"
+
+
+@dataclass(frozen=True)
+class ModelConfig:
+    name: str = "lstm"
+    hidden_size: int = 64
+    num_layers: int = 1
+    dropout: float = 0.0
+    subtract_last: bool = True
+
+
+@dataclass(frozen=True)
+class TrainConfig:
+    lr: float = 3e-3
+    batch_size: int = 64
+    max_epochs: int = 60
+    patience: int = 8
+    gradient_clip: float = 1.0
+    l1: float = 0.0
+    l2: float = 0.0
+    use_best_params: bool = True
+    resume: bool = False
+
+
+@dataclass(frozen=True)
+class TrainerConfig:
+    accelerator: str = "cpu"
+    devices: int = 1
+    threads: int = 0
+    precision: str = "32-true"
+    progress_bar: bool = True
+
+
+@dataclass(frozen=True)
+class ParamSpec:
+    """One dimension of the sweep's search space."""
+
+    type: Literal["float", "int", "categorical"]
+    low: float | None = None
+    high: float | None = None
+    log: bool = False
+    choices: tuple[Any, ...] | None = None
+
+
+@dataclass(frozen=True)
+class SweepConfig:
+    n_trials: int = 10
+    max_epochs: int = 15
+    sampler: Literal["tpe", "random"] = "tpe"
+    pruner: Literal["median", "none"] = "median"
+    n_startup_trials: int = 4
+    # group -> key -> distribution, e.g. space.train.lr; nested so Hydra can override one bound
+    # (sweep.space.train.lr.high=0.1) or drop one dimension (~sweep.space.model.dropout).
+    space: dict[str, dict[str, ParamSpec]] = field(default_factory=dict)
+
+    @property
+    def params(self) -> dict[str, ParamSpec]:
+        """The search space by dotted config key: {'train.lr': ParamSpec, ...}."""
+        return {f"{g}.{k}": spec for g, specs in self.space.items() for k, spec in specs.items()}
+
+
+@dataclass(frozen=True)
+class TrackingConfig:
+    uri: str | None = None
+    experiment: str = "rnnops"
+    registered_model: str = "rnnops-forecaster"
+
+
+@dataclass(frozen=True)
+class PathsConfig:
+    """Output locations. `root` is made absolute and the others are taken relative to it (an
+    absolute one stays as it is), so overriding paths.root moves everything."""
+
+    root: Path = Path(".")
+    prepared: Path = Path("data/prepared")
+    sweep: Path = Path("models/sweep")
+    model: Path = Path("models/train")
+    reports: Path = Path("reports")
+    mlflow: Path = Path("mlruns")
+    optuna: Path = Path("outputs/optuna")
+    checkpoints: Path = Path("outputs/checkpoints")
+    logs: Path = Path("outputs/logs")
+
+    def __post_init__(self) -> None:
+        root = self.root.expanduser().resolve()
+        object.__setattr__(self, "root", root)
+        for f in dataclasses.fields(self):
+            if f.name != "root":  # root / an absolute path is that path: loading twice is safe
+                object.__setattr__(self, f.name, root / getattr(self, f.name))
+
+
+@dataclass(frozen=True)
+class Config:
+    seed: int
+    data: DataConfig
+    model: ModelConfig
+    train: TrainConfig
+    trainer: TrainerConfig
+    sweep: SweepConfig
+    tracking: TrackingConfig
+    paths: PathsConfig
+
+
+# --- building dataclasses from plain containers -------------------------------------------------
+
+
+def _type_name(tp: Any) -> str:
+    return getattr(tp, "__name__", str(tp))
+
+
+def _build(tp: Any, value: Any, key: str) -> Any:
+    """Convert `value` to type `tp`, raising ConfigError(key) when it does not fit."""
+    origin = typing.get_origin(tp)
+    if dataclasses.is_dataclass(tp):
+        if not isinstance(value, dict):
+            raise ConfigError(key, f"expected a mapping, got {value!r}")
+        hints = typing.get_type_hints(tp)
+        names = {f.name for f in dataclasses.fields(tp)}
+        unknown = sorted(set(value) - names)
+        if unknown:
+            raise ConfigError(
+                _join(key, unknown[0]),
+                f"unknown key; valid keys here are {', '.join(sorted(names))}",
+            )
+        kwargs = {}
+        for f in dataclasses.fields(tp):
+            sub = _join(key, f.name)
+            if f.name in value:
+                kwargs[f.name] = _build(hints[f.name], value[f.name], sub)
+            elif f.default is dataclasses.MISSING and f.default_factory is dataclasses.MISSING:
+                raise ConfigError(sub, "missing; add it to the config")
+        return tp(**kwargs)
+    if origin in (typing.Union, types.UnionType):
+        args = typing.get_args(tp)
+        if value is None and type(None) in args:
+            return None
+        (inner,) = [a for a in args if a is not type(None)]
+        return _build(inner, value, key)
+    if origin is Literal:
+        allowed = typing.get_args(tp)
+        if value not in allowed:
+            raise ConfigError(key, f"{value!r} is not one of {', '.join(map(str, allowed))}")
+        return value
+    if origin is dict:
+        _, val_tp = typing.get_args(tp)
+        if not isinstance(value, dict):
+            raise ConfigError(key, f"expected a mapping, got {value!r}")
+        return {str(k): _build(val_tp, v, _join(key, str(k))) for k, v in value.items()}
+    if origin is tuple:
+        if not isinstance(value, list | tuple):
+            raise ConfigError(key, f"expected a list, got {value!r}")
+        return tuple(value)
+    if tp is bool:
+        if not isinstance(value, bool):
+            raise ConfigError(key, f"expected true or false, got {value!r}")
+        return value
+    if tp is int:
+        if isinstance(value, bool) or not isinstance(value, int):
+            raise ConfigError(key, f"expected an integer, got {value!r}")
+        return value
+    if tp is float:
+        if isinstance(value, bool) or not isinstance(value, int | float):
+            raise ConfigError(key, f"expected a number, got {value!r}")
+        return float(value)
+    if tp is str:
+        if not isinstance(value, str):
+            raise ConfigError(key, f"expected a string, got {value!r}")
+        return value
+    if tp is Path:
+        if not isinstance(value, str | Path):
+            raise ConfigError(key, f"expected a path, got {value!r}")
+        return Path(value)
+    raise TypeError(f"config schema uses an unsupported type {_type_name(tp)} at {key}")
+
+
+def _join(prefix: str, name: str) -> str:
+    return f"{prefix}.{name}" if prefix else name
+
+
+# --- rules ---------------------------------------------------------------------------------------
+
+# (dotted key, predicate, rule as users read it). Checked after the types are right.
+_RULES: list[tuple[str, typing.Callable[[Any], bool], str]] = [
+    ("seed", lambda v: v >= 0, "must be >= 0"),
+    ("data.lookback", lambda v: v >= 1, "must be >= 1"),
+    ("data.horizon", lambda v: v >= 1, "must be >= 1"),
+    ("data.stride", lambda v: v >= 1, "must be >= 1"),
+    ("data.season_period", lambda v: v >= 1, "must be >= 1"),
+    ("data.split.train", lambda v: 0 < v < 1, "must be between 0 and 1"),
+    ("data.split.val", lambda v: 0 < v < 1, "must be between 0 and 1"),
+    ("data.split.test", lambda v: 0 < v < 1, "must be between 0 and 1"),
+    ("model.hidden_size", lambda v: v >= 1, "must be >= 1"),
+    ("model.num_layers", lambda v: v >= 1, "must be >= 1"),
+    ("model.dropout", lambda v: 0 <= v < 1, "must be in [0, 1)"),
+    ("train.lr", lambda v: v > 0, "must be > 0"),
+    ("train.batch_size", lambda v: v >= 1, "must be >= 1"),
+    ("train.max_epochs", lambda v: v >= 1, "must be >= 1"),
+    ("train.patience", lambda v: v >= 1, "must be >= 1"),
+    ("train.gradient_clip", lambda v: v >= 0, "must be >= 0 (0 turns clipping off)"),
+    ("train.l1", lambda v: v >= 0, "must be >= 0"),
+    ("train.l2", lambda v: v >= 0, "must be >= 0"),
+    ("trainer.devices", lambda v: v >= 1, "must be >= 1"),
+    ("trainer.threads", lambda v: v >= 0, "must be >= 0 (0 keeps torch's default)"),
+    ("sweep.n_trials", lambda v: v >= 1, "must be >= 1"),
+    ("sweep.max_epochs", lambda v: v >= 1, "must be >= 1"),
+    ("sweep.n_startup_trials", lambda v: v >= 0, "must be >= 0"),
+    ("tracking.experiment", lambda v: bool(v.strip()), "must not be empty"),
+    ("tracking.registered_model", lambda v: bool(v.strip()), "must not be empty"),
+]
+
+
+def get_dotted(obj: Any, key: str) -> Any:
+    for part in key.split("."):
+        obj = obj[part] if isinstance(obj, dict) else getattr(obj, part)
+    return obj
+
+
+def _check_rules(cfg: Config) -> None:
+    for key, ok, rule in _RULES:
+        value = get_dotted(cfg, key)
+        if not ok(value):
+            raise ConfigError(key, f"{value!r} {rule}")
+    split = cfg.data.split
+    total = split.train + split.val + split.test
+    if abs(total - 1.0) > 1e-6:
+        raise ConfigError("data.split", f"fractions add up to {total:g}; make them add up to 1")
+    for name, spec in cfg.sweep.params.items():
+        key = f"sweep.space.{name}"
+        try:
+            get_dotted(dataclasses.asdict(cfg), name)
+        except (KeyError, AttributeError):
+            raise ConfigError(key, "names no config value; use a dotted key such as train.lr")
+        if spec.type == "categorical":
+            if not spec.choices:
+                raise ConfigError(key, "a categorical parameter needs a non-empty 'choices' list")
+        elif spec.low is None or spec.high is None or not spec.low <= spec.high:
+            raise ConfigError(key, f"needs numbers low <= high (got {spec.low}, {spec.high})")
+        elif spec.log and spec.low <= 0:
+            raise ConfigError(key, "a log-scale range needs low > 0")
+
+
+def load_config(container: dict[str, Any]) -> Config:
+    """Build and validate a Config from a plain (resolved) container."""
+    cfg = _build(Config, container, "")
+    _check_rules(cfg)
+    return cfg
+
+
+def from_dictconfig(dictconfig: Any) -> Config:
+    """Validate a Hydra DictConfig (the `hydra` node, if present, is not part of the schema)."""
+    from omegaconf import OmegaConf
+
+    container = OmegaConf.to_container(dictconfig, resolve=True)
+    container.pop("hydra", None)
+    return load_config(container)
+
+
+def to_dict(cfg: Config) -> dict[str, Any]:
+    """Plain, YAML- and JSON-friendly dict of the config (paths as strings)."""
+
+    def plain(v: Any) -> Any:
+        if isinstance(v, dict):
+            return {k: plain(x) for k, x in v.items()}
+        if isinstance(v, list | tuple):
+            return [plain(x) for x in v]
+        if isinstance(v, Path):
+            return str(v)
+        return v
+
+    return plain(dataclasses.asdict(cfg))
+
+
+def with_overrides(cfg: Config, overrides: dict[str, Any]) -> Config:
+    """A new validated Config with dotted keys replaced (used for sweep trials and best params)."""
+    data = to_dict(cfg)
+    for key, value in overrides.items():
+        *parents, leaf = key.split(".")
+        node = data
+        for part in parents:
+            if not isinstance(node.get(part), dict):
+                raise ConfigError(key, "names no config value")
+            node = node[part]
+        if leaf not in node:
+            raise ConfigError(key, "names no config value")
+        node[leaf] = value
+    return load_config(data)
+
+
+def flatten(data: dict[str, Any], prefix: str = "") -> dict[str, Any]:
+    """{'a': {'b': 1}} -> {'a.b': 1}; used for MLflow params."""
+    flat: dict[str, Any] = {}
+    for k, v in data.items():
+        key = _join(prefix, str(k))
+        if isinstance(v, dict) and v:
+            flat.update(flatten(v, key))
+        else:
+            flat[key] = v
+    return flat
+
+
+def fingerprint(cfg: Config, *groups: str) -> str:
+    """Short stable hash of the named config groups (all of them when none are named)."""
+    data = to_dict(cfg)
+    picked = {g: data[g] for g in groups} if groups else data
+    blob = json.dumps(picked, sort_keys=True, default=str).encode()
+    return hashlib.sha256(blob).hexdigest()[:12]

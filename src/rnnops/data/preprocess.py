@@ -1,0 +1,97 @@
+"""From a raw frame to scaled, chronologically split arrays.
+
+The validation and test splits start `lookback` rows before their border so that their first
+window forecasts the first row of the split (the ETT convention); targets never cross a border.
+The scaler is fit on training rows only.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+
+from rnnops.config import DataConfig
+from rnnops.errors import DataError
+
+
+@dataclass(frozen=True)
+class Scaler:
+    """Per-column affine scaling: scaled = (x - shift) / scale."""
+
+    shift: np.ndarray
+    scale: np.ndarray
+
+    @classmethod
+    def fit(cls, kind: str, train: np.ndarray) -> Scaler:
+        n_cols = train.shape[1]
+        if kind == "standard":
+            shift, scale = train.mean(axis=0), train.std(axis=0)
+        elif kind == "minmax":
+            shift, scale = train.min(axis=0), train.max(axis=0) - train.min(axis=0)
+        else:
+            shift, scale = np.zeros(n_cols), np.ones(n_cols)
+        scale = np.where(scale > 0, scale, 1.0)  # a constant column stays finite
+        return cls(shift.astype(np.float64), scale.astype(np.float64))
+
+    def transform(self, x: np.ndarray) -> np.ndarray:
+        return (x - self.shift) / self.scale
+
+    def inverse(self, x: np.ndarray, columns: list[int] | slice = slice(None)) -> np.ndarray:
+        return x * self.scale[columns] + self.shift[columns]
+
+
+def fill_missing(frame: pd.DataFrame, policy: str, source: str) -> tuple[pd.DataFrame, int]:
+    """Apply the missing-value policy; returns the frame and how many values were missing."""
+    missing = int(frame.isna().sum().sum())
+    if missing == 0:
+        return frame, 0
+    if policy == "error":
+        first = frame.index[frame.isna().any(axis=1)][0]
+        raise DataError(
+            f"{source}: {missing} missing values (first at {first}); "
+            "set data.missing to interpolate, ffill or drop"
+        )
+    if policy == "interpolate":
+        method = "time" if isinstance(frame.index, pd.DatetimeIndex) else "linear"
+        frame = frame.interpolate(method=method, limit_direction="both")
+    elif policy == "ffill":
+        frame = frame.ffill().bfill()
+    else:
+        frame = frame.dropna()
+    return frame, missing
+
+
+@dataclass(frozen=True)
+class Splits:
+    train: np.ndarray
+    val: np.ndarray
+    test: np.ndarray
+    borders: dict[str, list[int]]  # [start, end) rows of each split in the full series
+
+
+def split_rows(values: np.ndarray, cfg: DataConfig) -> Splits:
+    """Chronological train/val/test by fraction; val and test carry `lookback` rows of context."""
+    n = len(values)
+    n_train = int(n * cfg.split.train)
+    n_val = int(n * cfg.split.val)
+    lookback, horizon = cfg.lookback, cfg.horizon
+    borders = {
+        "train": [0, n_train],
+        "val": [n_train - lookback, n_train + n_val],
+        "test": [n_train + n_val - lookback, n],
+    }
+    for name, (start, end) in borders.items():
+        if start < 0 or end - start < lookback + horizon:
+            raise DataError(
+                f"data '{cfg.name}': the {name} split has {end - max(start, 0)} rows, fewer than "
+                f"lookback + horizon = {lookback + horizon}; shorten data.lookback or "
+                "data.horizon, or change data.split"
+            )
+    return Splits(
+        train=values[0:n_train],
+        val=values[borders["val"][0] : borders["val"][1]],
+        test=values[borders["test"][0] : borders["test"][1]],
+        borders=borders,
+    )

@@ -1,0 +1,45 @@
+"""Running a stage from a composed config: validation first, one seed, user errors as one line.
+
+Shared by the Hydra scripts in pipelines/ and the `rnnops` command.
+"""
+
+from __future__ import annotations
+
+import importlib
+import logging
+import sys
+from typing import Any
+
+from rnnops.errors import UserError
+
+STAGES = ("prepare", "sweep", "train", "evaluate")
+
+log = logging.getLogger("rnnops")
+
+
+def run_stage(name: str, dictconfig: Any) -> Any:
+    """Validate `dictconfig`, seed once, run stage `name`; a UserError exits 2 with one line."""
+    try:
+        from rnnops.config import from_dictconfig
+
+        cfg = from_dictconfig(dictconfig)
+        from rnnops.models.registry import cell_class
+
+        cell_class(cfg.model.name)  # an unknown cell fails before any work
+        seed_everything(cfg.seed)
+        stage = getattr(importlib.import_module(f"rnnops.stages.{name}"), name)
+        return stage(cfg)
+    except UserError as exc:
+        print(f"rnnops {name}: error: {exc}", file=sys.stderr)
+        raise SystemExit(2) from None
+
+
+def seed_everything(seed: int) -> None:
+    import random
+
+    import numpy as np
+    import torch
+
+    random.seed(seed)
+    np.random.seed(seed)
+    torch.manual_seed(seed)

@@ -1,0 +1,17 @@
+"""Errors meant for users: one line that says what, where and what to do (no traceback)."""
+
+
+class UserError(Exception):
+    """A mistake in the user's input or environment, reported as one line."""
+
+
+class ConfigError(UserError):
+    """A configuration value that breaks a rule; the message starts with its dotted key."""
+
+    def __init__(self, key: str, message: str):
+        super().__init__(f"config key '{key}': {message}")
+        self.key = key
+
+
+class DataError(UserError):
+    """Input data that cannot be used as configured."""

@@ -1,0 +1,1 @@
+"""Evaluation: metrics, baselines on the same windows, and plots."""

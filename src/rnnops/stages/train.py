@@ -1,0 +1,105 @@
+"""train: fit the configured model (with the sweep's best values when they apply), keep the best
+epoch, log it all to MLflow and register the model.
+
+Outputs in paths.model: model.pt (weights + constructor arguments), history.csv (learning curve)
+and run.json (the MLflow run and registered version that evaluate reports to).
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from typing import Any
+
+import pandas as pd
+import yaml
+
+from rnnops import tracking
+from rnnops.atomic import staged
+from rnnops.config import Config, fingerprint, with_overrides
+from rnnops.data.prepared import PreparedData
+from rnnops.errors import UserError
+from rnnops.models.io import save_model
+from rnnops.names import TRAIN_LOSS, VAL_LOSS
+from rnnops.stages.sweep import BEST_PARAMS
+from rnnops.training.fit import fit
+
+log = logging.getLogger(__name__)
+
+MODEL_FILE = "model.pt"
+HISTORY = "history.csv"
+RUN_INFO = "run.json"
+
+
+def apply_best_params(cfg: Config) -> Config:
+    """The config with the sweep's best values, when the sweep tuned this same model."""
+    path = cfg.paths.sweep / BEST_PARAMS
+    if not cfg.train.use_best_params:
+        return cfg
+    if not path.exists():
+        log.info("no %s; training with the configured values", path)
+        return cfg
+    best = yaml.safe_load(path.read_text())
+    if not isinstance(best, dict) or not isinstance(best.get("params"), dict):
+        raise UserError(f"{path}: not a best-params file; rerun the sweep stage or delete it")
+    if best.get("model") != cfg.model.name:
+        log.warning("%s was tuned for model %s, not %s; training with the configured values",
+                    path, best.get("model"), cfg.model.name)
+        return cfg
+    log.info("applying best params from %s: %s", path, best["params"])
+    return with_overrides(cfg, best["params"])
+
+
+def load_run_info(cfg: Config) -> dict[str, Any]:
+    path = cfg.paths.model / RUN_INFO
+    if not path.exists():
+        raise UserError(f"{path}: no trained model here; run the train stage first")
+    return json.loads(path.read_text())
+
+
+def checkpoint_key(cfg: Config) -> str:
+    """Checkpoints belong to one exact training setup; resume only ever continues that one."""
+    return fingerprint(with_overrides(cfg, {"train.resume": False}), "seed", "data", "model",
+                       "train")
+
+
+def train(cfg: Config) -> dict[str, Any]:
+    data = PreparedData.load(cfg.paths.prepared)
+    cfg = apply_best_params(cfg)
+    tracking.configure(cfg)
+    with tracking.run(
+        f"train-{cfg.model.name}", tags=tracking.stage_tags("train", data.meta["sha256"])
+    ) as run_id:
+        tracking.log_config(cfg)
+        result = fit(
+            cfg, data,
+            checkpoint_dir=cfg.paths.checkpoints / checkpoint_key(cfg),
+            epoch_sink=tracking.log_metrics,
+        )
+        tracking.log_metrics({f"best_{VAL_LOSS}": result.best_val_loss,
+                              "best_epoch": result.best_epoch})
+        version = tracking.log_model(
+            result.model, data.n_channels, cfg.data.horizon, len(data.target_columns),
+            cfg.tracking.registered_model,
+        )
+        info = {
+            "run_id": run_id,
+            "registered_model": cfg.tracking.registered_model,
+            "model_version": version,
+            "model": cfg.model.name,
+            "best_epoch": result.best_epoch,
+            "best_val_loss": result.best_val_loss,
+            "epochs_run": result.epochs_run,
+        }
+        history = pd.DataFrame(result.history).rename(
+            columns={TRAIN_LOSS: "train_loss", VAL_LOSS: "val_loss"}
+        )
+        with staged(cfg.paths.model) as (folder,):
+            folder.mkdir()
+            save_model(result.model, folder / MODEL_FILE)
+            history.to_csv(folder / HISTORY, index=False)
+            (folder / RUN_INFO).write_text(json.dumps(info, indent=2) + "\n")
+            tracking.log_artifacts([folder / HISTORY])
+    log.info("trained %s: best %s %.5f at epoch %d of %d", cfg.model.name, VAL_LOSS,
+             result.best_val_loss, result.best_epoch, result.epochs_run)
+    return info

@@ -1,0 +1,83 @@
+"""Callbacks the trainer factory installs: per-epoch seeding, history, and a NaN guard."""
+
+from __future__ import annotations
+
+import math
+import os
+from collections.abc import Callable
+from typing import Any
+
+import pytorch_lightning as pl
+import torch
+from pytorch_lightning.plugins import TorchCheckpointIO
+
+from rnnops.errors import UserError
+from rnnops.names import TRAIN_LOSS, VAL_LOSS
+
+EpochSink = Callable[[dict[str, float], int], None]
+
+
+class EpochSeed(pl.Callback):
+    """Reseed torch from (seed, epoch) at the start of every epoch, so that dropout and any other
+    randomness of epoch k is the same whether or not the run was resumed before it."""
+
+    def __init__(self, seed: int):
+        self.seed = seed
+
+    def on_train_epoch_start(self, trainer: pl.Trainer, pl_module: pl.LightningModule) -> None:
+        torch.manual_seed(self.seed * 1_000_003 + trainer.current_epoch)
+
+
+class History(pl.Callback):
+    """Per-epoch train and validation loss; kept in checkpoints so a resumed run has it all.
+    `sink` receives each epoch's metrics (the stages pass MLflow logging)."""
+
+    def __init__(self, sink: EpochSink | None = None):
+        self.rows: list[dict[str, float]] = []
+        self.sink = sink
+
+    def on_train_epoch_end(self, trainer: pl.Trainer, pl_module: pl.LightningModule) -> None:
+        metrics = trainer.callback_metrics
+        if VAL_LOSS not in metrics:  # no validation ran this epoch
+            return
+        row = {"epoch": trainer.current_epoch}
+        for name in (TRAIN_LOSS, VAL_LOSS):
+            if name in metrics:
+                row[name] = float(metrics[name])
+        self.rows.append(row)
+        if self.sink is not None:
+            self.sink({k: v for k, v in row.items() if k != "epoch"}, trainer.current_epoch)
+
+    def state_dict(self) -> dict[str, Any]:
+        return {"rows": self.rows}
+
+    def load_state_dict(self, state_dict: dict[str, Any]) -> None:
+        self.rows = list(state_dict["rows"])
+
+
+class TrainingDiverged(UserError):
+    pass
+
+
+class NaNGuard(pl.Callback):
+    """Stop with a clear message as soon as a loss is not finite: a NaN model is never saved and
+    a NaN sweep trial is a failed trial, not the best one."""
+
+    def on_train_epoch_end(self, trainer: pl.Trainer, pl_module: pl.LightningModule) -> None:
+        for name in (TRAIN_LOSS, VAL_LOSS):
+            value = trainer.callback_metrics.get(name)
+            if value is not None and not math.isfinite(float(value)):
+                raise TrainingDiverged(
+                    f"{name} is {float(value)} at epoch {trainer.current_epoch}; "
+                    "lower train.lr or set train.gradient_clip"
+                )
+
+
+class AtomicCheckpointIO(TorchCheckpointIO):
+    """Checkpoints written to a temporary file and renamed: a process killed while saving leaves
+    the previous checkpoint intact, so `train.resume=true` always finds a readable one."""
+
+    def save_checkpoint(self, checkpoint, path, storage_options=None) -> None:
+        temp = f"{path}.tmp-{os.getpid()}"
+        super().save_checkpoint(checkpoint, temp, storage_options)
+        os.replace(temp, path)

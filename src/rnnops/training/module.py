@@ -1,0 +1,34 @@
+"""The LightningModule for forecasting: MSE on scaled data plus the configured penalties."""
+
+from __future__ import annotations
+
+import pytorch_lightning as pl
+import torch
+from torch import nn
+
+from rnnops.names import TRAIN_LOSS, VAL_LOSS
+from rnnops.training.regularizers import weight_penalty
+
+
+class ForecastModule(pl.LightningModule):
+    def __init__(self, model: nn.Module, lr: float, l1: float = 0.0, l2: float = 0.0):
+        super().__init__()
+        self.model, self.lr, self.l1, self.l2 = model, lr, l1, l2
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.model(x)
+
+    def training_step(self, batch, batch_idx):
+        x, y = batch
+        loss = nn.functional.mse_loss(self.model(x), y)
+        # Epoch means are accumulated on the device: no host sync per step.
+        self.log(TRAIN_LOSS, loss, on_step=False, on_epoch=True, batch_size=len(x))
+        return loss + weight_penalty(self.model, self.l1, self.l2)
+
+    def validation_step(self, batch, batch_idx):
+        x, y = batch
+        loss = nn.functional.mse_loss(self.model(x), y)
+        self.log(VAL_LOSS, loss, on_step=False, on_epoch=True, batch_size=len(x))
+
+    def configure_optimizers(self):
+        return torch.optim.Adam(self.model.parameters(), lr=self.lr)

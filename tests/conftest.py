@@ -1,0 +1,29 @@
+"""Shared fixtures: composing the project's real Hydra config with overrides."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def compose(*overrides: str):
+    """The composed DictConfig from conf/, as the pipelines see it."""
+    from hydra import compose as hydra_compose
+    from hydra import initialize_config_dir
+
+    with initialize_config_dir(str(ROOT / "conf"), version_base="1.3"):
+        return hydra_compose("config", overrides=list(overrides))
+
+
+def load(*overrides: str):
+    from rnnops.config import from_dictconfig
+
+    return from_dictconfig(compose(*overrides))
+
+
+@pytest.fixture
+def root():
+    return ROOT

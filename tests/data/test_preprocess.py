@@ -1,0 +1,46 @@
+import numpy as np
+import pandas as pd
+import pytest
+
+from rnnops.config import DataConfig, SplitConfig
+from rnnops.data.preprocess import Scaler, fill_missing, split_rows
+from rnnops.errors import DataError
+
+
+def test_splits_are_chronological_and_carry_lookback_context():
+    values = np.arange(100, dtype=float)[:, None]
+    cfg = DataConfig(lookback=10, horizon=5, split=SplitConfig(0.6, 0.2, 0.2))
+    s = split_rows(values, cfg)
+    assert s.borders == {"train": [0, 60], "val": [50, 80], "test": [70, 100]}
+    assert s.train[-1, 0] == 59
+    # the first val target (row lookback of the val array) is the first val row, 60
+    assert s.val[cfg.lookback, 0] == 60 and s.test[cfg.lookback, 0] == 80
+
+
+def test_split_too_short_names_the_split_and_what_to_do():
+    cfg = DataConfig(lookback=10, horizon=25, split=SplitConfig(0.6, 0.2, 0.2))
+    with pytest.raises(DataError, match="val split has 30 rows.* lookback \\+ horizon = 35; shorten"):
+        split_rows(np.zeros((100, 1)), cfg)
+
+
+def test_scaler_uses_train_statistics_and_inverts():
+    train = np.array([[1.0, 10.0], [3.0, 10.0]])
+    scaler = Scaler.fit("standard", train)
+    assert scaler.shift.tolist() == [2.0, 10.0]
+    assert scaler.scale.tolist() == [1.0, 1.0]  # std 1 and a constant column kept finite
+    x = np.array([[5.0, 12.0]])
+    assert np.allclose(scaler.inverse(scaler.transform(x)), x)
+    assert np.allclose(scaler.inverse(scaler.transform(x)[:, [1]], [1]), [[12.0]])
+    mm = Scaler.fit("minmax", train)
+    assert np.allclose(mm.transform(train)[:, 0], [0, 1])
+
+
+def test_missing_value_policies_and_counts():
+    idx = pd.date_range("2000-01-01", periods=5, freq="D")
+    frame = pd.DataFrame({"y": [1.0, np.nan, 3.0, np.nan, 5.0]}, index=idx)
+    filled, n = fill_missing(frame, "interpolate", "test.csv")
+    assert n == 2 and filled["y"].tolist() == [1, 2, 3, 4, 5]
+    assert fill_missing(frame, "ffill", "x")[0]["y"].tolist() == [1, 1, 3, 3, 5]
+    assert len(fill_missing(frame, "drop", "x")[0]) == 3
+    with pytest.raises(DataError, match="test.csv: 2 missing values .*2000-01-02.*data.missing"):
+        fill_missing(frame, "error", "test.csv")
