@@ -8,6 +8,7 @@ from __future__ import annotations
 import importlib
 import logging
 import sys
+import warnings
 from typing import Any
 
 from rnnops.errors import UserError
@@ -19,6 +20,8 @@ log = logging.getLogger("rnnops")
 
 def run_stage(name: str, dictconfig: Any) -> Any:
     """Validate `dictconfig`, seed once, run stage `name`; a UserError exits 2 with one line."""
+    # pytorch_lightning 2.6 on torch 2.13 warns about its own pytree use on every run.
+    warnings.filterwarnings("ignore", message=".*LeafSpec.*is deprecated")
     try:
         from rnnops.config import from_dictconfig
 

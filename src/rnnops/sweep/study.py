@@ -27,7 +27,7 @@ def create_study(cfg: Config) -> Any:
     else:
         sampler = optuna.samplers.RandomSampler(seed=cfg.seed)
     if s.pruner == "median":
-        pruner = optuna.pruners.MedianPruner(n_startup_trials=s.n_startup_trials, n_warmup_steps=2)
+        pruner = optuna.pruners.MedianPruner(n_startup_trials=s.n_startup_trials, n_warmup_steps=5)
     else:
         pruner = optuna.pruners.NopPruner()
     return optuna.create_study(

@@ -105,9 +105,12 @@ def fit(
             if cfg.train.resume:
                 log.warning("train.resume=true but %s does not exist; starting afresh", last)
             shutil.rmtree(checkpoint_dir, ignore_errors=True)
+        # Saved at the end of the train epoch, after History has its row (Lightning runs
+        # checkpoint callbacks last), so a resumed run has the complete history.
         checkpoint = ModelCheckpoint(
             dirpath=checkpoint_dir, filename="best", monitor=VAL_LOSS, mode="min",
             save_top_k=1, save_last=True, auto_insert_metric_name=False,
+            save_on_train_epoch_end=True,
         )
         all_callbacks.append(checkpoint)
 

@@ -1,0 +1,52 @@
+"""Bad input stops before any work; a stage that fails midway leaves nothing half-written."""
+
+from __future__ import annotations
+
+import pytest
+
+from rnnops.entry import run_stage
+from tests.e2e.conftest import mlflow_client, run_script, tiny
+
+OUTPUTS = ("data", "models", "reports", "mlruns")
+
+
+@pytest.mark.parametrize(
+    ("override", "key"),
+    [("train.lr=-1", "train.lr"), ("model.hidden_size=0", "model.hidden_size"),
+     ("data.horizon=0", "data.horizon")],
+)
+def test_invalid_value_fails_with_one_line_and_writes_nothing(tmp_path, override, key):
+    out = run_script("prepare", override, f"paths.root={tmp_path}")
+    assert out.returncode != 0
+    errors = [line for line in out.stderr.splitlines() if line.strip()]
+    assert len(errors) == 1 and f"config key '{key}'" in errors[0], out.stderr
+    assert "Traceback" not in out.stderr
+    assert not any((tmp_path / name).exists() for name in OUTPUTS)
+
+
+def test_unknown_model_is_hydras_error_listing_the_options(tmp_path):
+    out = run_script("train", "model=lstmm", f"paths.root={tmp_path}")
+    assert out.returncode != 0
+    assert "Could not find 'model/lstmm'" in out.stderr
+    for option in ("gru", "lstm", "rnn"):
+        assert option in out.stderr
+    assert not any((tmp_path / name).exists() for name in OUTPUTS)
+
+
+def test_stage_failing_midway_leaves_no_output_and_a_failed_run(tmp_path, monkeypatch):
+    cfg = tiny(tmp_path, "train.max_epochs=2")
+    run_stage("prepare", cfg)
+
+    def disk_full(*args, **kwargs):
+        raise OSError("No space left on device")
+
+    # the crash comes after training and MLflow logging, while the outputs are being written
+    monkeypatch.setattr("rnnops.stages.train.save_model", disk_full)
+    with pytest.raises(OSError, match="No space left"):
+        run_stage("train", cfg)
+
+    assert not (tmp_path / "models").exists() or list((tmp_path / "models").iterdir()) == []
+    client = mlflow_client(tmp_path)
+    experiment = client.get_experiment_by_name("rnnops-co2")
+    (run,) = client.search_runs([experiment.experiment_id], "tags.`rnnops.stage` = 'train'")
+    assert run.info.status == "FAILED"

@@ -1,0 +1,45 @@
+"""train.resume=true after the training process was killed reaches the uninterrupted result."""
+
+from __future__ import annotations
+
+import signal
+import subprocess
+import sys
+import time
+
+import torch
+
+from rnnops.entry import run_stage
+from rnnops.stages.train import checkpoint_key
+from tests.conftest import ROOT, load
+from tests.e2e.conftest import TINY, tiny
+
+EPOCHS = ["train.max_epochs=10", "train.patience=10"]
+
+
+def test_resume_after_kill_matches_an_uninterrupted_run(tmp_path):
+    whole, killed = tmp_path / "whole", tmp_path / "killed"
+    for root in (whole, killed):
+        run_stage("prepare", tiny(root))
+    run_stage("train", tiny(whole, *EPOCHS))
+    expected = run_stage("evaluate", tiny(whole, *EPOCHS))
+
+    overrides = [f"paths.root={killed}", *TINY, *EPOCHS]
+    last = load(*overrides).paths.checkpoints / checkpoint_key(load(*overrides)) / "last.ckpt"
+    child = subprocess.Popen(
+        [sys.executable, str(ROOT / "pipelines" / "train.py"), *overrides],
+        cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+    )
+    deadline = time.monotonic() + 300
+    while time.monotonic() < deadline and child.poll() is None:
+        if last.exists() and torch.load(last, weights_only=False)["epoch"] >= 3:
+            break
+        time.sleep(0.2)
+    child.send_signal(signal.SIGKILL)
+    child.wait()
+    epochs_done = torch.load(last, weights_only=False)["epoch"]
+    assert 3 <= epochs_done < 10, "the kill must land in the middle of training"
+    assert not (killed / "models" / "train").exists()
+
+    run_stage("train", tiny(killed, *EPOCHS, "train.resume=true"))
+    assert run_stage("evaluate", tiny(killed, *EPOCHS)) == expected

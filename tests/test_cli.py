@@ -1,0 +1,36 @@
+"""The `rnnops` command: fast help, one-line errors."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+
+from tests.conftest import ROOT
+
+
+def rnnops(*args: str) -> subprocess.CompletedProcess:
+    return subprocess.run(
+        [sys.executable, "-m", "rnnops.cli", *args], cwd=ROOT, capture_output=True, text=True,
+        timeout=120,
+    )
+
+
+def test_help_lists_the_stages():
+    out = rnnops("--help")
+    assert out.returncode == 0
+    for stage in ("prepare", "sweep", "train", "evaluate", "run"):
+        assert stage in out.stdout
+
+
+def test_invalid_value_is_one_line_and_exit_2(tmp_path):
+    out = rnnops("train", "train.lr=-1", f"paths.root={tmp_path}")
+    assert out.returncode == 2
+    assert out.stderr.strip() == "rnnops train: error: config key 'train.lr': -1.0 must be > 0"
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_unknown_group_option_names_it(tmp_path):
+    out = rnnops("train", "model=lstmm", f"paths.root={tmp_path}")
+    assert out.returncode == 2
+    assert len(out.stderr.strip().splitlines()) == 1
+    assert "model/lstmm" in out.stderr
