@@ -66,7 +66,7 @@ def test_dvc_exp_run_with_a_variant(project):
     sh(project, "git", "add", "-A")
     sh(project, "git", "commit", "-qm", "baseline results")
     sh(project, "dvc", "exp", "run", "-n", "gru-fast", "-S", "model=gru", "-S", "train.lr=0.003",
-       *[arg for o in TINY if not o.startswith("model.") for arg in ("-S", o)])
+       *[arg for o in TINY if not o.startswith(("model.", "train.lr")) for arg in ("-S", o)])
     table = json.loads(sh(project, "dvc", "exp", "show", "--json"))
     experiments = [e for commit in table for e in (commit.get("experiments") or [])]
     runs = [r for e in experiments for r in e["revs"] if r.get("name") == "gru-fast"]
