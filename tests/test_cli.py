@@ -33,4 +33,7 @@ def test_unknown_group_option_names_it(tmp_path):
     out = rnnops("train", "model=lstmm", f"paths.root={tmp_path}")
     assert out.returncode == 2
     assert len(out.stderr.strip().splitlines()) == 1
-    assert "model/lstmm" in out.stderr
+    assert out.stderr.strip() == (
+        "rnnops train: error: In 'config': Could not find 'model/lstmm'; "
+        "available options in 'model': gru, lstm, rnn"
+    )

@@ -47,13 +47,22 @@ def compose(config_dir: Path, overrides: list[str]):
         return hydra_compose("config", overrides=overrides)
 
 
+def one_line(message: str) -> str:
+    """Hydra's multi-line composition error as one line, keeping the available options."""
+    message = message.split("Config search path")[0]
+    head, *rest = [line.strip() for line in message.splitlines() if line.strip()]
+    if rest and rest[0].endswith(":"):
+        return f"{head}; {rest[0].rstrip(':').lower()}: {', '.join(rest[1:])}"
+    return " ".join([head, *rest])
+
+
 def main(argv: list[str] | None = None) -> int:
     args = parser().parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="[%(asctime)s][%(name)s] %(message)s")
     try:
         cfg = compose(args.config_dir, args.overrides)
-    except Exception as exc:  # Hydra's own errors are already one readable line
-        print(f"rnnops {args.command}: error: {str(exc).splitlines()[0]}", file=sys.stderr)
+    except Exception as exc:  # Hydra's composition errors: a wrong override or group option
+        print(f"rnnops {args.command}: error: {one_line(str(exc))}", file=sys.stderr)
         return 2
 
     from rnnops.entry import STAGES, run_stage

@@ -3,11 +3,13 @@ MLflow, so that every consumer reads the same key."""
 
 TRAIN_LOSS = "train/loss"
 VAL_LOSS = "val/loss"
-TEST_MSE = "test/mse"
-TEST_MAE = "test/mae"
-TEST_RMSE = "test/rmse"
 
 #: Forecasters (the model, then the baselines) reported side by side by the evaluate stage.
 MODEL = "model"
 LAST_VALUE = "last_value"
 SEASONAL_NAIVE = "seasonal_naive"
+
+
+def test_metric(forecaster: str, metric: str) -> str:
+    """MLflow name of a test metric: test/mse for the model, test/last_value/mse for a baseline."""
+    return f"test/{metric}" if forecaster == MODEL else f"test/{forecaster}/{metric}"

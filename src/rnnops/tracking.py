@@ -22,6 +22,7 @@ TAG_STAGE = "rnnops.stage"
 TAG_GIT_COMMIT = "rnnops.git_commit"
 TAG_DATA_HASH = "rnnops.data_sha256"
 TAG_TRIAL_STATE = "optuna.trial_state"
+TAG_EVALUATED = "rnnops.evaluated_at_commit"  # set on a train run once evaluate reported into it
 
 
 def tracking_uri(cfg: Config) -> str:

@@ -64,12 +64,13 @@ def test_mlflow_has_the_sweep_with_nested_trials_and_the_registered_model(pipeli
     assert {t.data.tags["optuna.trial_state"] for t in trials} <= {"COMPLETE", "PRUNED"}
     assert all("train.lr" in t.data.params for t in trials)
 
-    (train,) = by_stage["evaluate"]  # evaluate reports into the train run and re-tags it
+    (train,) = by_stage["train"]
     assert train.info.run_id == results["train"]["run_id"]
     assert train.info.status == "FINISHED"
     assert train.data.params["model.name"] == "lstm"
     assert train.data.tags["rnnops.data_sha256"]
     assert train.data.tags["rnnops.git_commit"]
+    assert train.data.tags["rnnops.evaluated_at_commit"]  # evaluate reported into this run
     assert train.data.metrics["test/mse"] == pytest.approx(results["evaluate"]["model"]["mse"])
     assert "test/last_value/mse" in train.data.metrics
     history = client.get_metric_history(train.info.run_id, "val/loss")

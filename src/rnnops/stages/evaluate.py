@@ -18,7 +18,7 @@ from rnnops.evaluation.baselines import last_value, seasonal_naive
 from rnnops.evaluation.metrics import forecast_errors
 from rnnops.evaluation.plots import forecast_plot, learning_curve_plot
 from rnnops.models.io import load_model
-from rnnops.names import LAST_VALUE, MODEL, SEASONAL_NAIVE
+from rnnops.names import LAST_VALUE, MODEL, SEASONAL_NAIVE, test_metric
 from rnnops.stages.train import HISTORY, MODEL_FILE, load_run_info
 from rnnops.training.fit import predict
 
@@ -76,10 +76,9 @@ def evaluate(cfg: Config) -> dict[str, Any]:
     curve = stitched({k: to_original(data, v) for k, v in preds.items()}, y_orig, cfg.data.horizon)
     tracking.configure(cfg)
     with tracking.run(run_id=run_info["run_id"]):
-        tracking.set_tags(tracking.stage_tags("evaluate", data.meta["sha256"]))
+        tracking.set_tags({tracking.TAG_EVALUATED: tracking.git_commit()})
         tracking.log_metrics({
-            (f"test/{k}" if name == MODEL else f"test/{name}/{k}"): v
-            for name, values in metrics.items() for k, v in values.items()
+            test_metric(name, k): v for name, values in metrics.items() for k, v in values.items()
         })
         plots_path, metrics_path = cfg.paths.reports / PLOTS, cfg.paths.reports / METRICS
         with staged(plots_path, metrics_path) as (plots, metrics_tmp):

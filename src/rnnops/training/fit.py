@@ -83,6 +83,8 @@ def fit(
     logging.getLogger("pytorch_lightning.utilities.rank_zero").setLevel(logging.WARNING)
     if cfg.trainer.threads:
         torch.set_num_threads(cfg.trainer.threads)
+    # The entry point seeds once per process; fit reseeds so that every sweep trial and a rerun
+    # in the same process start from the same initial weights.
     torch.manual_seed(cfg.seed)
     model = make_model(cfg, data)
     module = ForecastModule(model, cfg.train.lr, cfg.train.l1, cfg.train.l2)
