@@ -1,4 +1,7 @@
-"""The evaluate stage for dvc.yaml and Hydra multirun: `python pipelines/evaluate.py [overrides]`."""
+"""The evaluate stage for dvc.yaml and Hydra multirun.
+
+`python pipelines/evaluate.py [overrides]`
+"""
 
 import hydra
 

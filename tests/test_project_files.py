@@ -24,7 +24,8 @@ def test_dvc_outputs_are_the_configured_paths():
     dvc = yaml.safe_load((ROOT / "dvc.yaml").read_text())
     params = yaml.safe_load((ROOT / "params.yaml").read_text())
     paths = PathsConfig(**{k: Path(v) for k, v in params["paths"].items()})
-    rel = {k: str(getattr(paths, k).relative_to(paths.root)) for k in params["paths"] if k != "root"}
+    rel = {k: str(getattr(paths, k).relative_to(paths.root))
+           for k in params["paths"] if k != "root"}
     stages = dvc["stages"]
     assert stages["prepare"]["outs"] == [rel["prepared"]]
     assert stages["sweep"]["outs"] == [rel["sweep"]]

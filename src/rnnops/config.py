@@ -21,6 +21,10 @@ from rnnops.errors import ConfigError
 
 @dataclass(frozen=True)
 class SplitConfig:
+    """`ratio`: fractions of the rows. `counts`: row counts from the start (the ETT protocol:
+    8640/2880/2880 hourly rows; later rows unused)."""
+
+    protocol: Literal["ratio", "counts"] = "ratio"
     train: float = 0.7
     val: float = 0.1
     test: float = 0.2
@@ -29,9 +33,18 @@ class SplitConfig:
 @dataclass(frozen=True)
 class DataConfig:
     name: str = "co2"
-    source: str = "statsmodels"
-    dataset: str = "co2"
-    target: str = "co2"
+    source: str = "statsmodels"  # registry key in rnnops.data.sources
+    dataset: str | None = "co2"  # statsmodels dataset, ETT file or synthetic generator
+    path: str | None = None  # file source: a CSV or Parquet file
+    url: str | None = None  # url source
+    sha256: str | None = None  # url source: the pinned checksum
+    root: str | None = None  # folder of local copies (ETT); else $RNNOPS_DATA_ROOT
+    delimiter: str = ","
+    time_column: str | None = None  # parsed as timestamps: sorted and unique
+    target: str | None = "co2"
+    features: Literal["S", "M", "MS"] = "S"  # uni->uni, multi->multi, multi->target
+    columns: tuple[str, ...] | None = None  # inputs for M/MS; null = every numeric column
+    length: int = 2000  # synthetic series length
     missing: Literal["interpolate", "ffill", "drop", "error"] = "interpolate"
     lookback: int = 104
     horizon: int = 26
@@ -113,6 +126,7 @@ class PathsConfig:
     absolute one stays as it is), so overriding paths.root moves everything."""
 
     root: Path = Path(".")
+    downloads: Path = Path("data/downloads")
     prepared: Path = Path("data/prepared")
     sweep: Path = Path("models/sweep")
     model: Path = Path("models/train")
@@ -223,13 +237,16 @@ def _join(prefix: str, name: str) -> str:
 # (dotted key, predicate, rule as users read it). Checked after the types are right.
 _RULES: list[tuple[str, typing.Callable[[Any], bool], str]] = [
     ("seed", lambda v: v >= 0, "must be >= 0"),
+    ("data.target", lambda v: bool(v), "has no value; name the column to forecast"),
     ("data.lookback", lambda v: v >= 1, "must be >= 1"),
     ("data.horizon", lambda v: v >= 1, "must be >= 1"),
     ("data.stride", lambda v: v >= 1, "must be >= 1"),
     ("data.season_period", lambda v: v >= 1, "must be >= 1"),
-    ("data.split.train", lambda v: 0 < v < 1, "must be between 0 and 1"),
-    ("data.split.val", lambda v: 0 < v < 1, "must be between 0 and 1"),
-    ("data.split.test", lambda v: 0 < v < 1, "must be between 0 and 1"),
+    ("data.split.train", lambda v: v > 0, "must be > 0"),
+    ("data.split.val", lambda v: v > 0, "must be > 0"),
+    ("data.split.test", lambda v: v > 0, "must be > 0"),
+    ("data.length", lambda v: v >= 1, "must be >= 1"),
+    ("data.delimiter", lambda v: len(v) == 1, "must be one character"),
     ("model.hidden_size", lambda v: v >= 1, "must be >= 1"),
     ("model.num_layers", lambda v: v >= 1, "must be >= 1"),
     ("model.dropout", lambda v: 0 <= v < 1, "must be in [0, 1)"),
@@ -262,15 +279,23 @@ def _check_rules(cfg: Config) -> None:
         if not ok(value):
             raise ConfigError(key, f"{value!r} {rule}")
     split = cfg.data.split
-    total = split.train + split.val + split.test
-    if abs(total - 1.0) > 1e-6:
-        raise ConfigError("data.split", f"fractions add up to {total:g}; make them add up to 1")
+    if split.protocol == "ratio":
+        total = split.train + split.val + split.test
+        if not 0 < total <= 1.0 + 1e-9:
+            raise ConfigError("data.split", f"fractions add up to {total:g}; keep them at most 1")
+    else:
+        for name in ("train", "val", "test"):
+            value = getattr(split, name)
+            if value < 1 or not float(value).is_integer():
+                raise ConfigError(f"data.split.{name}", f"{value!r} must be a whole row count")
     for name, spec in cfg.sweep.params.items():
         key = f"sweep.space.{name}"
         try:
             get_dotted(dataclasses.asdict(cfg), name)
         except (KeyError, AttributeError):
-            raise ConfigError(key, "names no config value; use a dotted key such as train.lr")
+            raise ConfigError(
+                key, "names no config value; use a dotted key such as train.lr"
+            ) from None
         if spec.type == "categorical":
             if not spec.choices:
                 raise ConfigError(key, "a categorical parameter needs a non-empty 'choices' list")
@@ -290,8 +315,13 @@ def load_config(container: dict[str, Any]) -> Config:
 def from_dictconfig(dictconfig: Any) -> Config:
     """Validate a Hydra DictConfig (the `hydra` node, if present, is not part of the schema)."""
     from omegaconf import OmegaConf
+    from omegaconf.errors import MissingMandatoryValue
 
-    container = OmegaConf.to_container(dictconfig, resolve=True)
+    try:
+        container = OmegaConf.to_container(dictconfig, resolve=True, throw_on_missing=True)
+    except MissingMandatoryValue as exc:
+        raise ConfigError(str(exc.full_key), "has no value; set it, e.g. on the command line "
+                          f"as {exc.full_key}=...") from None
     container.pop("hydra", None)
     return load_config(container)
 

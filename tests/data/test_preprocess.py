@@ -9,7 +9,7 @@ from rnnops.errors import DataError
 
 def test_splits_are_chronological_and_carry_lookback_context():
     values = np.arange(100, dtype=float)[:, None]
-    cfg = DataConfig(lookback=10, horizon=5, split=SplitConfig(0.6, 0.2, 0.2))
+    cfg = DataConfig(lookback=10, horizon=5, split=SplitConfig(train=0.6, val=0.2, test=0.2))
     s = split_rows(values, cfg)
     assert s.borders == {"train": [0, 60], "val": [50, 80], "test": [70, 100]}
     assert s.train[-1, 0] == 59
@@ -18,8 +18,9 @@ def test_splits_are_chronological_and_carry_lookback_context():
 
 
 def test_split_too_short_names_the_split_and_what_to_do():
-    cfg = DataConfig(lookback=10, horizon=25, split=SplitConfig(0.6, 0.2, 0.2))
-    with pytest.raises(DataError, match="val split has 30 rows.* lookback \\+ horizon = 35; shorten"):
+    cfg = DataConfig(lookback=10, horizon=25, split=SplitConfig(train=0.6, val=0.2, test=0.2))
+    expected = "val split has 30 rows.* lookback \\+ horizon = 35; shorten"
+    with pytest.raises(DataError, match=expected):
         split_rows(np.zeros((100, 1)), cfg)
 
 
@@ -44,3 +45,14 @@ def test_missing_value_policies_and_counts():
     assert len(fill_missing(frame, "drop", "x")[0]) == 3
     with pytest.raises(DataError, match="test.csv: 2 missing values .*2000-01-02.*data.missing"):
         fill_missing(frame, "error", "test.csv")
+
+
+def test_counts_protocol_uses_row_counts_and_leaves_the_rest_unused():
+    values = np.arange(200, dtype=float)[:, None]
+    cfg = DataConfig(lookback=10, horizon=5,
+                     split=SplitConfig(protocol="counts", train=100, val=40, test=40))
+    s = split_rows(values, cfg)
+    assert s.borders == {"train": [0, 100], "val": [90, 140], "test": [130, 180]}
+    with pytest.raises(DataError, match="need 300 rows but the series has 200"):
+        split_rows(values, DataConfig(split=SplitConfig(protocol="counts", train=200, val=50,
+                                                        test=50)))

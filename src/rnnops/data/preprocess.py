@@ -71,16 +71,35 @@ class Splits:
     borders: dict[str, list[int]]  # [start, end) rows of each split in the full series
 
 
+def split_sizes(n: int, cfg: DataConfig) -> tuple[int, int, int]:
+    """Rows of train, val and test (before the lookback context is added)."""
+    s = cfg.split
+    if s.protocol == "counts":
+        sizes = int(s.train), int(s.val), int(s.test)
+        if sum(sizes) > n:
+            raise DataError(
+                f"data '{cfg.name}': the split counts need {sum(sizes)} rows but the series has "
+                f"{n}; lower data.split counts or use data.split.protocol=ratio"
+            )
+        return sizes
+    n_train, n_val = int(n * s.train), int(n * s.val)
+    return n_train, n_val, int(n * (s.train + s.val + s.test)) - n_train - n_val
+
+
 def split_rows(values: np.ndarray, cfg: DataConfig) -> Splits:
-    """Chronological train/val/test by fraction; val and test carry `lookback` rows of context."""
+    """Chronological train/val/test; val and test carry `lookback` rows of context."""
     n = len(values)
-    n_train = int(n * cfg.split.train)
-    n_val = int(n * cfg.split.val)
     lookback, horizon = cfg.lookback, cfg.horizon
+    if n < lookback + horizon:
+        raise DataError(
+            f"data '{cfg.name}': the series has {n} rows, fewer than lookback + horizon = "
+            f"{lookback + horizon} (one window); shorten data.lookback or data.horizon"
+        )
+    n_train, n_val, n_test = split_sizes(n, cfg)
     borders = {
         "train": [0, n_train],
         "val": [n_train - lookback, n_train + n_val],
-        "test": [n_train + n_val - lookback, n],
+        "test": [n_train + n_val - lookback, n_train + n_val + n_test],
     }
     for name, (start, end) in borders.items():
         if start < 0 or end - start < lookback + horizon:

@@ -1,4 +1,5 @@
-"""Where series come from. Each source returns a DataFrame indexed by time, one column per series.
+"""Where series come from. Each source returns a frame indexed by time (or by row), one column
+per series, raw values; prepare then picks features, fills gaps, splits and scales.
 
 A new source is one function plus one registry line.
 """
@@ -6,34 +7,134 @@ A new source is one function plus one registry line.
 from __future__ import annotations
 
 from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
 
 import pandas as pd
 
 from rnnops.config import DataConfig
+from rnnops.data import download, synthetic
+from rnnops.data.tables import read_table, set_time_index
 from rnnops.errors import ConfigError
 
 
-def load_statsmodels(cfg: DataConfig) -> pd.DataFrame:
-    """A dataset shipped inside statsmodels (offline), e.g. the weekly Mauna Loa CO2 series."""
+@dataclass(frozen=True)
+class Loaded:
+    frame: pd.DataFrame  # raw cells; numeric conversion and checks happen in prepare
+    origin: str  # how errors name the input: a file path, URL or dataset name
+    sha256: str | None = None  # hash of the raw input file, when there is one
+
+
+def _require(cfg: DataConfig, key: str) -> str:
+    value = getattr(cfg, key)
+    if not value:
+        raise ConfigError(f"data.{key}", f"source {cfg.source!r} needs data.{key}")
+    return value
+
+
+def _choose(key: str, value: str | None, valid: list[str], what: str) -> str:
+    if value not in valid:
+        raise ConfigError(key, f"unknown {what} {value!r}; choose one of {', '.join(valid)}")
+    return value
+
+
+# statsmodels keeps some years in a column: index by it so time ranges are reported in years.
+STATSMODELS_YEAR_COLUMN = {"sunspots": "YEAR", "nile": "year"}
+STATSMODELS_DATASETS = ["co2", "elnino", "nile", "sunspots"]
+
+
+def load_statsmodels(cfg: DataConfig, cache: Path) -> Loaded:
+    """A dataset shipped inside statsmodels (offline)."""
     import statsmodels.datasets as datasets
 
-    module = getattr(datasets, cfg.dataset, None)
-    if module is None or not hasattr(module, "load_pandas"):
-        raise ConfigError("data.dataset", f"statsmodels ships no dataset named {cfg.dataset!r}")
-    frame = module.load_pandas().data
-    return frame if isinstance(frame, pd.DataFrame) else frame.to_frame()
+    name = _choose("data.dataset", cfg.dataset, STATSMODELS_DATASETS, "statsmodels dataset")
+    frame = getattr(datasets, name).load_pandas().data
+    if name in STATSMODELS_YEAR_COLUMN:
+        year = STATSMODELS_YEAR_COLUMN[name]
+        frame = frame.set_index(pd.PeriodIndex(frame[year].astype(int), freq="Y").to_timestamp())
+        frame = frame.drop(columns=[year])
+    elif name == "elnino":  # one row per year, one column per month: make it one monthly series
+        months = frame.columns.drop("YEAR")
+        long = frame.melt(id_vars="YEAR", value_vars=months, var_name="month", value_name="sst")
+        long["time"] = pd.to_datetime(long["YEAR"].astype(int).astype(str) + "-" + long["month"],
+                                      format="%Y-%b")
+        frame = long.set_index("time").sort_index()[["sst"]]
+    return Loaded(frame, f"statsmodels dataset {name!r}")
 
 
-SOURCES: dict[str, Callable[[DataConfig], pd.DataFrame]] = {
-    "statsmodels": load_statsmodels,
+def _table(cfg: DataConfig, path: Path, origin_sha: str | None = None) -> Loaded:
+    frame = read_table(path, cfg.delimiter)
+    if cfg.time_column:
+        frame = set_time_index(frame, cfg.time_column, str(path))
+    return Loaded(frame, str(path), origin_sha or download.sha256_of(path))
+
+
+def load_file(cfg: DataConfig, cache: Path) -> Loaded:
+    """A local CSV or Parquet file: data.path, data.time_column, data.target."""
+    return _table(cfg, Path(_require(cfg, "path")).expanduser())
+
+
+def load_url(cfg: DataConfig, cache: Path) -> Loaded:
+    """A CSV or Parquet file at an http(s) URL, pinned by data.sha256."""
+    url, sha256 = _require(cfg, "url"), _require(cfg, "sha256")
+    if not url.startswith(("http://", "https://")):
+        raise ConfigError("data.url", f"{url!r} is not an http(s) URL")
+    return _table(cfg, download.fetch(url, sha256, cache), sha256)
+
+
+@dataclass(frozen=True)
+class Published:
+    url: str
+    sha256: str
+
+
+# The ETT-small files of Zhou et al. (Informer, AAAI 2021), CC BY-ND 4.0. Checksums of the
+# canonical files (see ../shared/data/SOURCES.md). ETTm2 is not listed: its checksum has not been
+# verified here.
+ETT_BASE = "https://raw.githubusercontent.com/zhouhaoyi/ETDataset/main/ETT-small"
+ETT = {
+    "ETTh1": Published(f"{ETT_BASE}/ETTh1.csv",
+                       "f18de3ad269cef59bb07b5438d79bb3042d3be49bdeecf01c1cd6d29695ee066"),
+    "ETTh2": Published(f"{ETT_BASE}/ETTh2.csv",
+                       "a3dc2c597b9218c7ce1cd55eb77b283fd459a1d09d753063f944967dd6b9218b"),
+    "ETTm1": Published(f"{ETT_BASE}/ETTm1.csv",
+                       "6ce1759b1a18e3328421d5d75fadcb316c449fcd7cec32820c8dafda71986c9e"),
 }
 
 
-def load_source(cfg: DataConfig) -> pd.DataFrame:
-    try:
-        loader = SOURCES[cfg.source]
-    except KeyError:
-        raise ConfigError(
-            "data.source", f"unknown source {cfg.source!r}; choose one of {', '.join(SOURCES)}"
-        ) from None
-    return loader(cfg)
+def load_ett(cfg: DataConfig, cache: Path) -> Loaded:
+    """An ETT file: the local copy in data.root (or $RNNOPS_DATA_ROOT) when there is one,
+    verified against the pinned hash; otherwise downloaded once into the cache."""
+    name = _choose("data.dataset", cfg.dataset, list(ETT), "ETT dataset")
+    published = ETT[name]
+    root = download.local_root(cfg.root)
+    if root is not None and (root / f"{name}.csv").is_file():
+        path = download.verified(root / f"{name}.csv", published.sha256)
+    else:
+        path = download.fetch(published.url, published.sha256, cache, f"{name}.csv")
+    frame = set_time_index(read_table(path), cfg.time_column or "date", str(path))
+    return Loaded(frame, str(path), published.sha256)
+
+
+def load_synthetic(cfg: DataConfig, cache: Path) -> Loaded:
+    """A seeded synthetic series (data.dataset names the generator, data.length its size)."""
+    name = _choose("data.dataset", cfg.dataset, list(synthetic.GENERATORS), "synthetic generator")
+    # the data's own seed: the same series whatever seed the training uses
+    return Loaded(synthetic.generate(name, cfg.length, seed=0), f"synthetic {name!r}")
+
+
+SOURCES: dict[str, Callable[[DataConfig, Path], Loaded]] = {
+    "statsmodels": load_statsmodels,
+    "file": load_file,
+    "url": load_url,
+    "ett": load_ett,
+    "synthetic": load_synthetic,
+}
+
+
+def load_source(cfg: DataConfig, cache: Path) -> Loaded:
+    """The raw frame of the configured source; `cache` holds downloads."""
+    loader = SOURCES.get(cfg.source)
+    if loader is None:
+        _choose("data.source", cfg.source, list(SOURCES), "source")
+    return loader(cfg, cache)

@@ -1,4 +1,8 @@
-"""prepare: raw series -> gaps filled -> chronological splits -> train-fit scaling -> saved."""
+"""prepare: raw series -> features -> gaps filled -> chronological splits -> train-fit scaling.
+
+Writes the split arrays, the scaler statistics and meta.json (sizes, columns, time ranges, the
+hash of the raw input) as one folder, atomically.
+"""
 
 from __future__ import annotations
 
@@ -8,46 +12,46 @@ import numpy as np
 
 from rnnops.atomic import staged
 from rnnops.config import Config
-from rnnops.data.prepared import PreparedData
+from rnnops.data.features import select_features
+from rnnops.data.prepared import SPLITS, PreparedData
 from rnnops.data.preprocess import Scaler, fill_missing, split_rows
 from rnnops.data.sources import load_source
-from rnnops.errors import ConfigError
 
 log = logging.getLogger(__name__)
 
 
 def prepare(cfg: Config) -> PreparedData:
     d = cfg.data
-    frame = load_source(d)
-    if d.target not in frame.columns:
-        raise ConfigError(
-            "data.target",
-            f"no column {d.target!r} in {d.source} dataset {d.dataset!r}; "
-            f"columns are {', '.join(map(str, frame.columns))}",
-        )
-    frame = frame[[d.target]]
-    frame, n_missing = fill_missing(frame, d.missing, f"{d.source} dataset {d.dataset!r}")
-    log.info("%s: %d rows, %d missing values (%s)", d.name, len(frame), n_missing, d.missing)
+    loaded = load_source(d, cfg.paths.downloads)
+    frame, target_columns = select_features(loaded.frame, d, loaded.origin)
+    frame, n_missing = fill_missing(frame, d.missing, loaded.origin)
+    log.info("%s: %d rows x %d columns, %d missing values (%s)", d.name, len(frame),
+             frame.shape[1], n_missing, d.missing)
 
-    values = frame.to_numpy(dtype=np.float64)
-    splits = split_rows(values, d)
+    splits = split_rows(frame.to_numpy(dtype=np.float64), d)
     scaler = Scaler.fit(d.scaler, splits.train)
-    arrays = {
-        name: scaler.transform(getattr(splits, name)).astype(np.float32)
-        for name in ("train", "val", "test")
-    }
+    arrays = {name: scaler.transform(getattr(splits, name)).astype(np.float32) for name in SPLITS}
     index = frame.index
+
+    def time_range(start: int, end: int) -> list[str]:
+        return [str(index[start]), str(index[end - 1])]
+
     prepared = PreparedData(
         arrays=arrays,
-        columns=[d.target],
-        target_columns=[0],
+        columns=list(frame.columns),
+        target_columns=target_columns,
         scaler=scaler,
         meta={
             "dataset": d.name,
+            "origin": loaded.origin,
+            "source_sha256": loaded.sha256,
+            "features": d.features,
             "rows": len(frame),
             "missing_values": n_missing,
             "missing_policy": d.missing,
             "borders": splits.borders,
+            "split_rows": {name: len(arrays[name]) for name in SPLITS},
+            "time_ranges": {name: time_range(*splits.borders[name]) for name in SPLITS},
             "first_time": str(index[0]),
             "last_time": str(index[-1]),
             "test_start_time": str(index[splits.borders["test"][0] + d.lookback]),

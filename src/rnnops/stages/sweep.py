@@ -59,7 +59,8 @@ def sweep(cfg: Config) -> dict[str, Any]:
 
     with tracking.run(
         f"sweep-{cfg.model.name}",
-        tags={**tracking.stage_tags("sweep", data.meta["sha256"]), "optuna.study": study.study_name},
+        tags={**tracking.stage_tags("sweep", data.meta["sha256"]),
+              "optuna.study": study.study_name},
     ):
         tracking.log_config(cfg)
         if remaining > 0:

@@ -12,7 +12,9 @@ from torch import nn
 
 
 class RNN(nn.RNN):
-    def __init__(self, input_size: int, hidden_size: int, num_layers: int = 1, dropout: float = 0.0):
+    def __init__(
+        self, input_size: int, hidden_size: int, num_layers: int = 1, dropout: float = 0.0
+    ):
         super().__init__(
             input_size, hidden_size, num_layers, nonlinearity="tanh", batch_first=True,
             dropout=dropout if num_layers > 1 else 0.0,
@@ -20,7 +22,9 @@ class RNN(nn.RNN):
 
 
 class LSTM(nn.LSTM):
-    def __init__(self, input_size: int, hidden_size: int, num_layers: int = 1, dropout: float = 0.0):
+    def __init__(
+        self, input_size: int, hidden_size: int, num_layers: int = 1, dropout: float = 0.0
+    ):
         super().__init__(
             input_size, hidden_size, num_layers, batch_first=True,
             dropout=dropout if num_layers > 1 else 0.0,
@@ -28,7 +32,9 @@ class LSTM(nn.LSTM):
 
 
 class GRU(nn.GRU):
-    def __init__(self, input_size: int, hidden_size: int, num_layers: int = 1, dropout: float = 0.0):
+    def __init__(
+        self, input_size: int, hidden_size: int, num_layers: int = 1, dropout: float = 0.0
+    ):
         super().__init__(
             input_size, hidden_size, num_layers, batch_first=True,
             dropout=dropout if num_layers > 1 else 0.0,

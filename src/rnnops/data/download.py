@@ -1,0 +1,62 @@
+"""Files from the web, pinned by sha256, downloaded once into a cache (pooch does the work:
+a progress bar, a temporary file that only becomes the cached file once its hash matches)."""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+import os
+from pathlib import Path
+
+from rnnops.errors import DataError
+
+log = logging.getLogger(__name__)
+
+ROOT_ENV = "RNNOPS_DATA_ROOT"
+
+
+def sha256_of(path: Path) -> str:
+    h = hashlib.sha256()
+    with open(path, "rb") as f:
+        for block in iter(lambda: f.read(1 << 20), b""):
+            h.update(block)
+    return h.hexdigest()
+
+
+def local_root(configured: str | None) -> Path | None:
+    """data.root, else $RNNOPS_DATA_ROOT, else None (download)."""
+    value = configured or os.environ.get(ROOT_ENV)
+    return Path(value).expanduser() if value else None
+
+
+def fetch(url: str, sha256: str, cache: Path, name: str | None = None) -> Path:
+    """The cached file for `url`, downloading it first if needed; a hash mismatch is an error
+    and leaves nothing in the cache."""
+    import pooch
+
+    cache.mkdir(parents=True, exist_ok=True)
+    try:
+        path = pooch.retrieve(url, known_hash=f"sha256:{sha256}", fname=name, path=cache,
+                              progressbar=_has_tqdm())
+    except ValueError as exc:  # pooch's hash mismatch
+        raise DataError(f"{url}: {str(exc).splitlines()[0]} (check data.sha256)") from None
+    except OSError as exc:
+        raise DataError(f"{url}: download failed ({exc}); check the URL and the network") from None
+    return Path(path)
+
+
+def verified(path: Path, sha256: str) -> Path:
+    """A local copy whose content must be the pinned file."""
+    actual = sha256_of(path)
+    if actual != sha256:
+        raise DataError(f"{path}: sha256 {actual} differs from the pinned {sha256}; "
+                        "replace the file with the original or clear data.root")
+    return path
+
+
+def _has_tqdm() -> bool:
+    try:
+        import tqdm  # noqa: F401
+    except ImportError:
+        return False
+    return True

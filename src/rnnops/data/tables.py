@@ -1,0 +1,119 @@
+"""Reading a user's table (CSV or Parquet) and checking it, with errors that point at the file,
+row and column. Row numbers are the file's line numbers (the header is line 1)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from rnnops.errors import ConfigError, DataError
+
+CSV_SUFFIXES = {".csv", ".tsv", ".txt"}
+PARQUET_SUFFIXES = {".parquet", ".pq"}
+HEADER_LINES = 1
+
+
+def line_of(position: int) -> int:
+    """File line of the row at 0-based `position` in a CSV with one header line."""
+    return position + HEADER_LINES + 1
+
+
+def read_table(path: Path, delimiter: str = ",") -> pd.DataFrame:
+    """The file as a frame of raw cells; no column is interpreted yet."""
+    suffix = path.suffix.lower()
+    if suffix not in CSV_SUFFIXES | PARQUET_SUFFIXES:
+        raise DataError(f"{path}: unknown file type {suffix!r}; use .csv or .parquet")
+    if not path.is_file():
+        raise DataError(f"{path}: no such file; check data.path")
+    if suffix in PARQUET_SUFFIXES:
+        try:
+            frame = pd.read_parquet(path)
+        except Exception as exc:  # pyarrow raises several types for a broken file
+            raise DataError(f"{path}: not a readable Parquet file ({exc})") from None
+    else:
+        if path.stat().st_size == 0:
+            raise DataError(f"{path}: the file is empty; it needs a header line and rows")
+        try:
+            # Cells stay text so a bad one can be reported; NA, NaN and empty cells are missing.
+            frame = pd.read_csv(path, sep=delimiter, dtype=str, encoding="utf-8")
+        except UnicodeDecodeError as exc:
+            raise DataError(
+                f"{path}: byte 0x{exc.object[exc.start]:02x} at offset {exc.start} is not UTF-8; "
+                "save the file as UTF-8"
+            ) from None
+        except pd.errors.EmptyDataError:
+            raise DataError(f"{path}: the file is empty; it needs a header line and rows") from None
+        except pd.errors.ParserError as exc:
+            raise DataError(f"{path}: not a valid CSV ({str(exc).strip()})") from None
+    if frame.empty:
+        raise DataError(f"{path}: a header but no rows")
+    if len(frame.columns) == 1 and delimiter not in str(frame.columns[0]):
+        for other in (";", "\t", "|", ","):
+            if other != delimiter and other in str(frame.columns[0]):
+                raise DataError(
+                    f"{path}: one column {frame.columns[0]!r} was read; the file seems to be "
+                    f"separated by {other!r}: set data.delimiter={other!r}"
+                )
+    return frame
+
+
+def set_time_index(frame: pd.DataFrame, column: str, origin: str) -> pd.DataFrame:
+    """Parse `column` as timestamps and make it the index; it must be sorted and unique."""
+    if column not in frame.columns:
+        raise ConfigError(
+            "data.time_column",
+            f"no column {column!r} in {origin}; columns are {', '.join(map(str, frame.columns))}",
+        )
+    raw = frame[column]
+    times = pd.to_datetime(raw, errors="coerce")
+    bad = times.isna()
+    if bad.any():
+        pos = int(np.argmax(bad.to_numpy()))
+        raise DataError(
+            f"{origin}: row {line_of(pos)}, column {column!r}: {raw.iloc[pos]!r} is not a timestamp"
+        )
+    values = times.to_numpy()
+    steps = np.diff(values)
+    if (steps < np.timedelta64(0)).any():
+        pos = int(np.argmax(steps < np.timedelta64(0))) + 1
+        raise DataError(
+            f"{origin}: column {column!r} is not sorted: row {line_of(pos)} ({raw.iloc[pos]}) "
+            f"comes before row {line_of(pos - 1)} ({raw.iloc[pos - 1]}); sort the file by time"
+        )
+    if (steps == np.timedelta64(0)).any():
+        pos = int(np.argmax(steps == np.timedelta64(0))) + 1
+        raise DataError(
+            f"{origin}: column {column!r}: duplicate timestamp {raw.iloc[pos]} at rows "
+            f"{line_of(pos - 1)} and {line_of(pos)}; keep one row per time"
+        )
+    return frame.drop(columns=[column]).set_index(pd.DatetimeIndex(times, name=column))
+
+
+def to_numeric(frame: pd.DataFrame, columns: list[str], origin: str) -> pd.DataFrame:
+    """The named columns as float64; a cell that is not a number, an infinite value or a column
+    with no value at all is an error naming the row and column."""
+    out = {}
+    for column in columns:
+        raw = frame[column]
+        values = pd.to_numeric(raw, errors="coerce")
+        bad = values.isna() & raw.notna()
+        if bad.any():
+            pos = int(np.argmax(bad.to_numpy()))
+            raise DataError(
+                f"{origin}: row {line_of(pos)}, column {column!r}: "
+                f"{raw.iloc[pos]!r} is not a number"
+            )
+        values = values.astype(np.float64)
+        infinite = np.isinf(values.to_numpy())
+        if infinite.any():
+            pos = int(np.argmax(infinite))
+            raise DataError(
+                f"{origin}: row {line_of(pos)}, column {column!r}: infinite value "
+                f"{raw.iloc[pos]!r}; replace it or leave the cell empty"
+            )
+        if values.isna().all():
+            raise DataError(f"{origin}: column {column!r} has no values (all missing)")
+        out[column] = values
+    return pd.DataFrame(out, index=frame.index)

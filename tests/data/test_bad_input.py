@@ -1,0 +1,93 @@
+"""The bad-input corpus: each case exits 2 with one line naming the file and the column, row or
+key, and writes nothing."""
+
+from __future__ import annotations
+
+import hashlib
+
+import pytest
+
+from tests.data.conftest import prepare
+
+HEADER = "date,load,temp\n"
+
+
+def rows(n, start=0):
+    return "".join(f"2020-01-{1 + (i // 24):02d} {i % 24:02d}:00,{i % 7},{i % 5}\n"
+                   for i in range(start, start + n))
+
+
+GOOD = HEADER + rows(200)
+CSV = ["data=csv", "data.time_column=date", "data.target=load", "data.lookback=24",
+       "data.horizon=6"]
+
+# name -> (file bytes or None, extra overrides, fragments the one-line error must contain)
+CASES = {
+    "empty file": (b"", [], ["bad.csv", "empty"]),
+    "header only": (HEADER.encode(), [], ["bad.csv", "header but no rows"]),
+    "missing target column": (GOOD.encode(), ["data.target=power"],
+                              ["data.target", "'power'", "columns are load, temp"]),
+    "non-numeric cell": ((HEADER + rows(50) + "2020-01-03 02:00,high,1\n" + rows(100, 51))
+                         .encode(), [], ["bad.csv", "row 52", "column 'load'", "'high'"]),
+    "all-NaN column": ((HEADER + "".join(f"2020-01-01 {i:02d}:00,,1\n" for i in range(24)))
+                       .encode(), [], ["bad.csv", "column 'load'", "no values"]),
+    "infinite value": ((HEADER + rows(10) + "2020-01-01 10:00,inf,1\n" + rows(150, 11))
+                       .encode(), [], ["bad.csv", "row 12", "column 'load'", "infinite"]),
+    "unsorted timestamps": ((HEADER + rows(5, 10) + rows(5)).encode(), [],
+                            ["bad.csv", "column 'date'", "not sorted", "row 7"]),
+    "duplicate timestamps": ((HEADER + rows(5) + rows(1, 4) + rows(100, 5)).encode(), [],
+                             ["bad.csv", "duplicate timestamp", "rows 6 and 7"]),
+    "bad timestamp": ((HEADER + rows(3) + "yesterday,1,1\n").encode(), [],
+                      ["bad.csv", "row 5", "column 'date'", "'yesterday'"]),
+    "shorter than lookback + horizon": ((HEADER + rows(20)).encode(), [],
+                                        ["20 rows", "lookback + horizon = 30"]),
+    "wrong delimiter": (GOOD.replace(",", ";").encode(), [],
+                        ["bad.csv", "data.delimiter=';'"]),
+    "non-UTF-8 bytes": (GOOD.encode() + b"2020-01-09 08:00,\xff\xfe,1\n", [],
+                        ["bad.csv", "0xff", "UTF-8"]),
+    "split fractions above 1": (GOOD.encode(), ["data.split.train=0.8", "data.split.val=0.3"],
+                                ["data.split", "1.3"]),
+    "lookback of 0": (GOOD.encode(), ["data.lookback=0"], ["data.lookback", ">= 1"]),
+    "unknown file type": (GOOD.encode(), ["data.path=REPLACE.xlsx"], ["unknown file type"]),
+    "no such file": (None, [], ["bad.csv", "no such file", "data.path"]),
+    "unknown statsmodels dataset": (None, ["data=co2", "data.dataset=co3"],
+                                    ["data.dataset", "'co3'", "co2, elnino, nile, sunspots"]),
+    "unknown source": (None, ["data.source=ftp"], ["data.source", "file, url, ett"]),
+    "missing target key": (GOOD.encode(), ["data.target=null"], ["data.target", "no value"]),
+}
+
+
+@pytest.mark.parametrize("case", sorted(CASES))
+def test_bad_input_is_one_line_exit_2_and_writes_nothing(tmp_path, capsys, case):
+    content, extra, fragments = CASES[case]
+    data_file = tmp_path / "in" / "bad.csv"
+    data_file.parent.mkdir()
+    if content is not None:
+        data_file.write_bytes(content)
+    extra = [e.replace("REPLACE", str(data_file)) for e in extra]
+    out = tmp_path / "out"
+    with pytest.raises(SystemExit) as exit_info:
+        prepare(out, *CSV, f"data.path={data_file}", *extra)
+    assert exit_info.value.code == 2
+    err = capsys.readouterr().err.strip()
+    assert len(err.splitlines()) == 1, err
+    for fragment in fragments:
+        assert fragment in err, f"{fragment!r} not in: {err}"
+    assert not (out / "data").exists()
+
+
+def test_url_with_the_wrong_sha256_keeps_nothing(tmp_path, capsys, http_folder):
+    folder, base = http_folder
+    (folder / "series.csv").write_text(GOOD)
+    wrong = hashlib.sha256(b"something else").hexdigest()
+    with pytest.raises(SystemExit):
+        prepare(tmp_path, *CSV, "data.source=url", f"data.url={base}/series.csv",
+                f"data.sha256={wrong}")
+    # the download's own progress lines come first; the error is the one last line
+    *progress, err = capsys.readouterr().err.strip().splitlines()
+    assert "Traceback" not in "".join(progress)
+    assert err.startswith("rnnops prepare: error:") and "series.csv" in err
+    assert "data.sha256" in err
+    downloads = tmp_path / "data" / "downloads"
+    assert not downloads.exists() or list(downloads.iterdir()) == []
+    assert not (tmp_path / "data" / "prepared").exists()

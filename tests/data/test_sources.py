@@ -1,0 +1,139 @@
+"""Every source, every protocol and feature mode, on real or generated data."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from rnnops.data.prepared import PreparedData
+from rnnops.data.synthetic import GENERATORS, generate
+from tests.data.conftest import SHARED_DATA, needs_shared_data, prepare
+
+
+def write_csv(path, rows=400, seed=0):
+    rng = np.random.default_rng(seed)
+    t = np.arange(rows)
+    frame = pd.DataFrame({
+        "date": pd.date_range("2020-01-01", periods=rows, freq="h").astype(str),
+        "load": np.sin(2 * np.pi * t / 24) + 0.1 * rng.standard_normal(rows),
+        "temp": np.cos(2 * np.pi * t / 24),
+        "station": "A",  # text: not an input
+    })
+    frame.to_csv(path, index=False)
+    return frame
+
+
+CSV = ["data=csv", "data.time_column=date", "data.target=load", "data.lookback=24",
+       "data.horizon=6"]
+
+
+@pytest.mark.parametrize(
+    ("features", "columns", "targets"),
+    [("S", ["load"], [0]), ("M", ["load", "temp"], [0, 1]), ("MS", ["load", "temp"], [0])],
+)
+def test_csv_features(tmp_path, features, columns, targets):
+    raw = write_csv(tmp_path / "series.csv")
+    prepared = prepare(tmp_path, *CSV, f"data.path={tmp_path / 'series.csv'}",
+                       f"data.features={features}")
+    assert prepared.columns == columns and prepared.target_columns == targets
+    meta = json.loads((tmp_path / "data/prepared/meta.json").read_text())
+    digest = hashlib.sha256((tmp_path / "series.csv").read_bytes()).hexdigest()
+    assert meta["source_sha256"] == digest
+    assert meta["first_time"] == "2020-01-01 00:00:00"
+    assert meta["split_rows"] == {"train": 280, "val": 40 + 24, "test": 80 + 24}
+    train = raw["load"].to_numpy()[:280]
+    assert prepared.scaler.shift[0] == pytest.approx(train.mean())
+
+
+def test_parquet_file_reads_like_the_csv(tmp_path):
+    raw = write_csv(tmp_path / "series.csv")
+    raw.to_parquet(tmp_path / "series.parquet")
+    a = prepare(tmp_path / "a", *CSV, f"data.path={tmp_path / 'series.csv'}")
+    b = prepare(tmp_path / "b", *CSV, f"data.path={tmp_path / 'series.parquet'}")
+    for split in ("train", "val", "test"):
+        assert np.array_equal(a.arrays[split], b.arrays[split])
+
+
+def test_scaler_sees_train_rows_only(tmp_path):
+    """Leakage check: changing every val and test value leaves the scaler and train unchanged."""
+    raw = write_csv(tmp_path / "series.csv")
+    clean = prepare(tmp_path / "a", *CSV, f"data.path={tmp_path / 'series.csv'}")
+    raw.loc[280:, "load"] = 1e6
+    raw.to_csv(tmp_path / "shifted.csv", index=False)
+    shifted = prepare(tmp_path / "b", *CSV, f"data.path={tmp_path / 'shifted.csv'}")
+    assert np.array_equal(clean.scaler.shift, shifted.scaler.shift)
+    assert np.array_equal(clean.scaler.scale, shifted.scaler.scale)
+    assert np.array_equal(clean.arrays["train"], shifted.arrays["train"])
+
+
+@pytest.mark.parametrize("kind", sorted(GENERATORS))
+def test_synthetic_generators_are_seeded(tmp_path, kind):
+    a, b = generate(kind, 500, seed=3), generate(kind, 500, seed=3)
+    assert a.equals(b) and a.shape == (500, 1) and np.isfinite(a.to_numpy()).all()
+    assert not a.equals(generate(kind, 500, seed=4))
+    prepared = prepare(tmp_path, "data=synthetic", f"data.dataset={kind}", f"data.target={kind}",
+                       "data.length=500")
+    assert prepared.meta["rows"] == 500
+
+
+def test_sines_have_the_declared_daily_period():
+    x = generate("sines", 24 * 7 * 20, seed=0)["sines"].to_numpy()
+    spectrum = np.abs(np.fft.rfft(x - x.mean()))
+    assert round(len(x) / np.argmax(spectrum)) == 24
+
+
+@pytest.mark.parametrize(("dataset", "target", "rows"),
+                         [("sunspots", "SUNACTIVITY", 309), ("nile", "volume", 100),
+                          ("elnino", "sst", 61 * 12)])
+def test_statsmodels_datasets(tmp_path, dataset, target, rows):
+    prepared = prepare(tmp_path, f"data.dataset={dataset}", f"data.target={target}",
+                       "data.lookback=8", "data.horizon=2", "data.season_period=1")
+    assert prepared.meta["rows"] == rows
+    assert prepared.meta["first_time"][:4] in {"1700", "1871", "1950"}
+
+
+@needs_shared_data
+@pytest.mark.parametrize(("config", "train", "val", "test"),
+                         [("etth1", 8640, 2880, 2880), ("ettm1", 34560, 11520, 11520)])
+def test_ett_protocol_borders(tmp_path, config, train, val, test):
+    lookback = 96
+    prepared = prepare(tmp_path, f"data={config}", f"data.root={SHARED_DATA}")
+    assert prepared.meta["borders"] == {
+        "train": [0, train],
+        "val": [train - lookback, train + val],
+        "test": [train + val - lookback, train + val + test],
+    }
+    assert prepared.columns == ["HUFL", "HULL", "MUFL", "MULL", "LUFL", "LULL", "OT"]
+    assert prepared.target_columns == list(range(7))
+    raw = pd.read_csv(SHARED_DATA / f"{config.replace('ett', 'ETT')}.csv")
+    values = raw.drop(columns="date").to_numpy()
+    assert np.allclose(prepared.scaler.shift, values[:train].mean(axis=0))
+    assert np.allclose(prepared.scaler.scale, values[:train].std(axis=0))
+    first_test_target = (values[train + val] - prepared.scaler.shift) / prepared.scaler.scale
+    assert np.allclose(prepared.arrays["test"][lookback], first_test_target, atol=1e-5)
+    windows = prepared.windows("test", lookback, 96)
+    assert len(windows) == test - 96 + 1
+
+
+@needs_shared_data
+def test_ett_root_from_the_environment(tmp_path, monkeypatch):
+    monkeypatch.setenv("RNNOPS_DATA_ROOT", str(SHARED_DATA))
+    prepared = prepare(tmp_path, "data=etth2")
+    assert prepared.meta["origin"] == str(SHARED_DATA / "ETTh2.csv")
+    assert not (tmp_path / "data" / "downloads").exists()  # nothing was downloaded
+
+
+def test_url_is_downloaded_once_and_verified(tmp_path, http_folder):
+    folder, base = http_folder
+    write_csv(folder / "series.csv")
+    digest = hashlib.sha256((folder / "series.csv").read_bytes()).hexdigest()
+    args = [*CSV, "data.source=url", f"data.url={base}/series.csv", f"data.sha256={digest}"]
+    first = prepare(tmp_path, *args)
+    (folder / "series.csv").unlink()  # a second prepare must use the cache
+    second = prepare(tmp_path, *args)
+    assert np.array_equal(first.arrays["test"], second.arrays["test"])
+    assert PreparedData.load(tmp_path / "data/prepared").meta["source_sha256"] == digest
