@@ -13,7 +13,7 @@ from pathlib import Path
 import pandas as pd
 
 from rnnops.config import DataConfig
-from rnnops.data import download, synthetic
+from rnnops.data import catalog, download, synthetic
 from rnnops.data.tables import read_table, set_time_index
 from rnnops.errors import ConfigError
 
@@ -82,38 +82,16 @@ def load_url(cfg: DataConfig, cache: Path) -> Loaded:
     return _table(cfg, download.fetch(url, sha256, cache), sha256)
 
 
-@dataclass(frozen=True)
-class Published:
-    url: str
-    sha256: str
-
-
-# The ETT-small files of Zhou et al. (Informer, AAAI 2021), CC BY-ND 4.0. Checksums of the
-# canonical files (see ../shared/data/SOURCES.md). ETTm2 is not listed: its checksum has not been
-# verified here.
-ETT_BASE = "https://raw.githubusercontent.com/zhouhaoyi/ETDataset/main/ETT-small"
-ETT = {
-    "ETTh1": Published(f"{ETT_BASE}/ETTh1.csv",
-                       "f18de3ad269cef59bb07b5438d79bb3042d3be49bdeecf01c1cd6d29695ee066"),
-    "ETTh2": Published(f"{ETT_BASE}/ETTh2.csv",
-                       "a3dc2c597b9218c7ce1cd55eb77b283fd459a1d09d753063f944967dd6b9218b"),
-    "ETTm1": Published(f"{ETT_BASE}/ETTm1.csv",
-                       "6ce1759b1a18e3328421d5d75fadcb316c449fcd7cec32820c8dafda71986c9e"),
-}
+ETT_DATASETS = ["ETTh1", "ETTh2", "ETTm1"]
 
 
 def load_ett(cfg: DataConfig, cache: Path) -> Loaded:
     """An ETT file: the local copy in data.root (or $RNNOPS_DATA_ROOT) when there is one,
     verified against the pinned hash; otherwise downloaded once into the cache."""
-    name = _choose("data.dataset", cfg.dataset, list(ETT), "ETT dataset")
-    published = ETT[name]
-    root = download.local_root(cfg.root)
-    if root is not None and (root / f"{name}.csv").is_file():
-        path = download.verified(root / f"{name}.csv", published.sha256)
-    else:
-        path = download.fetch(published.url, published.sha256, cache, f"{name}.csv")
+    name = _choose("data.dataset", cfg.dataset, ETT_DATASETS, "ETT dataset")
+    path = catalog.locate(f"{name}.csv", cfg.root, cache)
     frame = set_time_index(read_table(path), cfg.time_column or "date", str(path))
-    return Loaded(frame, str(path), published.sha256)
+    return Loaded(frame, str(path), catalog.FILES[f"{name}.csv"].sha256)
 
 
 def load_synthetic(cfg: DataConfig, cache: Path) -> Loaded:
