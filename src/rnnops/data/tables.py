@@ -36,8 +36,9 @@ def read_table(path: Path, delimiter: str = ",") -> pd.DataFrame:
         if path.stat().st_size == 0:
             raise DataError(f"{path}: the file is empty; it needs a header line and rows")
         try:
-            # Cells stay text so a bad one can be reported; NA, NaN and empty cells are missing.
-            frame = pd.read_csv(path, sep=delimiter, dtype=str, encoding="utf-8")
+            # The C parser makes clean numeric columns float64 at full speed; a column with a bad
+            # cell stays text, and to_numeric then reports that cell's row.
+            frame = pd.read_csv(path, sep=delimiter, encoding="utf-8")
         except UnicodeDecodeError as exc:
             raise DataError(
                 f"{path}: byte 0x{exc.object[exc.start]:02x} at offset {exc.start} is not UTF-8; "
