@@ -11,31 +11,29 @@ from __future__ import annotations
 from torch import nn
 
 
-class RNN(nn.RNN):
-    def __init__(
-        self, input_size: int, hidden_size: int, num_layers: int = 1, dropout: float = 0.0
-    ):
-        super().__init__(
-            input_size, hidden_size, num_layers, nonlinearity="tanh", batch_first=True,
-            dropout=dropout if num_layers > 1 else 0.0,
-        )
+class _Fused:
+    """The shared constructor: batch-first, dropout between stacked layers only."""
 
-
-class LSTM(nn.LSTM):
     def __init__(
-        self, input_size: int, hidden_size: int, num_layers: int = 1, dropout: float = 0.0
+        self, input_size: int, hidden_size: int, num_layers: int = 1, dropout: float = 0.0,
+        **extra,
     ):
-        super().__init__(
+        super().__init__(  # the torch.nn class that follows in the MRO
             input_size, hidden_size, num_layers, batch_first=True,
-            dropout=dropout if num_layers > 1 else 0.0,
+            dropout=dropout if num_layers > 1 else 0.0, **extra,
         )
 
 
-class GRU(nn.GRU):
+class RNN(_Fused, nn.RNN):
     def __init__(
         self, input_size: int, hidden_size: int, num_layers: int = 1, dropout: float = 0.0
     ):
-        super().__init__(
-            input_size, hidden_size, num_layers, batch_first=True,
-            dropout=dropout if num_layers > 1 else 0.0,
-        )
+        super().__init__(input_size, hidden_size, num_layers, dropout, nonlinearity="tanh")
+
+
+class LSTM(_Fused, nn.LSTM):
+    pass
+
+
+class GRU(_Fused, nn.GRU):
+    pass
