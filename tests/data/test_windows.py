@@ -1,6 +1,7 @@
+import pytest
 import torch
 
-from rnnops.data.windows import EpochShuffle, WindowDataset
+from rnnops.data.windows import EpochShuffle, IndexBatches, WindowDataset
 
 
 def series(n=20, c=2):
@@ -19,9 +20,9 @@ def test_windows_are_views_and_batches_hold_the_right_rows():
     assert y[1, :, 0].tolist() == [111, 112, 113]  # next 3 rows of the target column
 
 
-def test_getitems_batches_like_batch_and_getitem_drops_the_batch_axis():
+def test_getitem_is_one_window_of_a_batch():
     ds = WindowDataset(series(), lookback=4, horizon=2)
-    x, y = ds.__getitems__([1, 2])
+    x, y = ds.batch([1, 2])
     x1, y1 = ds[1]
     assert torch.equal(x[0], x1) and torch.equal(y[0], y1)
     assert ds.all()[0].shape == (len(ds), 4, 2)
@@ -36,3 +37,26 @@ def test_epoch_shuffle_depends_only_on_seed_and_epoch():
     assert list(a) == list(b) != first
     b.set_epoch(0)
     assert list(b) == first
+
+
+def test_index_batches_follow_the_sampler_and_cover_every_window():
+    ds = WindowDataset(series(50, 1), lookback=4, horizon=2)
+    sampler = EpochShuffle(len(ds), seed=1)
+    batches = IndexBatches(ds, batch_size=8, sampler=sampler)
+    assert len(batches) == 6  # 45 windows
+    order = list(sampler)
+    firsts = torch.cat([x[:, 0, 0] for x, _ in batches])
+    assert firsts.tolist() == [float(i) for i in order]  # window i starts at row i
+    sampler.set_epoch(1)
+    assert torch.cat([x[:, 0, 0] for x, _ in batches]).tolist() != firsts.tolist()
+    plain = torch.cat([x[:, 0, 0] for x, _ in IndexBatches(ds, 8)])
+    assert plain.tolist() == [float(i) for i in range(45)]
+
+
+@pytest.mark.skipif(not torch.cuda.is_available(), reason="needs a CUDA device")
+def test_a_split_can_live_on_the_gpu():
+    ds = WindowDataset(series(), lookback=5, horizon=3).to("cuda")
+    x, y = next(iter(IndexBatches(ds, 4, EpochShuffle(len(ds), 0))))
+    assert x.is_cuda and y.is_cuda
+    first = list(EpochShuffle(len(ds), 0))[:4]
+    assert torch.equal(x.cpu(), WindowDataset(series(), 5, 3).batch(first)[0])

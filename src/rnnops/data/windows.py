@@ -21,7 +21,7 @@ class WindowDataset(Dataset):
         if series.ndim != 2:
             raise ValueError(f"series must be (time, channels), got shape {tuple(series.shape)}")
         self.series = series.contiguous()
-        self.lookback, self.horizon = lookback, horizon
+        self.lookback, self.horizon, self.stride = lookback, horizon, stride
         self.target_columns = target_columns if target_columns is not None else list(
             range(series.shape[1])
         )
@@ -39,18 +39,39 @@ class WindowDataset(Dataset):
         x, y = self.batch([i])
         return x[0], y[0]
 
-    # DataLoader calls this with a whole batch of indices (torch >= 2.0), so one indexing op
-    # builds the batch instead of B calls to __getitem__ and a collate.
-    def __getitems__(self, indices: list[int]) -> tuple[torch.Tensor, torch.Tensor]:
-        return self.batch(indices)
-
     def all(self) -> tuple[torch.Tensor, torch.Tensor]:
         return self.batch(torch.arange(len(self)))
 
+    @property
+    def device(self) -> torch.device:
+        return self.series.device
 
-def keep_batch(batch):
-    """collate_fn for datasets whose __getitems__ already returns a batch."""
-    return batch
+    def to(self, device: torch.device | str) -> WindowDataset:
+        """The same windows over a copy of the series on `device` (one tensor, no windows)."""
+        return WindowDataset(self.series.to(device), self.lookback, self.horizon, self.stride,
+                             self.target_columns)
+
+
+class IndexBatches:
+    """Batches drawn by index from a WindowDataset wherever its series lives (CPU or GPU): one
+    indexing op per batch, no DataLoader workers, no per-sample Python work, no host copy.
+
+    Lightning calls `sampler.set_epoch` before each epoch, as for a DataLoader."""
+
+    batch_sampler = None  # Lightning inspects loaders through DataLoader's attributes
+
+    def __init__(self, dataset: WindowDataset, batch_size: int, sampler: Sampler | None = None):
+        self.dataset, self.batch_size, self.sampler = dataset, batch_size, sampler
+
+    def __len__(self) -> int:
+        return -(-len(self.dataset) // self.batch_size)
+
+    def __iter__(self):
+        n = len(self.dataset)
+        order = (torch.tensor(list(self.sampler)) if self.sampler is not None
+                 else torch.arange(n)).to(self.dataset.device)
+        for start in range(0, n, self.batch_size):
+            yield self.dataset.batch(order[start : start + self.batch_size])
 
 
 class EpochShuffle(Sampler[int]):

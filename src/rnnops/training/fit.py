@@ -10,11 +10,10 @@ from pathlib import Path
 import pytorch_lightning as pl
 import torch
 from pytorch_lightning.callbacks import EarlyStopping, ModelCheckpoint
-from torch.utils.data import DataLoader
 
 from rnnops.config import Config
 from rnnops.data.prepared import PreparedData
-from rnnops.data.windows import EpochShuffle, keep_batch
+from rnnops.data.windows import EpochShuffle, IndexBatches, WindowDataset
 from rnnops.models import RecurrentForecaster, build_model
 from rnnops.names import VAL_LOSS
 from rnnops.training.callbacks import (
@@ -51,18 +50,29 @@ def make_model(cfg: Config, data: PreparedData) -> RecurrentForecaster:
     )
 
 
-def loaders(cfg: Config, data: PreparedData) -> tuple[DataLoader, DataLoader]:
+def data_device(cfg: Config, datasets: list[WindowDataset]) -> torch.device:
+    """Where the splits live during training: on the GPU as a whole when training runs there and
+    they fit in a quarter of its free memory (DataLoader overhead dominates small recurrent
+    models on a GPU), else on the CPU."""
+    if cfg.trainer.accelerator not in ("gpu", "cuda", "auto") or not torch.cuda.is_available():
+        return torch.device("cpu")
+    free, _ = torch.cuda.mem_get_info()
+    needed = sum(ds.series.untyped_storage().nbytes() for ds in datasets)
+    if needed > free // 4:
+        log.info("splits need %.0f MB, more than a quarter of free GPU memory: kept on the CPU",
+                 needed / 1e6)
+        return torch.device("cpu")
+    return torch.device("cuda")
+
+
+def loaders(cfg: Config, data: PreparedData) -> tuple[IndexBatches, IndexBatches]:
     d = cfg.data
     train = data.windows("train", d.lookback, d.horizon, d.stride)
     val = data.windows("val", d.lookback, d.horizon)
-    train_loader = DataLoader(
-        train,
-        batch_size=cfg.train.batch_size,
-        sampler=EpochShuffle(len(train), cfg.seed),
-        collate_fn=keep_batch,
-    )
-    val_loader = DataLoader(val, batch_size=EVAL_BATCH, collate_fn=keep_batch)
-    return train_loader, val_loader
+    device = data_device(cfg, [train, val])
+    train, val = train.to(device), val.to(device)
+    return (IndexBatches(train, cfg.train.batch_size, EpochShuffle(len(train), cfg.seed)),
+            IndexBatches(val, EVAL_BATCH))
 
 
 def fit(
