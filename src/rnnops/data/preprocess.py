@@ -25,9 +25,11 @@ class Scaler:
 
     @classmethod
     def fit(cls, kind: str, train: np.ndarray) -> Scaler:
+        """Statistics of the training rows, accumulated in float64 whatever the input dtype."""
         n_cols = train.shape[1]
         if kind == "standard":
-            shift, scale = train.mean(axis=0), train.std(axis=0)
+            shift = train.mean(axis=0, dtype=np.float64)
+            scale = train.std(axis=0, dtype=np.float64)
         elif kind == "minmax":
             shift, scale = train.min(axis=0), train.max(axis=0) - train.min(axis=0)
         else:
@@ -37,6 +39,12 @@ class Scaler:
 
     def transform(self, x: np.ndarray) -> np.ndarray:
         return (x - self.shift) / self.scale
+
+    def transform_(self, x: np.ndarray) -> np.ndarray:
+        """Scale a float32 array in place (no float64 temporaries on large inputs)."""
+        x -= self.shift.astype(x.dtype)
+        x /= self.scale.astype(x.dtype)
+        return x
 
     def inverse(self, x: np.ndarray, columns: list[int] | slice = slice(None)) -> np.ndarray:
         return x * self.scale[columns] + self.shift[columns]

@@ -63,7 +63,7 @@ def load_statsmodels(cfg: DataConfig, cache: Path) -> Loaded:
 
 
 def _table(cfg: DataConfig, path: Path, origin_sha: str | None = None) -> Loaded:
-    frame = read_table(path, cfg.delimiter)
+    frame = read_table(path, cfg.delimiter, cfg.time_column)
     if cfg.time_column:
         frame = set_time_index(frame, cfg.time_column, str(path))
     return Loaded(frame, str(path), origin_sha or download.sha256_of(path))
@@ -90,7 +90,8 @@ def load_ett(cfg: DataConfig, cache: Path) -> Loaded:
     verified against the pinned hash; otherwise downloaded once into the cache."""
     name = _choose("data.dataset", cfg.dataset, ETT_DATASETS, "ETT dataset")
     path = catalog.locate(f"{name}.csv", cfg.root, cache)
-    frame = set_time_index(read_table(path), cfg.time_column or "date", str(path))
+    time_column = cfg.time_column or "date"
+    frame = set_time_index(read_table(path, time_column=time_column), time_column, str(path))
     return Loaded(frame, str(path), catalog.FILES[f"{name}.csv"].sha256)
 
 

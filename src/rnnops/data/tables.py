@@ -20,8 +20,32 @@ def line_of(position: int) -> int:
     return position + HEADER_LINES + 1
 
 
-def read_table(path: Path, delimiter: str = ",") -> pd.DataFrame:
-    """The file as a frame of raw cells; no column is interpreted yet."""
+def _read_csv_float32(path: Path, delimiter: str, time_column: str | None) -> pd.DataFrame | None:
+    """Fast, lean path for the common case: every column but the time column read as float32
+    by pyarrow's reader (no float64 frame, no parser buffers of Python objects). None when some
+    cell is not a number: the pandas path then finds and reports it."""
+    import pyarrow as pa
+    import pyarrow.csv as pacsv
+
+    header = pd.read_csv(path, sep=delimiter, nrows=0, encoding="utf-8").columns
+    if len(header) < 2 or len(set(header)) != len(header):
+        return None
+    types = {str(c): pa.float32() for c in header if c != time_column}
+    if time_column in header:
+        types[time_column] = pa.string()
+    try:
+        table = pacsv.read_csv(
+            path,
+            parse_options=pacsv.ParseOptions(delimiter=delimiter),
+            convert_options=pacsv.ConvertOptions(column_types=types),
+        )
+    except (pa.ArrowInvalid, pa.ArrowTypeError, UnicodeDecodeError):
+        return None
+    return table.to_pandas()
+
+
+def read_table(path: Path, delimiter: str = ",", time_column: str | None = None) -> pd.DataFrame:
+    """The file as a frame: numeric columns parsed, anything else left as text for the checks."""
     suffix = path.suffix.lower()
     if suffix not in CSV_SUFFIXES | PARQUET_SUFFIXES:
         raise DataError(f"{path}: unknown file type {suffix!r}; use .csv or .parquet")
@@ -36,9 +60,11 @@ def read_table(path: Path, delimiter: str = ",") -> pd.DataFrame:
         if path.stat().st_size == 0:
             raise DataError(f"{path}: the file is empty; it needs a header line and rows")
         try:
-            # The C parser makes clean numeric columns float64 at full speed; a column with a bad
-            # cell stays text, and to_numeric then reports that cell's row.
-            frame = pd.read_csv(path, sep=delimiter, encoding="utf-8")
+            frame = _read_csv_float32(path, delimiter, time_column)
+            if frame is None:
+                # The C parser makes clean numeric columns float64; a column with a bad cell stays
+                # text, and to_numeric then reports that cell's row.
+                frame = pd.read_csv(path, sep=delimiter, encoding="utf-8")
         except UnicodeDecodeError as exc:
             raise DataError(
                 f"{path}: byte 0x{exc.object[exc.start]:02x} at offset {exc.start} is not UTF-8; "
@@ -98,15 +124,19 @@ def to_numeric(frame: pd.DataFrame, columns: list[str], origin: str) -> pd.DataF
     out = {}
     for column in columns:
         raw = frame[column]
-        values = pd.to_numeric(raw, errors="coerce")
-        bad = values.isna() & raw.notna()
-        if bad.any():
-            pos = int(np.argmax(bad.to_numpy()))
-            raise DataError(
-                f"{origin}: row {line_of(pos)}, column {column!r}: "
-                f"{raw.iloc[pos]!r} is not a number"
-            )
-        values = values.astype(np.float64)
+        if pd.api.types.is_numeric_dtype(raw) and not pd.api.types.is_bool_dtype(raw):
+            values = raw  # parsed by the reader already: only the checks below remain
+        else:
+            values = pd.to_numeric(raw, errors="coerce")
+            bad = values.isna() & raw.notna()
+            if bad.any():
+                pos = int(np.argmax(bad.to_numpy()))
+                raise DataError(
+                    f"{origin}: row {line_of(pos)}, column {column!r}: "
+                    f"{raw.iloc[pos]!r} is not a number"
+                )
+        if values.dtype.kind != "f":
+            values = values.astype(np.float64)
         infinite = np.isinf(values.to_numpy())
         if infinite.any():
             pos = int(np.argmax(infinite))

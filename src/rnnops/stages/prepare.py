@@ -27,26 +27,31 @@ def prepare(cfg: Config) -> PreparedData:
     frame, n_missing = fill_missing(frame, d.missing, loaded.origin)
     log.info("%s: %d rows x %d columns, %d missing values (%s)", d.name, len(frame),
              frame.shape[1], n_missing, d.missing)
+    sha256, origin = loaded.sha256, loaded.origin
 
-    splits = split_rows(frame.to_numpy(dtype=np.float64), d)
+    # One float32 copy of the series, scaled in place; the splits are views into it.
+    values = np.array(frame.to_numpy(dtype=np.float32), order="C")
+    index, columns = frame.index, list(frame.columns)
+    del frame, loaded
+    splits = split_rows(values, d)
     scaler = Scaler.fit(d.scaler, splits.train)
-    arrays = {name: scaler.transform(getattr(splits, name)).astype(np.float32) for name in SPLITS}
-    index = frame.index
+    scaler.transform_(values)
+    arrays = {name: getattr(splits, name) for name in SPLITS}
 
     def time_range(start: int, end: int) -> list[str]:
         return [str(index[start]), str(index[end - 1])]
 
     prepared = PreparedData(
         arrays=arrays,
-        columns=list(frame.columns),
+        columns=columns,
         target_columns=target_columns,
         scaler=scaler,
         meta={
             "dataset": d.name,
-            "origin": loaded.origin,
-            "source_sha256": loaded.sha256,
+            "origin": origin,
+            "source_sha256": sha256,
             "features": d.features,
-            "rows": len(frame),
+            "rows": len(values),
             "missing_values": n_missing,
             "missing_policy": d.missing,
             "borders": splits.borders,
