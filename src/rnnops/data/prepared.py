@@ -73,5 +73,5 @@ def array_hash(arrays: dict[str, np.ndarray]) -> str:
     h = hashlib.sha256()
     for name in sorted(arrays):
         h.update(name.encode())
-        h.update(np.ascontiguousarray(arrays[name]).tobytes())
+        h.update(memoryview(np.ascontiguousarray(arrays[name])).cast("B"))
     return h.hexdigest()

@@ -16,6 +16,18 @@ from rnnops.config import DataConfig
 from rnnops.errors import DataError
 
 
+def mean_std(x: np.ndarray, chunk: int = 1 << 20) -> tuple[np.ndarray, np.ndarray]:
+    """Column mean and (population) standard deviation in float64, one chunk of rows at a time,
+    so a large float32 array never gets a float64 copy."""
+    n = len(x)
+    mean = x.sum(axis=0, dtype=np.float64) / n
+    squares = np.zeros(x.shape[1])
+    for start in range(0, n, chunk):
+        d = x[start : start + chunk].astype(np.float64) - mean
+        squares += np.einsum("ij,ij->j", d, d)
+    return mean, np.sqrt(squares / n)
+
+
 @dataclass(frozen=True)
 class Scaler:
     """Per-column affine scaling: scaled = (x - shift) / scale."""
@@ -28,8 +40,7 @@ class Scaler:
         """Statistics of the training rows, accumulated in float64 whatever the input dtype."""
         n_cols = train.shape[1]
         if kind == "standard":
-            shift = train.mean(axis=0, dtype=np.float64)
-            scale = train.std(axis=0, dtype=np.float64)
+            shift, scale = mean_std(train)
         elif kind == "minmax":
             shift, scale = train.min(axis=0), train.max(axis=0) - train.min(axis=0)
         else:

@@ -119,10 +119,10 @@ def set_time_index(frame: pd.DataFrame, column: str, origin: str) -> pd.DataFram
 
 
 def to_numeric(frame: pd.DataFrame, columns: list[str], origin: str) -> pd.DataFrame:
-    """The named columns as float64; a cell that is not a number, an infinite value or a column
-    with no value at all is an error naming the row and column."""
-    out = {}
-    for column in columns:
+    """The named columns as one float32 frame; a cell that is not a number, an infinite value or
+    a column with no value at all is an error naming the row and column."""
+    out = np.empty((len(frame), len(columns)), dtype=np.float32)
+    for j, column in enumerate(columns):
         raw = frame[column]
         if pd.api.types.is_numeric_dtype(raw) and not pd.api.types.is_bool_dtype(raw):
             values = raw  # parsed by the reader already: only the checks below remain
@@ -135,16 +135,16 @@ def to_numeric(frame: pd.DataFrame, columns: list[str], origin: str) -> pd.DataF
                     f"{origin}: row {line_of(pos)}, column {column!r}: "
                     f"{raw.iloc[pos]!r} is not a number"
                 )
-        if values.dtype.kind != "f":
-            values = values.astype(np.float64)
-        infinite = np.isinf(values.to_numpy())
+        values = values.to_numpy(dtype=np.float64 if values.dtype.kind != "f" else None)
+        infinite = np.isinf(values)
         if infinite.any():
             pos = int(np.argmax(infinite))
             raise DataError(
                 f"{origin}: row {line_of(pos)}, column {column!r}: infinite value "
                 f"{raw.iloc[pos]!r}; replace it or leave the cell empty"
             )
-        if values.isna().all():
+        if np.isnan(values).all():
             raise DataError(f"{origin}: column {column!r} has no values (all missing)")
-        out[column] = values
-    return pd.DataFrame(out, index=frame.index)
+        out[:, j] = values
+    # wrapping without a copy: the series is large and this is its only float32 copy
+    return pd.DataFrame(out, index=frame.index, columns=list(columns), copy=False)

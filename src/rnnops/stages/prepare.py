@@ -30,7 +30,9 @@ def prepare(cfg: Config) -> PreparedData:
     sha256, origin = loaded.sha256, loaded.origin
 
     # One float32 copy of the series, scaled in place; the splits are views into it.
-    values = np.array(frame.to_numpy(dtype=np.float32), order="C")
+    values = np.ascontiguousarray(frame.to_numpy(dtype=np.float32))
+    if not values.flags.writeable:  # pandas hands out read-only views (copy-on-write)
+        values = values.copy()
     index, columns = frame.index, list(frame.columns)
     del frame, loaded
     splits = split_rows(values, d)
