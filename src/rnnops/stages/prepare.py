@@ -31,8 +31,13 @@ def prepare(cfg: Config) -> PreparedData:
 
     # One float32 copy of the series, scaled in place; the splits are views into it.
     values = np.ascontiguousarray(frame.to_numpy(dtype=np.float32))
-    if not values.flags.writeable:  # pandas hands out read-only views (copy-on-write)
-        values = values.copy()
+    if not values.flags.writeable:
+        # pandas hands out read-only views (copy-on-write). The frame is dropped just below and
+        # nothing else holds it, so scaling its buffer in place spares a copy of the series.
+        try:
+            values.flags.writeable = True
+        except ValueError:
+            values = values.copy()
     index, columns = frame.index, list(frame.columns)
     del frame, loaded
     splits = split_rows(values, d)
