@@ -1,6 +1,6 @@
 import pytest
 
-from rnnops.atomic import staged, write_text
+from rnnops.atomic import staged
 
 
 def test_staged_folder_replaces_the_old_one_only_on_success(tmp_path):
@@ -26,7 +26,3 @@ def test_staged_leaves_nothing_behind_on_error(tmp_path):
     assert metrics.read_text() == "previous"
     assert sorted(p.name for p in tmp_path.iterdir()) == ["metrics.json"]
 
-
-def test_write_text(tmp_path):
-    write_text(tmp_path / "a" / "b.txt", "hello")
-    assert (tmp_path / "a" / "b.txt").read_text() == "hello"

@@ -38,7 +38,3 @@ def staged(*finals: Path) -> Iterator[list[Path]]:
             _remove(final)  # a folder cannot be replaced in one rename
         os.replace(temp, final)
 
-
-def write_text(path: Path, text: str) -> None:
-    with staged(path) as (temp,):
-        temp.write_text(text)
