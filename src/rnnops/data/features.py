@@ -19,8 +19,8 @@ def select_features(
     frame: pd.DataFrame, cfg: DataConfig, origin: str
 ) -> tuple[pd.DataFrame, list[int]]:
     """The input columns as float64 (target first for S) and the positions of the targets."""
-    found = [str(c) for c in frame.columns]
-    frame.columns = found
+    frame = frame.rename(columns=str)  # a new frame (no data copy): the caller's stays as it was
+    found = list(frame.columns)
     if cfg.target not in found:
         raise ConfigError("data.target", f"no column {cfg.target!r} in {origin}; columns are "
                                          f"{', '.join(found)}")

@@ -113,7 +113,5 @@ SOURCES: dict[str, Callable[[DataConfig, Path], Loaded]] = {
 
 def load_source(cfg: DataConfig, cache: Path) -> Loaded:
     """The raw frame of the configured source; `cache` holds downloads."""
-    loader = SOURCES.get(cfg.source)
-    if loader is None:
-        _choose("data.source", cfg.source, list(SOURCES), "source")
-    return loader(cfg, cache)
+    _choose("data.source", cfg.source, list(SOURCES), "source")
+    return SOURCES[cfg.source](cfg, cache)
