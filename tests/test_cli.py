@@ -35,5 +35,6 @@ def test_unknown_group_option_names_it(tmp_path):
     assert len(out.stderr.strip().splitlines()) == 1
     assert out.stderr.strip() == (
         "rnnops train: error: In 'config': Could not find 'model/lstmm'; "
-        "available options in 'model': gru, lstm, rnn"
+        "available options in 'model': gru, gru_classic, lstm, mingru, minlstm, "
+        "peephole_lstm, rnn, segrnn, seq2seq"
     )

@@ -56,11 +56,29 @@ class DataConfig:
 
 @dataclass(frozen=True)
 class ModelConfig:
-    name: str = "lstm"
+    name: str = "lstm"  # the cell (models.registry.CELLS)
+    architecture: str = "direct"  # direct | seq2seq | segrnn (models.build.ARCHITECTURES)
     hidden_size: int = 64
     num_layers: int = 1
-    dropout: float = 0.0
-    subtract_last: bool = True
+    dropout: float = 0.0  # between stacked layers
+    variational: bool = False  # one dropout mask per sequence between layers (locked)
+    input_dropout: float = 0.0  # locked dropout on the recurrent stack's input
+    output_dropout: float = 0.0  # locked dropout on its output
+    weight_drop: float = 0.0  # DropConnect on the recurrent matrices
+    bidirectional: bool = False
+    residual: bool = False
+    layer_norm: bool = False
+    nonlinearity: str = "tanh"  # rnn only: tanh | relu
+    norm: str = "last"  # per-window normalisation: last | revin | none
+    channel_independent: bool = False
+    attention_size: int = 0  # seq2seq; 0 means hidden_size
+    teacher_forcing: float = 0.5  # seq2seq: probability of feeding the true value at epoch 0
+    teacher_forcing_decay: float = 0.9  # seq2seq: that probability x decay^epoch
+    segment_length: int = 12  # segrnn
+    head_dropout: float = 0.0  # segrnn
+    embedding_size: int = 0  # language model; 0 means hidden_size
+    embedding_dropout: float = 0.0  # language model: whole words dropped
+    tie_weights: bool = True  # language model: decoder shares the embedding matrix
 
 
 @dataclass(frozen=True)
@@ -250,6 +268,18 @@ _RULES: list[tuple[str, typing.Callable[[Any], bool], str]] = [
     ("model.hidden_size", lambda v: v >= 1, "must be >= 1"),
     ("model.num_layers", lambda v: v >= 1, "must be >= 1"),
     ("model.dropout", lambda v: 0 <= v < 1, "must be in [0, 1)"),
+    ("model.input_dropout", lambda v: 0 <= v < 1, "must be in [0, 1)"),
+    ("model.output_dropout", lambda v: 0 <= v < 1, "must be in [0, 1)"),
+    ("model.weight_drop", lambda v: 0 <= v < 1, "must be in [0, 1)"),
+    ("model.embedding_dropout", lambda v: 0 <= v < 1, "must be in [0, 1)"),
+    ("model.head_dropout", lambda v: 0 <= v < 1, "must be in [0, 1)"),
+    ("model.nonlinearity", lambda v: v in ("tanh", "relu"), "must be tanh or relu"),
+    ("model.norm", lambda v: v in ("last", "revin", "none"), "must be last, revin or none"),
+    ("model.attention_size", lambda v: v >= 0, "must be >= 0 (0 means hidden_size)"),
+    ("model.teacher_forcing", lambda v: 0 <= v <= 1, "must be in [0, 1]"),
+    ("model.teacher_forcing_decay", lambda v: 0 <= v <= 1, "must be in [0, 1]"),
+    ("model.segment_length", lambda v: v >= 1, "must be >= 1"),
+    ("model.embedding_size", lambda v: v >= 0, "must be >= 0 (0 means hidden_size)"),
     ("train.lr", lambda v: v > 0, "must be > 0"),
     ("train.batch_size", lambda v: v >= 1, "must be >= 1"),
     ("train.max_epochs", lambda v: v >= 1, "must be >= 1"),
@@ -278,6 +308,9 @@ def _check_rules(cfg: Config) -> None:
         value = get_dotted(cfg, key)
         if not ok(value):
             raise ConfigError(key, f"{value!r} {rule}")
+    if cfg.model.nonlinearity != "tanh" and cfg.model.name != "rnn":
+        raise ConfigError("model.nonlinearity", f"only the rnn cell takes a nonlinearity; "
+                          f"{cfg.model.name} has its own gates (leave it at tanh)")
     split = cfg.data.split
     if split.protocol == "ratio":
         total = split.train + split.val + split.test

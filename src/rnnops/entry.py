@@ -26,9 +26,9 @@ def run_stage(name: str, dictconfig: Any) -> Any:
         from rnnops.config import from_dictconfig
 
         cfg = from_dictconfig(dictconfig)
-        from rnnops.models.registry import cell_class
+        from rnnops.models.build import check_model_config
 
-        cell_class(cfg.model.name)  # an unknown cell fails before any work
+        check_model_config(cfg.model)  # an unknown cell or architecture fails before any work
         seed_everything(cfg.seed)
         stage = getattr(importlib.import_module(f"rnnops.stages.{name}"), name)
         return stage(cfg)

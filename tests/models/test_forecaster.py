@@ -3,44 +3,123 @@ import torch
 
 from rnnops.config import ModelConfig
 from rnnops.errors import ConfigError
-from rnnops.models import CELLS, build_model
+from rnnops.models import ARCHITECTURES, CELLS, build_model
 from rnnops.models.io import load_model, save_model
 
+L, H = 12, 6
 
-@pytest.mark.parametrize("cell", sorted(CELLS))
-def test_every_cell_meets_the_contract(cell):
-    layer = CELLS[cell](3, 8, 2, 0.1)
-    y, state = layer(torch.randn(4, 7, 3))
-    assert y.shape == (4, 7, 8)
-    y2, _ = layer(torch.randn(4, 1, 3), state)  # the state carries on
-    assert y2.shape == (4, 1, 8)
+
+def model(architecture="direct", **options):
+    options.setdefault("hidden_size", 8)
+    return build_model(ModelConfig(architecture=architecture, **options), 3, 2, H, L, [0, 2])
 
 
 @pytest.mark.parametrize("cell", sorted(CELLS))
-def test_forecaster_shapes(cell):
-    model = build_model(ModelConfig(name=cell, hidden_size=8, num_layers=2), 3, 2, 5, [0, 2])
-    assert model(torch.randn(4, 11, 3)).shape == (4, 5, 2)
+def test_every_cell_forecasts(cell):
+    assert model(name=cell, num_layers=2)(torch.randn(4, L, 3)).shape == (4, H, 2)
 
 
-def test_subtract_last_is_translation_equivariant_and_starts_at_last_value():
-    model = build_model(ModelConfig(name="gru", hidden_size=8), 2, 1, 4, [1])
-    x = torch.randn(3, 10, 2)
-    out = model(x)
-    assert torch.allclose(out, model(x + 5.0) - 5.0, atol=1e-5)  # levels do not matter
+@pytest.mark.parametrize("architecture", sorted(ARCHITECTURES))
+@pytest.mark.parametrize("norm", ["last", "revin", "none"])
+@pytest.mark.parametrize("channel_independent", [False, True])
+def test_every_architecture_with_every_frame_option(architecture, norm, channel_independent):
+    m = model(architecture, norm=norm, channel_independent=channel_independent,
+               segment_length=4)
+    x, y = torch.randn(4, L, 3), torch.randn(4, H, 2)
+    m.train()
+    out = m(x, y)
+    assert out.shape == (4, H, 2)
+    torch.nn.functional.mse_loss(out, y).backward()
+    m.eval()
     with torch.no_grad():
-        model.head.weight.zero_()
-        model.head.bias.zero_()
-    assert torch.allclose(model(x), x[:, -1:, [1]].expand(-1, 4, -1))
+        out = m(x)
+        # translation equivariance: a level shift of the window shifts the forecast
+        if norm != "none":
+            torch.testing.assert_close(m(x + 5.0), out + 5.0, atol=1e-4, rtol=1e-4)
 
 
-def test_unknown_cell_lists_the_valid_ones():
-    with pytest.raises(ConfigError, match="model.name.*unknown cell 'lstmm'.*rnn, lstm, gru"):
-        build_model(ModelConfig(name="lstmm"), 1, 1, 1)
+def test_last_value_norm_starts_at_the_last_value():
+    m = model("direct", name="gru")
+    x = torch.randn(3, L, 3)
+    torch.testing.assert_close(m(x), x[:, -1:, [0, 2]].expand(-1, H, -1))
 
 
-def test_save_and_load_round_trip(tmp_path):
-    model = build_model(ModelConfig(name="lstm", hidden_size=6, subtract_last=False), 2, 2, 3)
-    save_model(model, tmp_path / "m.pt")
+def test_revin_is_scale_equivariant():
+    m = model("direct", norm="revin").eval()
+    x = torch.randn(3, L, 3)
+    with torch.no_grad():
+        torch.testing.assert_close(m(x * 4.0 + 1.0), m(x) * 4.0 + 1.0, atol=1e-4, rtol=1e-4)
+
+
+def test_channel_independence_forecasts_each_channel_alone():
+    m = model("direct", channel_independent=True, norm="none").eval()
+    x = torch.randn(2, L, 3)
+    changed = x.clone()
+    changed[:, :, 1] += torch.randn(2, L)  # a channel that is not a target
+    with torch.no_grad():
+        torch.testing.assert_close(m(x), m(changed))
+        dependent = model("direct", norm="none").eval()
+        assert not torch.allclose(dependent(x), dependent(changed))
+
+
+def test_attention_weights_sum_to_one_over_encoder_steps():
+    m = model("seq2seq").eval()
+    out, details = m.forward_with_details(torch.randn(4, L, 3))
+    attention = details["attention"]
+    assert attention.shape == (4, H, L)
+    torch.testing.assert_close(attention.sum(-1), torch.ones(4, H))
+    m_ci = model("seq2seq", channel_independent=True).eval()
+    _, details = m_ci.forward_with_details(torch.randn(4, L, 3))
+    assert details["attention"].shape == (4, 3, H, L)  # per channel
+
+
+def test_teacher_forcing_follows_its_schedule():
+    m = model("seq2seq", teacher_forcing=1.0, teacher_forcing_decay=0.5)
+    x, y = torch.randn(2, L, 3), torch.randn(2, H, 2)
+    m.train()
+    m.set_epoch(0)
+    assert m.core.teacher_forcing_ratio() == 1.0
+    forced = m(x, y)
+    # full teacher forcing: the step-t output depends on the true value at t-1, not on the
+    # model's own forecast, so changing y[:, 2] changes step 3 but not steps 0..2
+    y2 = y.clone()
+    y2[:, 2] += 1.0
+    again = m(x, y2)
+    torch.testing.assert_close(again[:, :3], forced[:, :3])
+    assert not torch.allclose(again[:, 3], forced[:, 3])
+    m.set_epoch(3)
+    assert m.core.teacher_forcing_ratio() == 0.125
+    m.eval()
+    torch.testing.assert_close(m(x, y), m(x))  # no forcing outside training
+
+
+def test_segment_model_has_one_value_per_horizon_step_and_channel():
+    for lookback, horizon, w in ((96, 24, 12), (104, 26, 12)):  # the second pads and cuts
+        m = build_model(ModelConfig(architecture="segrnn", name="gru", hidden_size=16,
+                                    segment_length=w, channel_independent=True),
+                        7, 7, horizon, lookback)
+        assert m(torch.randn(2, lookback, 7)).shape == (2, horizon, 7)
+    joint = build_model(ModelConfig(architecture="segrnn", hidden_size=16, segment_length=4),
+                        3, 1, 8, 16, [2])
+    assert joint(torch.randn(2, 16, 3)).shape == (2, 8, 1)
+
+
+def test_config_errors_name_the_key():
+    with pytest.raises(ConfigError, match="model.name.*unknown cell 'lstmm'.*rnn, lstm, "):
+        model(name="lstmm")
+    with pytest.raises(ConfigError, match="model.architecture.*unknown.*direct, seq2seq"):
+        model("transformer")
+    with pytest.raises(ConfigError, match="model.weight_drop.*mingru has no recurrent"):
+        model(name="mingru", weight_drop=0.5)
+    with pytest.raises(ConfigError, match="model.bidirectional"):
+        model("segrnn", bidirectional=True)
+
+
+@pytest.mark.parametrize("architecture", sorted(ARCHITECTURES))
+def test_save_and_load_round_trip(tmp_path, architecture):
+    m = model(architecture, name="peephole_lstm", norm="revin", segment_length=4).eval()
+    save_model(m, tmp_path / "m.pt")
     again = load_model(tmp_path / "m.pt")
-    x = torch.randn(2, 9, 2)
-    assert torch.equal(model.eval()(x), again(x))
+    x = torch.randn(2, L, 3)
+    with torch.no_grad():
+        torch.testing.assert_close(m(x), again(x))

@@ -1,54 +1,87 @@
-"""A recurrent encoder with a direct multi-horizon head: the last hidden state predicts all H
-future steps at once (no autoregressive error accumulation)."""
+"""Forecasters: a history (B, L, C) in, a forecast (B, H, outputs) out.
+
+`Forecaster` is the frame every architecture shares: per-window normalisation, optional channel
+independence (each channel forecast on its own by one shared core, as in PatchTST and SegRNN),
+and the choice of target channels. The architecture itself is the `core`: this module holds the
+direct multi-horizon head; seq2seq.py and segrnn.py hold the others.
+"""
 
 from __future__ import annotations
 
 import torch
 from torch import nn
 
-from rnnops.models.registry import cell_class
+from rnnops.models.layers import RecurrentStack
+from rnnops.models.normalization import NORMS
 
 
-class RecurrentForecaster(nn.Module):
+class Forecaster(nn.Module):
     def __init__(
         self,
-        cell: str,
+        core: nn.Module,
         input_size: int,
         output_size: int,
         horizon: int,
-        hidden_size: int = 64,
-        num_layers: int = 1,
-        dropout: float = 0.0,
-        subtract_last: bool = True,
+        norm: str = "last",
+        channel_independent: bool = False,
         target_columns: list[int] | None = None,
     ):
         super().__init__()
-        # Everything needed to rebuild this model around a saved state_dict (models.io).
-        self.init_kwargs = {
-            "cell": cell, "input_size": input_size, "output_size": output_size,
-            "horizon": horizon, "hidden_size": hidden_size, "num_layers": num_layers,
-            "dropout": dropout, "subtract_last": subtract_last, "target_columns": target_columns,
-        }
+        self.core = core
+        self.input_size, self.output_size, self.horizon = input_size, output_size, horizon
+        # Which input channels the outputs forecast (their statistics undo the normalisation).
+        self.target_columns = list(target_columns or range(output_size))
+        self.norm = NORMS[norm](input_size)
+        self.channel_independent = channel_independent
+        # Cores that embed channels themselves (SegRNN) get the whole window.
+        self.fold_channels = channel_independent and not getattr(core, "handles_channels", False)
+        self.spec: dict = {}  # set by models.build: what rebuilds this model around its weights
+
+    def set_epoch(self, epoch: int) -> None:
+        """Schedules that depend on the epoch (teacher forcing) read it from here."""
+        if hasattr(self.core, "set_epoch"):
+            self.core.set_epoch(epoch)
+
+    def forward(self, x: torch.Tensor, target: torch.Tensor | None = None) -> torch.Tensor:
+        return self.forward_with_details(x, target)[0]
+
+    def forward_with_details(self, x: torch.Tensor, target: torch.Tensor | None = None):
+        """The forecast and what the core exposes for inspection (e.g. attention weights).
+        `target` (B, H, outputs), given only in training, feeds teacher forcing."""
+        batch, lookback, channels = x.shape
+        x, stats = self.norm.normalize(x)
+        if target is not None:
+            target = self.norm.normalize_target(target, stats, self.target_columns)
+        if self.fold_channels:
+            x = x.transpose(1, 2).reshape(batch * channels, lookback, 1)
+            # per-channel targets exist only when every channel is forecast
+            target = (target.transpose(1, 2).reshape(batch * channels, self.horizon, 1)
+                      if target is not None and self.output_size == channels else None)
+        y, details = self.core(x, target)
+        if self.fold_channels:
+            y = y.reshape(batch, channels, self.horizon).transpose(1, 2)
+            details = {k: v.reshape(batch, channels, *v.shape[1:]) for k, v in details.items()}
+        if self.channel_independent:
+            y = y[:, :, self.target_columns]
+        return self.norm.denormalize(y, stats, self.target_columns), details
+
+
+class DirectHead(nn.Module):
+    """A recurrent encoder whose summary predicts all H steps at once (no autoregressive error
+    accumulation). `zero_init` starts the head at 0, i.e. at the normalisation's own forecast
+    (the last value for norm `last`)."""
+
+    def __init__(self, input_size: int, output_size: int, horizon: int, stack: dict,
+                 zero_init: bool = False):
+        super().__init__()
         self.horizon, self.output_size = horizon, output_size
-        self.subtract_last = subtract_last
-        # Which input channels the outputs forecast: their last values anchor the forecast.
-        self.target_columns = target_columns or list(range(output_size))
-        self.encoder = cell_class(cell)(input_size, hidden_size, num_layers, dropout)
-        self.head = nn.Linear(hidden_size, horizon * output_size)
-        if subtract_last:
+        self.encoder = RecurrentStack(input_size=input_size, **stack)
+        self.head = nn.Linear(self.encoder.output_size, horizon * output_size)
+        if zero_init:
             nn.init.zeros_(self.head.weight)
             nn.init.zeros_(self.head.bias)
 
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        """x: (B, L, C) -> (B, H, output_size)."""
-        if self.subtract_last:
-            # NLinear-style anchoring (Zeng et al. 2023): the window is shifted so its last value
-            # is zero and the forecast is shifted back. The network then sees shapes, not levels,
-            # so a trending series whose test levels lie outside the training range stays in
-            # distribution, and a zero head starts as the last-value forecast.
-            last = x[:, -1:, :]
-            y, _ = self.encoder(x - last)
-            out = self.head(y[:, -1]).view(-1, self.horizon, self.output_size)
-            return out + last[:, :, self.target_columns]
+    def forward(self, x: torch.Tensor, target: torch.Tensor | None = None):
         y, _ = self.encoder(x)
-        return self.head(y[:, -1]).view(-1, self.horizon, self.output_size)
+        out = self.head(self.encoder.summary(y))
+        return out.view(-1, self.horizon, self.output_size), {}

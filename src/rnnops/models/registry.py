@@ -1,4 +1,4 @@
-"""Cells by name: config says `model.name`, this maps it to a class."""
+"""Cells by name: config says `model.name`, this maps it to a class (one line per cell)."""
 
 from __future__ import annotations
 
@@ -6,11 +6,19 @@ from torch import nn
 
 from rnnops.errors import ConfigError
 from rnnops.models.cells import fused
+from rnnops.models.cells.gru_classic import ClassicGRU
+from rnnops.models.cells.mingru import MinGRU
+from rnnops.models.cells.minlstm import MinLSTM
+from rnnops.models.cells.peephole_lstm import PeepholeLSTM
 
 CELLS: dict[str, type[nn.Module]] = {
     "rnn": fused.RNN,
     "lstm": fused.LSTM,
+    "peephole_lstm": PeepholeLSTM,
     "gru": fused.GRU,
+    "gru_classic": ClassicGRU,
+    "mingru": MinGRU,
+    "minlstm": MinLSTM,
 }
 
 

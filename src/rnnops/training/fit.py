@@ -14,7 +14,7 @@ from pytorch_lightning.callbacks import EarlyStopping, ModelCheckpoint
 from rnnops.config import Config
 from rnnops.data.prepared import PreparedData
 from rnnops.data.windows import EpochShuffle, IndexBatches, WindowDataset
-from rnnops.models import RecurrentForecaster, build_model
+from rnnops.models import Forecaster, build_model
 from rnnops.names import VAL_LOSS
 from rnnops.training.callbacks import (
     AtomicCheckpointIO,
@@ -33,19 +33,20 @@ EVAL_BATCH = 512
 
 @dataclass
 class FitResult:
-    model: RecurrentForecaster
+    model: Forecaster
     history: list[dict[str, float]]
     best_val_loss: float
     best_epoch: int
     epochs_run: int
 
 
-def make_model(cfg: Config, data: PreparedData) -> RecurrentForecaster:
+def make_model(cfg: Config, data: PreparedData) -> Forecaster:
     return build_model(
         cfg.model,
         input_size=data.n_channels,
         output_size=len(data.target_columns),
         horizon=cfg.data.horizon,
+        lookback=cfg.data.lookback,
         target_columns=data.target_columns,
     )
 

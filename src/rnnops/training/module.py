@@ -18,9 +18,14 @@ class ForecastModule(pl.LightningModule):
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         return self.model(x)
 
+    def on_train_epoch_start(self) -> None:
+        if hasattr(self.model, "set_epoch"):  # schedules such as teacher forcing
+            self.model.set_epoch(self.current_epoch)
+
     def training_step(self, batch, batch_idx):
         x, y = batch
-        loss = nn.functional.mse_loss(self.model(x), y)
+        # The target goes in too: seq2seq decoders feed it back (teacher forcing).
+        loss = nn.functional.mse_loss(self.model(x, y), y)
         # Epoch means are accumulated on the device: no host sync per step.
         self.log(TRAIN_LOSS, loss, on_step=False, on_epoch=True, batch_size=len(x))
         return loss + weight_penalty(self.model, self.l1, self.l2)

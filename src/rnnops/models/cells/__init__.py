@@ -1,3 +1,3 @@
-"""Recurrent cells behind one contract: `forward(x, state=None) -> (y, state)`, batch-first, and the
-same constructor arguments (input_size, hidden_size, num_layers, dropout). One file per recurrence.
-"""
+"""One file per recurrence. Every cell is one layer with the same contract:
+`Cell(input_size, hidden_size, **options)`, `forward(x, state=None) -> (y, state)`, batch-first,
+states with the batch first. Layers, directions and regularizers are added by models.layers."""

@@ -1,39 +1,44 @@
-"""The fused torch.nn recurrences (cuDNN / oneDNN kernels).
+"""The recurrences with fused torch.nn kernels (cuDNN on GPU, oneDNN/ATen on CPU), one layer each.
 
-RNN: h_t = tanh(W x_t + R h_{t-1} + b). LSTM: Hochreiter & Schmidhuber without peepholes.
-GRU: the cuDNN convention (reset gate applied after the recurrent matmul, z kept for h_{t-1}).
-torch.nn already meets the cell contract when built batch-first; these wrappers only fix the
-constructor so every cell takes the same arguments.
+RNN: h_t = f(W x_t + R h_{t-1} + b), f = tanh or relu (the article's vanilla RNN).
+LSTM: Hochreiter & Schmidhuber with a forget gate, no peepholes.
+GRU: the cuDNN convention, which differs from Cho et al. twice: the reset gate multiplies after
+the recurrent matmul, r * (W_hn h + b_hn), and h_t = (1 - z) * n + z * h_{t-1}. The article's GRU
+is `gru_classic`.
+
+The wrappers only fix the constructor and keep states batch-first; the kernels are torch's.
 """
 
 from __future__ import annotations
 
+import torch
 from torch import nn
+
+from rnnops.models.cells.common import batch_first_state, check_input
 
 
 class _Fused:
-    """The shared constructor: batch-first, dropout between stacked layers only."""
+    fused = True
+    recurrent_weights = ("weight_hh_l0",)  # what weight drop masks
 
-    def __init__(
-        self, input_size: int, hidden_size: int, num_layers: int = 1, dropout: float = 0.0,
-        **extra,
-    ):
-        super().__init__(  # the torch.nn class that follows in the MRO
-            input_size, hidden_size, num_layers, batch_first=True,
-            dropout=dropout if num_layers > 1 else 0.0, **extra,
-        )
+    def forward(self, x: torch.Tensor, state=None):
+        check_input(x, self.input_size, type(self).__name__.lower())
+        y, state = super().forward(x, batch_first_state(state, squeeze=False))
+        return y, batch_first_state(state, squeeze=True)
 
 
 class RNN(_Fused, nn.RNN):
-    def __init__(
-        self, input_size: int, hidden_size: int, num_layers: int = 1, dropout: float = 0.0
-    ):
-        super().__init__(input_size, hidden_size, num_layers, dropout, nonlinearity="tanh")
+    def __init__(self, input_size: int, hidden_size: int, nonlinearity: str = "tanh"):
+        if nonlinearity not in ("tanh", "relu"):
+            raise ValueError(f"rnn: nonlinearity must be tanh or relu, got {nonlinearity!r}")
+        super().__init__(input_size, hidden_size, batch_first=True, nonlinearity=nonlinearity)
 
 
 class LSTM(_Fused, nn.LSTM):
-    pass
+    def __init__(self, input_size: int, hidden_size: int):
+        super().__init__(input_size, hidden_size, batch_first=True)
 
 
 class GRU(_Fused, nn.GRU):
-    pass
+    def __init__(self, input_size: int, hidden_size: int):
+        super().__init__(input_size, hidden_size, batch_first=True)

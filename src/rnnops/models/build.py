@@ -1,0 +1,109 @@
+"""From a model config to a forecaster: the architectures by name, and the spec (plain values)
+that rebuilds the same model around saved weights."""
+
+from __future__ import annotations
+
+import dataclasses
+from typing import Any
+
+from torch import nn
+
+from rnnops.config import ModelConfig
+from rnnops.errors import ConfigError
+from rnnops.models.forecaster import DirectHead, Forecaster
+from rnnops.models.registry import cell_class
+from rnnops.models.segrnn import SegmentRecurrence
+from rnnops.models.seq2seq import AttentionSeq2Seq
+
+
+def _direct(spec: dict, size_in: int, size_out: int, columns: list[int]) -> nn.Module:
+    return DirectHead(size_in, size_out, spec["horizon"], spec["stack"],
+                      zero_init=spec["norm"] == "last")
+
+
+def _seq2seq(spec: dict, size_in: int, size_out: int, columns: list[int]) -> nn.Module:
+    return AttentionSeq2Seq(size_in, size_out, spec["horizon"], spec["stack"], columns,
+                            **spec["options"])
+
+
+def _segrnn(spec: dict, size_in: int, size_out: int, columns: list[int]) -> nn.Module:
+    # SegRNN folds channels itself (channel embeddings), so it always sees all of them.
+    return SegmentRecurrence(spec["input_size"], spec["output_size"], spec["horizon"],
+                             spec["lookback"], spec["stack"],
+                             channel_independent=spec["channel_independent"], **spec["options"])
+
+
+ARCHITECTURES = {"direct": _direct, "seq2seq": _seq2seq, "segrnn": _segrnn}
+
+# Options of one architecture, read from ModelConfig fields of the same name.
+ARCHITECTURE_OPTIONS = {
+    "direct": (),
+    "seq2seq": ("attention_size", "teacher_forcing", "teacher_forcing_decay"),
+    "segrnn": ("segment_length", "head_dropout"),
+}
+CELL_OPTIONS = {"rnn": ("nonlinearity",)}
+
+
+def check_model_config(cfg: ModelConfig) -> None:
+    """The names and combinations a model config needs, checked before any work starts."""
+    cell = cell_class(cfg.name)  # an unknown cell lists the valid ones
+    if cfg.architecture not in ARCHITECTURES:
+        raise ConfigError("model.architecture", f"unknown architecture {cfg.architecture!r}; "
+                          f"choose one of {', '.join(ARCHITECTURES)}")
+    if cfg.weight_drop and not cell.recurrent_weights:
+        raise ConfigError("model.weight_drop", f"{cfg.name} has no recurrent weights to drop; "
+                          "set it to 0 or pick a cell with a recurrent matrix")
+
+
+def stack_options(cfg: ModelConfig) -> dict[str, Any]:
+    """The RecurrentStack arguments a model config gives."""
+    values = dataclasses.asdict(cfg)
+    stack = {key: values[key] for key in (
+        "hidden_size", "num_layers", "dropout", "variational", "input_dropout", "output_dropout",
+        "weight_drop", "bidirectional", "residual", "layer_norm")}
+    stack["cell"] = cfg.name
+    stack["cell_options"] = {k: values[k] for k in CELL_OPTIONS.get(cfg.name, ())}
+    return stack
+
+
+def model_spec(
+    cfg: ModelConfig, input_size: int, output_size: int, horizon: int, lookback: int,
+    target_columns: list[int] | None = None,
+) -> dict[str, Any]:
+    """Everything that defines the model, as plain values (saved next to its weights)."""
+    check_model_config(cfg)
+    values = dataclasses.asdict(cfg)
+    return {
+        "architecture": cfg.architecture,
+        "input_size": input_size,
+        "output_size": output_size,
+        "horizon": horizon,
+        "lookback": lookback,
+        "target_columns": list(target_columns or range(output_size)),
+        "norm": cfg.norm,
+        "channel_independent": cfg.channel_independent,
+        "stack": stack_options(cfg),
+        "options": {k: values[k] for k in ARCHITECTURE_OPTIONS[cfg.architecture]},
+    }
+
+
+def build_from_spec(spec: dict[str, Any]) -> Forecaster:
+    columns = spec["target_columns"]
+    folded = spec["channel_independent"] and spec["architecture"] != "segrnn"
+    size_in, size_out = (1, 1) if folded else (spec["input_size"], spec["output_size"])
+    core = ARCHITECTURES[spec["architecture"]](spec, size_in, size_out,
+                                               [0] if folded else columns)
+    model = Forecaster(core, spec["input_size"], spec["output_size"], spec["horizon"],
+                       norm=spec["norm"], channel_independent=spec["channel_independent"],
+                       target_columns=columns)
+    model.spec = spec
+    return model
+
+
+def build_model(
+    cfg: ModelConfig, input_size: int, output_size: int, horizon: int, lookback: int,
+    target_columns: list[int] | None = None,
+) -> Forecaster:
+    """The forecaster a config describes, for `input_size` channels in and `output_size` out."""
+    return build_from_spec(
+        model_spec(cfg, input_size, output_size, horizon, lookback, target_columns))

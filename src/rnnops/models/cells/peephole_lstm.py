@@ -1,0 +1,56 @@
+"""The article's LSTM with diagonal peepholes (Gers & Schmidhuber 2000; Graves 2013, eq. 7-11):
+
+    i_t = σ(W_xi x_t + W_hi h_{t-1} + w_ci ⊙ c_{t-1} + b_i)
+    f_t = σ(W_xf x_t + W_hf h_{t-1} + w_cf ⊙ c_{t-1} + b_f)
+    c̃_t = tanh(W_xc x_t + W_hc h_{t-1} + b_c)
+    c_t = f_t ⊙ c_{t-1} + i_t ⊙ c̃_t
+    o_t = σ(W_xo x_t + W_ho h_{t-1} + w_co ⊙ c_t + b_o)
+    h_t = o_t ⊙ tanh(c_t)
+
+Gate rows are stacked i, f, c̃, o as in torch.nn.LSTM, so with zero peepholes and
+bias = b_ih + b_hh this is torch.nn.LSTM exactly. No fused kernel has peepholes: this reference
+runs the input projections of all steps in one matmul and then one step per timestep.
+"""
+
+from __future__ import annotations
+
+import torch
+from torch import nn
+
+from rnnops.models.cells.common import check_input, init_uniform, warn_slow
+
+
+class PeepholeLSTM(nn.Module):
+    fused = False
+    recurrent_weights = ("weight_hh",)
+
+    def __init__(self, input_size: int, hidden_size: int):
+        super().__init__()
+        self.input_size, self.hidden_size = input_size, hidden_size
+        self.weight_ih = nn.Parameter(torch.empty(4 * hidden_size, input_size))
+        self.weight_hh = nn.Parameter(torch.empty(4 * hidden_size, hidden_size))
+        self.bias = nn.Parameter(torch.empty(4 * hidden_size))
+        self.peephole = nn.Parameter(torch.empty(3, hidden_size))  # w_ci, w_cf, w_co
+        init_uniform(self, hidden_size)
+        warn_slow("peephole_lstm steps through time in Python: no fused kernel has peepholes")
+
+    def forward(self, x: torch.Tensor, state=None):
+        check_input(x, self.input_size, "peephole_lstm")
+        batch, hidden = x.shape[0], self.hidden_size
+        if state is None:
+            h = c = x.new_zeros(batch, hidden)
+        else:
+            h, c = state
+        w_ci, w_cf, w_co = self.peephole
+        projected = nn.functional.linear(x, self.weight_ih, self.bias)  # all steps at once
+        outputs = []
+        for t in range(x.shape[1]):
+            gates = projected[:, t] + h @ self.weight_hh.T
+            g_i, g_f, g_c, g_o = gates.chunk(4, dim=1)
+            i = torch.sigmoid(g_i + w_ci * c)
+            f = torch.sigmoid(g_f + w_cf * c)
+            c = f * c + i * torch.tanh(g_c)
+            o = torch.sigmoid(g_o + w_co * c)  # the output gate looks at the new cell state
+            h = o * torch.tanh(c)
+            outputs.append(h)
+        return torch.stack(outputs, dim=1), (h, c)

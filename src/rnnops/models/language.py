@@ -1,0 +1,70 @@
+"""Word- or character-level language model: embedding -> recurrent stack -> decoder, the decoder
+tied to the embedding matrix (Press & Wolf 2017; Inan et al. 2017), with AWD-LSTM's dropouts
+(Merity et al. 2018). Stateful across BPTT chunks: the caller passes the previous chunk's state,
+detached (layers.detach_state), so gradients stop at the chunk border but the memory carries on.
+"""
+
+from __future__ import annotations
+
+from typing import NamedTuple
+
+import torch
+from torch import nn
+
+from rnnops.config import ModelConfig
+from rnnops.errors import ConfigError
+from rnnops.models.build import check_model_config, stack_options
+from rnnops.models.dropout import LockedDropout, embedding_dropout
+from rnnops.models.layers import RecurrentStack
+
+
+class LanguageModelOutput(NamedTuple):
+    logits: torch.Tensor  # (B, T, vocabulary)
+    state: tuple
+    hidden: torch.Tensor  # the last layer's outputs after dropout (AR regularises these)
+    raw_hidden: torch.Tensor  # the same before output dropout (TAR regularises these)
+
+
+class LanguageModel(nn.Module):
+    def __init__(self, vocab_size: int, embedding_size: int, stack: dict,
+                 embedding_dropout: float = 0.0, tie_weights: bool = True):
+        super().__init__()
+        self.spec = {"vocab_size": vocab_size, "embedding_size": embedding_size, "stack": stack,
+                     "embedding_dropout": embedding_dropout, "tie_weights": tie_weights}
+        self.embedding_dropout = embedding_dropout
+        self.embedding = nn.Embedding(vocab_size, embedding_size)
+        output_dropout = stack.get("output_dropout", 0.0)
+        self.encoder = RecurrentStack(input_size=embedding_size,
+                                      **{**stack, "output_dropout": 0.0})
+        self.output_dropout = LockedDropout(output_dropout)
+        features = self.encoder.output_size
+        # Tying needs the decoder's input to match the embedding: project when it does not.
+        self.projection = (nn.Linear(features, embedding_size)
+                           if tie_weights and features != embedding_size else None)
+        self.decoder = nn.Linear(embedding_size if tie_weights else features, vocab_size)
+        if tie_weights:
+            self.decoder.weight = self.embedding.weight
+        nn.init.uniform_(self.embedding.weight, -0.1, 0.1)
+        nn.init.zeros_(self.decoder.bias)
+
+    def forward(self, tokens: torch.Tensor, state=None) -> LanguageModelOutput:
+        """tokens (B, T) -> logits (B, T, V) and the state after the last token."""
+        x = embedding_dropout(self.embedding, tokens, self.embedding_dropout, self.training)
+        raw, state = self.encoder(x, state)
+        hidden = self.output_dropout(raw)
+        out = self.projection(hidden) if self.projection is not None else hidden
+        return LanguageModelOutput(self.decoder(out), state, hidden, raw)
+
+    def step(self, tokens: torch.Tensor, state=None):
+        """One token per sequence, (N,) -> logits (N, V): the interface decoding.py drives."""
+        out = self(tokens.unsqueeze(1), state)
+        return out.logits[:, -1], out.state
+
+
+def build_language_model(cfg: ModelConfig, vocab_size: int) -> LanguageModel:
+    check_model_config(cfg)
+    if cfg.bidirectional:
+        raise ConfigError("model.bidirectional", "a language model reads left to right; "
+                          "set it to false")
+    return LanguageModel(vocab_size, cfg.embedding_size or cfg.hidden_size, stack_options(cfg),
+                         cfg.embedding_dropout, cfg.tie_weights)

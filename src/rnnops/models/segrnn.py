@@ -1,0 +1,85 @@
+"""Segment recurrence (SegRNN, Lin et al. 2023): the lookback is cut into segments of w steps,
+each segment embedded by a linear layer + ReLU, and one recurrent network runs over the L/w
+segments instead of L steps. Decoding is parallel ("PMF"): every horizon segment j starts from
+the final state with the query [position embedding j, channel embedding c], one recurrent step
+each, and a linear layer maps each output to w values.
+
+Channel independent (the paper's setting) runs every channel as its own sequence with a channel
+embedding; otherwise a segment embeds w steps of all channels together.
+"""
+
+from __future__ import annotations
+
+import torch
+from torch import nn
+
+from rnnops.errors import ConfigError
+from rnnops.models.layers import RecurrentStack, map_state
+
+
+class SegmentRecurrence(nn.Module):
+    handles_channels = True  # embeds channels itself: the frame does not fold them
+
+    def __init__(
+        self,
+        input_size: int,
+        output_size: int,
+        horizon: int,
+        lookback: int,
+        stack: dict,
+        segment_length: int,
+        channel_independent: bool = True,
+        head_dropout: float = 0.0,
+    ):
+        super().__init__()
+        w = segment_length
+        if stack.get("bidirectional"):
+            raise ConfigError("model.bidirectional", "segrnn decodes forward from the final "
+                              "state; set it to false")
+        # A lookback that w does not divide is padded at the front with its first value, and
+        # a horizon that w does not divide is decoded to the next multiple and cut.
+        self.w, self.n_in, self.n_out = w, -(-lookback // w), -(-horizon // w)
+        self.pad, self.horizon = self.n_in * w - lookback, horizon
+        self.channel_independent = channel_independent
+        self.channels, self.outputs = input_size, (input_size if channel_independent
+                                                   else output_size)
+        d = stack["hidden_size"]
+        per_segment_in = w if channel_independent else w * input_size
+        per_segment_out = w if channel_independent else w * output_size
+        self.embed = nn.Sequential(nn.Linear(per_segment_in, d), nn.ReLU())
+        self.rnn = RecurrentStack(input_size=d, **stack)
+        if channel_independent:
+            self.position = nn.Parameter(torch.randn(self.n_out, d // 2))
+            self.channel = nn.Parameter(torch.randn(input_size, d - d // 2))
+        else:
+            self.position = nn.Parameter(torch.randn(self.n_out, d))
+        self.head = nn.Sequential(nn.Dropout(head_dropout), nn.Linear(d, per_segment_out))
+
+    def queries(self, batch: int) -> torch.Tensor:
+        """(batch x sequences x n_out, 1, d): the decoder input of every horizon segment, in the
+        order of `repeat_interleave` over the encoder's final states."""
+        if self.channel_independent:
+            channels, m = self.channels, self.n_out
+            q = torch.cat([self.position.unsqueeze(0).expand(channels, m, -1),
+                           self.channel.unsqueeze(1).expand(channels, m, -1)], dim=-1)
+        else:
+            q = self.position.unsqueeze(0)
+        return q.unsqueeze(0).expand(batch, *q.shape).reshape(-1, 1, q.shape[-1])
+
+    def forward(self, x: torch.Tensor, target: torch.Tensor | None = None):
+        if self.pad:
+            x = torch.cat([x[:, :1].expand(-1, self.pad, -1), x], dim=1)
+        batch, lookback, channels = x.shape
+        if self.channel_independent:
+            segments = x.transpose(1, 2).reshape(batch * channels, self.n_in, self.w)
+        else:
+            segments = x.reshape(batch, self.n_in, self.w * channels)
+        _, state = self.rnn(self.embed(segments))
+        state = map_state(lambda s: s.repeat_interleave(self.n_out, dim=0), state)
+        y, _ = self.rnn(self.queries(batch), state)
+        out = self.head(y[:, 0])  # (sequences x n_out, per-segment outputs)
+        if self.channel_independent:
+            out = out.reshape(batch, channels, self.n_out * self.w).transpose(1, 2)
+        else:
+            out = out.reshape(batch, self.n_out * self.w, self.outputs)
+        return out[:, : self.horizon], {}

@@ -1,0 +1,201 @@
+"""Each cell against its equations (transcribed here, step by step), against torch.nn where the
+maths agrees, and against gradcheck; all in float64 on small tensors."""
+
+import pytest
+import torch
+from torch import nn
+
+from rnnops.models import CELLS
+from rnnops.models.cells.gru_classic import ClassicGRU
+from rnnops.models.cells.mingru import MinGRU
+from rnnops.models.cells.minlstm import MinLSTM
+from rnnops.models.cells.peephole_lstm import PeepholeLSTM
+from rnnops.models.cells.scan import g
+
+B, T, IN, H = 3, 6, 4, 5
+
+
+@pytest.fixture(autouse=True)
+def _float64():
+    torch.manual_seed(0)
+    torch.set_default_dtype(torch.float64)
+    yield
+    torch.set_default_dtype(torch.float32)
+
+
+def sigma(v):
+    return 1 / (1 + torch.exp(-v))
+
+
+@pytest.mark.parametrize("name", sorted(CELLS))
+def test_every_cell_meets_the_contract(name):
+    cell = CELLS[name](IN, H)
+    x = torch.randn(B, T, IN)
+    y, state = cell(x)
+    assert y.shape == (B, T, H)
+    # Running the sequence in two chunks, passing the state on, gives the same outputs.
+    y1, s1 = cell(x[:, :2])
+    y2, _ = cell(x[:, 2:], s1)
+    torch.testing.assert_close(torch.cat([y1, y2], 1), y)
+    # States are batch-first.
+    for s in state if isinstance(state, tuple) else (state,):
+        assert s.shape == (B, H)
+    with pytest.raises(ValueError, match="expected input of shape|input.size"):
+        cell(torch.randn(B, T, IN + 1))
+
+
+def test_rnn_is_the_article_equation_with_tanh_and_relu():
+    for f, name in ((torch.tanh, "tanh"), (torch.relu, "relu")):
+        cell = CELLS["rnn"](IN, H, nonlinearity=name)
+        x = torch.randn(B, T, IN)
+        h = torch.zeros(B, H)
+        for t in range(T):
+            h = f(x[:, t] @ cell.weight_ih_l0.T + h @ cell.weight_hh_l0.T
+                  + cell.bias_ih_l0 + cell.bias_hh_l0)
+        torch.testing.assert_close(cell(x)[0][:, -1], h)
+
+
+def peephole_reference(cell: PeepholeLSTM, x):
+    """Gers & Schmidhuber / Graves 2013 eq. 7-11 with every weight named as in DESIGN.md."""
+    W_x, W_h, b = cell.weight_ih, cell.weight_hh, cell.bias
+    (W_xi, W_xf, W_xc, W_xo), (W_hi, W_hf, W_hc, W_ho) = W_x.split(H), W_h.split(H)
+    b_i, b_f, b_c, b_o = b.split(H)
+    w_ci, w_cf, w_co = cell.peephole
+    h = c = torch.zeros(B, H)
+    hs = []
+    for t in range(x.shape[1]):
+        xt = x[:, t]
+        i = sigma(xt @ W_xi.T + h @ W_hi.T + w_ci * c + b_i)
+        f = sigma(xt @ W_xf.T + h @ W_hf.T + w_cf * c + b_f)
+        c_tilde = torch.tanh(xt @ W_xc.T + h @ W_hc.T + b_c)
+        c = f * c + i * c_tilde
+        o = sigma(xt @ W_xo.T + h @ W_ho.T + w_co * c + b_o)
+        h = o * torch.tanh(c)
+        hs.append(h)
+    return torch.stack(hs, 1), (h, c)
+
+
+def test_peephole_lstm_is_its_equations():
+    cell = PeepholeLSTM(IN, H)
+    x = torch.randn(B, T, IN)
+    y, (h, c) = cell(x)
+    y_ref, (h_ref, c_ref) = peephole_reference(cell, x)
+    torch.testing.assert_close(y, y_ref)
+    torch.testing.assert_close(c, c_ref)
+
+
+def test_lstm_and_peephole_lstm_with_zero_peepholes_equal_torch_lstm():
+    reference = nn.LSTM(IN, H, batch_first=True)
+    x = torch.randn(B, T, IN)
+    expected, (h, c) = reference(x)
+    lstm = CELLS["lstm"](IN, H)
+    lstm.load_state_dict(reference.state_dict())
+    torch.testing.assert_close(lstm(x)[0], expected)
+    peep = PeepholeLSTM(IN, H)
+    with torch.no_grad():
+        peep.weight_ih.copy_(reference.weight_ih_l0)
+        peep.weight_hh.copy_(reference.weight_hh_l0)
+        peep.bias.copy_(reference.bias_ih_l0 + reference.bias_hh_l0)
+        peep.peephole.zero_()
+    y, (h_p, c_p) = peep(x)
+    torch.testing.assert_close(y, expected)
+    torch.testing.assert_close(c_p, c[0])
+    with torch.no_grad():
+        peep.peephole.fill_(0.5)  # and the peepholes do change the function
+    assert not torch.allclose(peep(x)[0], expected)
+
+
+def classic_gru_reference(cell: ClassicGRU, x):
+    """Cho et al. 2014 as DESIGN.md writes it: r applied to h before W_hh."""
+    (W_xr, W_xz, W_xh), (W_hr, W_hz, W_hh) = cell.weight_ih.split(H), cell.weight_hh.split(H)
+    b_r, b_z, b_h = cell.bias.split(H)
+    h = torch.zeros(B, H)
+    hs = []
+    for t in range(x.shape[1]):
+        xt = x[:, t]
+        z = sigma(xt @ W_xz.T + h @ W_hz.T + b_z)
+        r = sigma(xt @ W_xr.T + h @ W_hr.T + b_r)
+        h_tilde = torch.tanh(xt @ W_xh.T + (r * h) @ W_hh.T + b_h)
+        h = (1 - z) * h + z * h_tilde
+        hs.append(h)
+    return torch.stack(hs, 1)
+
+
+def test_gru_classic_is_cho_and_differs_from_cudnn_gru():
+    cell = ClassicGRU(IN, H)
+    x = torch.randn(B, T, IN)
+    torch.testing.assert_close(cell(x)[0], classic_gru_reference(cell, x))
+    # torch.nn.GRU given the same weights (bias split as b_ih, b_hh = 0) computes another function
+    gru = CELLS["gru"](IN, H)
+    with torch.no_grad():
+        gru.weight_ih_l0.copy_(cell.weight_ih)
+        gru.weight_hh_l0.copy_(cell.weight_hh)
+        gru.bias_ih_l0.copy_(cell.bias)
+        gru.bias_hh_l0.zero_()
+    assert (gru(x)[0] - cell(x)[0]).abs().max() > 1e-2
+
+
+def test_gru_equals_torch_gru():
+    reference = nn.GRU(IN, H, batch_first=True)
+    gru = CELLS["gru"](IN, H)
+    gru.load_state_dict(reference.state_dict())
+    x = torch.randn(B, T, IN)
+    torch.testing.assert_close(gru(x)[0], reference(x)[0])
+
+
+def mingru_reference(cell: MinGRU, x, h):
+    W_z, W_h = cell.linear.weight.split(H)
+    b_z, b_h = cell.linear.bias.split(H)
+    hs = []
+    for t in range(x.shape[1]):
+        z = sigma(x[:, t] @ W_z.T + b_z)
+        h = (1 - z) * h + z * g(x[:, t] @ W_h.T + b_h)
+        hs.append(h)
+    return torch.stack(hs, 1)
+
+
+def minlstm_reference(cell: MinLSTM, x, h):
+    W_f, W_i, W_h = cell.linear.weight.split(H)
+    b_f, b_i, b_h = cell.linear.bias.split(H)
+    hs = []
+    for t in range(x.shape[1]):
+        f, i = sigma(x[:, t] @ W_f.T + b_f), sigma(x[:, t] @ W_i.T + b_i)
+        h = f / (f + i) * h + i / (f + i) * g(x[:, t] @ W_h.T + b_h)
+        hs.append(h)
+    return torch.stack(hs, 1)
+
+
+@pytest.mark.parametrize("cls, reference", [(MinGRU, mingru_reference),
+                                            (MinLSTM, minlstm_reference)])
+@pytest.mark.parametrize("steps", [1, 7, 64])
+def test_min_rnn_scan_equals_sequential_loop_outputs_and_gradients(cls, reference, steps):
+    scan, loop = cls(IN, H, mode="scan"), cls(IN, H, mode="sequential")
+    loop.load_state_dict(scan.state_dict())
+    x = torch.randn(B, steps, IN, requires_grad=True)
+    h0 = torch.rand(B, H) + 0.1
+    for h_start in (None, h0):
+        y_scan, _ = scan(x, h_start)
+        y_loop, _ = loop(x, h_start)
+        torch.testing.assert_close(y_scan, y_loop)
+        torch.testing.assert_close(y_loop, reference(scan, x, torch.zeros(B, H)
+                                                     if h_start is None else h_start))
+        weights = torch.randn_like(y_scan)
+        grads_scan = torch.autograd.grad((y_scan * weights).sum(), [x, *scan.parameters()])
+        grads_loop = torch.autograd.grad((y_loop * weights).sum(), [x, *loop.parameters()])
+        for a, b in zip(grads_scan, grads_loop, strict=True):
+            torch.testing.assert_close(a, b)
+
+
+@pytest.mark.parametrize("name", sorted(CELLS))
+def test_gradcheck(name):
+    cell = CELLS[name](2, 3)
+    x = torch.randn(2, 4, 2, requires_grad=True)
+    params = [p for p in cell.parameters()]
+
+    def run(x, *weights):
+        # weights passed in so gradcheck checks them too
+        named = dict(zip([n for n, _ in cell.named_parameters()], weights, strict=True))
+        y, _ = torch.func.functional_call(cell, named, (x,))
+        return y
+
+    assert torch.autograd.gradcheck(run, (x, *[p.detach().requires_grad_() for p in params]))
