@@ -3,6 +3,7 @@ memory of windowing a long series (views against materialized windows).
 
     python bench/data.py                    # 10 million rows x 8 columns (about 1.4 GB of CSV)
     python bench/data.py --rows 1000000     # quicker
+    python bench/data.py --time-column      # plus a column of timestamps (data.time_column)
 
 Each side runs in its own child process (wall time and peak RSS of that process); the ratios
 are measured side by side in one run.
@@ -11,6 +12,7 @@ are measured side by side in one run.
 from __future__ import annotations
 
 import argparse
+import io
 import json
 import subprocess
 import sys
@@ -50,15 +52,25 @@ def child(body: str) -> dict[str, float]:
     return json.loads(out.stdout.strip().splitlines()[-1])
 
 
-def write_csv(path: Path, rows: int, columns: int = 8) -> None:
+def write_csv(path: Path, rows: int, columns: int = 8, time_column: bool = False) -> None:
+    """Float32 noise; with `time_column`, a first column `date` of ISO minute timestamps."""
     rng = np.random.default_rng(0)
     chunk = 1_000_000
+    start_time = np.datetime64("2000-01-01T00:00", "m")
     with open(path, "w") as f:
-        f.write(",".join(f"c{i}" for i in range(columns)) + "\n")
+        f.write(",".join((["date"] if time_column else []) + [f"c{i}" for i in range(columns)])
+                + "\n")
         for start in range(0, rows, chunk):
             n = min(chunk, rows - start)
             block = rng.standard_normal((n, columns)).astype(np.float32)
-            np.savetxt(f, block, fmt="%.6g", delimiter=",")
+            if not time_column:
+                np.savetxt(f, block, fmt="%.6g", delimiter=",")
+                continue
+            text = io.StringIO()
+            np.savetxt(text, block, fmt="%.6g", delimiter=",")
+            stamps = np.datetime_as_string(start_time + np.arange(start, start + n), unit="s")
+            f.writelines(f"{t.replace('T', ' ')},{line}\n"
+                         for t, line in zip(stamps, text.getvalue().splitlines(), strict=True))
 
 
 def window_memory(lookback: int = 720, horizon: int = 96) -> tuple[str, int, int, int]:
@@ -85,13 +97,17 @@ def main() -> None:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("--rows", type=int, default=10_000_000)
     p.add_argument("--repeats", type=int, default=1)
+    p.add_argument("--time-column", action="store_true",
+                   help="add a first column of ISO timestamps, parsed as data.time_column")
     args = p.parse_args()
     columns = 8
     with tempfile.TemporaryDirectory(prefix="rnnops-bench-data-") as tmp:
         csv = Path(tmp) / "big.csv"
-        write_csv(csv, args.rows, columns)
+        write_csv(csv, args.rows, columns, args.time_column)
         overrides = [f"paths.root={tmp}", "data=csv", f"data.path={csv}", "data.target=c0",
                      "data.features=M", "data.missing=error", "trainer.progress_bar=false"]
+        if args.time_column:
+            overrides.append("data.time_column=date")
         reads, prepares = [], []
         for _ in range(args.repeats):  # interleaved, so drift hits both sides alike
             reads.append(child(READ_CSV.format(path=str(csv))))
@@ -100,7 +116,8 @@ def main() -> None:
     read = min(reads, key=lambda r: r["seconds"])
     prep = min(prepares, key=lambda r: r["seconds"])
     raw = args.rows * columns * 4  # the data as one float32 array
-    print(f"CSV: {args.rows:,} rows x {columns} columns, {size / 1e9:.2f} GB")
+    print(f"CSV: {args.rows:,} rows x {columns} columns"
+          f"{' and a time column' if args.time_column else ''}, {size / 1e9:.2f} GB")
     print(f"{'what':<34}{'value':>14}  {'against':<26}{'ratio':>7}")
     print(f"{'prepare wall (s)':<34}{prep['seconds']:>14.1f}  {'pandas.read_csv alone':<26}"
           f"{prep['seconds'] / read['seconds']:>7.2f}")

@@ -12,6 +12,9 @@ from rnnops.errors import ConfigError
 
 def _numeric_looking(column: pd.Series) -> bool:
     """True when any cell parses as a number (a text column such as an id is not an input)."""
+    if pd.api.types.is_numeric_dtype(column) and not pd.api.types.is_bool_dtype(column):
+        # parsed by the reader: no need to parse again, and the first value mostly decides
+        return bool(len(column) and pd.notna(column.iloc[0])) or bool(column.notna().any())
     return bool(pd.to_numeric(column, errors="coerce").notna().any())
 
 

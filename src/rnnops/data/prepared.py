@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -43,14 +44,18 @@ class PreparedData:
 
     def save(self, folder: Path) -> None:
         folder.mkdir(parents=True, exist_ok=True)
-        with open(folder / ARRAYS, "wb") as f:
-            np.savez(f, **self.arrays)
+        with ThreadPoolExecutor(1) as pool:
+            # hashlib releases the GIL: the arrays are hashed on the side while they are written
+            digest = pool.submit(array_hash, self.arrays)
+            with open(folder / ARRAYS, "wb") as f:
+                np.savez(f, **self.arrays)
+            sha256 = digest.result()
         meta = dict(self.meta)
         meta.update(
             columns=self.columns,
             target_columns=self.target_columns,
             scaler={"shift": self.scaler.shift.tolist(), "scale": self.scaler.scale.tolist()},
-            sha256=array_hash(self.arrays),
+            sha256=sha256,
         )
         (folder / META).write_text(json.dumps(meta, indent=2) + "\n")
 

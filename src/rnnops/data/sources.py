@@ -7,6 +7,7 @@ A new source is one function plus one registry line.
 from __future__ import annotations
 
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -63,10 +64,13 @@ def load_statsmodels(cfg: DataConfig, cache: Path) -> Loaded:
 
 
 def _table(cfg: DataConfig, path: Path, origin_sha: str | None = None) -> Loaded:
-    frame = read_table(path, cfg.delimiter, cfg.time_column)
-    if cfg.time_column:
-        frame = set_time_index(frame, cfg.time_column, str(path))
-    return Loaded(frame, str(path), origin_sha or download.sha256_of(path))
+    with ThreadPoolExecutor(1) as pool:
+        # hashlib releases the GIL: the file is hashed on the side while it is parsed
+        digest = pool.submit(download.sha256_of, path) if origin_sha is None else None
+        frame = read_table(path, cfg.delimiter, cfg.time_column)
+        if cfg.time_column:
+            frame = set_time_index(frame, cfg.time_column, str(path))
+        return Loaded(frame, str(path), origin_sha or digest.result())
 
 
 def load_file(cfg: DataConfig, cache: Path) -> Loaded:
