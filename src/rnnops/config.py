@@ -33,9 +33,11 @@ class SplitConfig:
 @dataclass(frozen=True)
 class DataConfig:
     name: str = "co2"
-    source: str = "statsmodels"  # registry key in rnnops.data.sources
-    dataset: str | None = "co2"  # statsmodels dataset, ETT file or synthetic generator
-    path: str | None = None  # file source: a CSV or Parquet file
+    kind: Literal["series", "text"] = "series"  # forecasting series, or a language-model corpus
+    source: str = "statsmodels"  # registry key in rnnops.data.sources (series), .corpora (text)
+    dataset: str | None = "co2"  # statsmodels dataset, ETT file, generator or published corpus
+    path: str | None = None  # file source: a CSV or Parquet file; text: a folder or a text file
+    level: Literal["word", "char"] = "word"  # text: PTB-style words with <eos>, or characters
     url: str | None = None  # url source
     sha256: str | None = None  # url source: the pinned checksum
     root: str | None = None  # folder of local copies (ETT); else $RNNOPS_DATA_ROOT
@@ -255,14 +257,13 @@ def _join(prefix: str, name: str) -> str:
 # (dotted key, predicate, rule as users read it). Checked after the types are right.
 _RULES: list[tuple[str, typing.Callable[[Any], bool], str]] = [
     ("seed", lambda v: v >= 0, "must be >= 0"),
-    ("data.target", lambda v: bool(v), "has no value; name the column to forecast"),
     ("data.lookback", lambda v: v >= 1, "must be >= 1"),
     ("data.horizon", lambda v: v >= 1, "must be >= 1"),
     ("data.stride", lambda v: v >= 1, "must be >= 1"),
     ("data.season_period", lambda v: v >= 1, "must be >= 1"),
     ("data.split.train", lambda v: v > 0, "must be > 0"),
     ("data.split.val", lambda v: v > 0, "must be > 0"),
-    ("data.split.test", lambda v: v > 0, "must be > 0"),
+    ("data.split.test", lambda v: v >= 0, "must be >= 0"),
     ("data.length", lambda v: v >= 1, "must be >= 1"),
     ("data.delimiter", lambda v: len(v) == 1, "must be one character"),
     ("model.hidden_size", lambda v: v >= 1, "must be >= 1"),
@@ -303,8 +304,20 @@ def get_dotted(obj: Any, key: str) -> Any:
     return obj
 
 
+_SERIES_RULES: list[tuple[str, typing.Callable[[Any], bool], str]] = [
+    ("data.target", lambda v: bool(v), "has no value; name the column to forecast"),
+    ("data.split.test", lambda v: v > 0, "must be > 0"),
+]
+# A text corpus may have no test part (Tiny Shakespeare's 90/10 split).
+_TEXT_RULES: list[tuple[str, typing.Callable[[Any], bool], str]] = [
+    ("data.split.protocol", lambda v: v == "ratio",
+     "does not apply to a text corpus; use ratio (fractions of the tokens)"),
+]
+
+
 def _check_rules(cfg: Config) -> None:
-    for key, ok, rule in _RULES:
+    kind_rules = _SERIES_RULES if cfg.data.kind == "series" else _TEXT_RULES
+    for key, ok, rule in _RULES + kind_rules:
         value = get_dotted(cfg, key)
         if not ok(value):
             raise ConfigError(key, f"{value!r} {rule}")

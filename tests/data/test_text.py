@@ -12,13 +12,13 @@ from rnnops.data.text import (
     batchify,
     bptt_chunks,
     char_corpus,
-    standard_corpus,
+    cut_corpus,
+    files_corpus,
     variable_bptt_chunks,
     word_corpus,
     word_tokens,
 )
 from rnnops.errors import DataError
-from tests.data.conftest import SHARED_DATA
 
 
 def test_word_tokens_add_eos_per_line():
@@ -42,11 +42,29 @@ def test_char_corpus_splits_90_10(tmp_path):
     assert "".join(corpus.vocab.decode(corpus.splits["val"])) == "abcdefghij"
 
 
-def test_empty_split_names_the_file(tmp_path):
+@pytest.mark.parametrize("content", ["", "\n\n"])
+def test_empty_split_names_the_file(tmp_path, content):
     (tmp_path / "train.txt").write_text("a b\n")
-    (tmp_path / "val.txt").write_text("")
+    (tmp_path / "val.txt").write_text(content)  # blank lines alone are no text either
     with pytest.raises(DataError, match="val.txt: the val split is empty"):
         word_corpus(tmp_path / "train.txt", tmp_path / "val.txt")
+
+
+def test_cut_corpus_takes_the_fractions_in_order(tmp_path):
+    (tmp_path / "t.txt").write_text("".join(f"w{i}\n" for i in range(10)))  # 20 word tokens
+    corpus = cut_corpus(tmp_path / "t.txt", {"train": 0.7, "val": 0.1, "test": 0.2}, "word")
+    assert {k: len(v) for k, v in corpus.splits.items()} == {"train": 14, "val": 2, "test": 4}
+    assert corpus.vocab.decode(corpus.splits["val"]) == [UNK, EOS]  # w7 is not in train
+    no_test = cut_corpus(tmp_path / "t.txt", {"train": 0.5, "val": 0.5, "test": 0.0}, "word")
+    assert set(no_test.splits) == {"train", "val"}
+
+
+def test_files_corpus_at_character_level(tmp_path):
+    (tmp_path / "a.txt").write_text("abba\n")
+    (tmp_path / "b.txt").write_text("abc")
+    corpus = files_corpus({"train": tmp_path / "a.txt", "val": tmp_path / "b.txt"}, "char")
+    assert corpus.vocab.tokens == ("a", "b", "\n", UNK)
+    assert corpus.vocab.decode(corpus.splits["val"]) == ["a", "b", UNK]
 
 
 def test_batchify_rows_are_contiguous_stretches():
@@ -78,19 +96,6 @@ def test_variable_bptt_lengths_follow_awd_lstm():
     assert 0.02 < (lengths < 50).float().mean() < 0.09
     assert torch.equal(torch.cat([x for x, _, _ in chunks], dim=1), batched[:, :-1])
     assert all(scale == x.shape[1] / 70 for x, _, scale in chunks)
-
-
-@pytest.mark.skipif(not (SHARED_DATA / "ptb.train.txt").exists(), reason="no PTB copy")
-def test_ptb_and_tiny_shakespeare_counts(tmp_path):
-    ptb = standard_corpus("ptb", str(SHARED_DATA), tmp_path)
-    assert len(ptb.vocab) == 10_000  # Mikolov's vocabulary, <unk> and <eos> included
-    assert {k: len(v) for k, v in ptb.splits.items()} == {
-        "train": 929_589, "val": 73_760, "test": 82_430}
-    shakespeare = standard_corpus("tinyshakespeare", str(SHARED_DATA), tmp_path)
-    assert {k: len(v) for k, v in shakespeare.splits.items()} == {
-        "train": 1_003_854, "val": 111_540}
-    assert len(shakespeare.vocab) == 65 + 1  # 65 characters and <unk>
-    assert not list(tmp_path.iterdir())  # read from the local copies, nothing downloaded
 
 
 def test_vocabulary_round_trip():

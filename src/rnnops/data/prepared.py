@@ -16,6 +16,7 @@ from typing import Any
 import numpy as np
 import torch
 
+from rnnops.data import prepared_text
 from rnnops.data.preprocess import Scaler
 from rnnops.data.windows import WindowDataset
 from rnnops.errors import UserError
@@ -61,6 +62,9 @@ class PreparedData:
 
     @classmethod
     def load(cls, folder: Path) -> PreparedData:
+        if (folder / prepared_text.TOKENS).exists():
+            raise UserError(f"{folder}: holds a prepared text corpus (data.kind=text); this "
+                            "stage needs a series: prepare one first (e.g. data=co2)")
         if not (folder / ARRAYS).exists() or not (folder / META).exists():
             raise UserError(
                 f"{folder}: no prepared data here; run the prepare stage first "

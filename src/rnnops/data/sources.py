@@ -26,14 +26,14 @@ class Loaded:
     sha256: str | None = None  # hash of the raw input file, when there is one
 
 
-def _require(cfg: DataConfig, key: str) -> str:
+def require(cfg: DataConfig, key: str) -> str:
     value = getattr(cfg, key)
     if not value:
         raise ConfigError(f"data.{key}", f"source {cfg.source!r} needs data.{key}")
     return value
 
 
-def _choose(key: str, value: str | None, valid: list[str], what: str) -> str:
+def choose(key: str, value: str | None, valid: list[str], what: str) -> str:
     if value not in valid:
         raise ConfigError(key, f"unknown {what} {value!r}; choose one of {', '.join(valid)}")
     return value
@@ -48,7 +48,7 @@ def load_statsmodels(cfg: DataConfig, cache: Path) -> Loaded:
     """A dataset shipped inside statsmodels (offline)."""
     import statsmodels.datasets as datasets
 
-    name = _choose("data.dataset", cfg.dataset, STATSMODELS_DATASETS, "statsmodels dataset")
+    name = choose("data.dataset", cfg.dataset, STATSMODELS_DATASETS, "statsmodels dataset")
     frame = getattr(datasets, name).load_pandas().data
     if name in STATSMODELS_YEAR_COLUMN:
         year = STATSMODELS_YEAR_COLUMN[name]
@@ -75,12 +75,12 @@ def _table(cfg: DataConfig, path: Path, origin_sha: str | None = None) -> Loaded
 
 def load_file(cfg: DataConfig, cache: Path) -> Loaded:
     """A local CSV or Parquet file: data.path, data.time_column, data.target."""
-    return _table(cfg, Path(_require(cfg, "path")).expanduser())
+    return _table(cfg, Path(require(cfg, "path")).expanduser())
 
 
 def load_url(cfg: DataConfig, cache: Path) -> Loaded:
     """A CSV or Parquet file at an http(s) URL, pinned by data.sha256."""
-    url, sha256 = _require(cfg, "url"), _require(cfg, "sha256")
+    url, sha256 = require(cfg, "url"), require(cfg, "sha256")
     if not url.startswith(("http://", "https://")):
         raise ConfigError("data.url", f"{url!r} is not an http(s) URL")
     return _table(cfg, download.fetch(url, sha256, cache), sha256)
@@ -92,7 +92,7 @@ ETT_DATASETS = ["ETTh1", "ETTh2", "ETTm1"]
 def load_ett(cfg: DataConfig, cache: Path) -> Loaded:
     """An ETT file: the local copy in data.root (or $RNNOPS_DATA_ROOT) when there is one,
     verified against the pinned hash; otherwise downloaded once into the cache."""
-    name = _choose("data.dataset", cfg.dataset, ETT_DATASETS, "ETT dataset")
+    name = choose("data.dataset", cfg.dataset, ETT_DATASETS, "ETT dataset")
     path = catalog.locate(f"{name}.csv", cfg.root, cache)
     time_column = cfg.time_column or "date"
     frame = set_time_index(read_table(path, time_column=time_column), time_column, str(path))
@@ -101,7 +101,7 @@ def load_ett(cfg: DataConfig, cache: Path) -> Loaded:
 
 def load_synthetic(cfg: DataConfig, cache: Path) -> Loaded:
     """A seeded synthetic series (data.dataset names the generator, data.length its size)."""
-    name = _choose("data.dataset", cfg.dataset, list(synthetic.GENERATORS), "synthetic generator")
+    name = choose("data.dataset", cfg.dataset, list(synthetic.GENERATORS), "synthetic generator")
     # the data's own seed: the same series whatever seed the training uses
     return Loaded(synthetic.generate(name, cfg.length, seed=0), f"synthetic {name!r}")
 
@@ -117,5 +117,5 @@ SOURCES: dict[str, Callable[[DataConfig, Path], Loaded]] = {
 
 def load_source(cfg: DataConfig, cache: Path) -> Loaded:
     """The raw frame of the configured source; `cache` holds downloads."""
-    _choose("data.source", cfg.source, list(SOURCES), "source")
+    choose("data.source", cfg.source, list(SOURCES), "source")
     return SOURCES[cfg.source](cfg, cache)

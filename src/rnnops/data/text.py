@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import math
 from collections import Counter
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -78,28 +78,50 @@ def read_text(path: Path) -> str:
                         "not UTF-8; save the file as UTF-8") from None
 
 
+TOKENIZERS: dict[str, Callable[[str], list[str]]] = {"word": word_tokens, "char": char_tokens}
+
+
 def _corpus(token_lists: dict[str, list[str]], origins: dict[str, str]) -> TextCorpus:
     for name, tokens in token_lists.items():
-        if not tokens:
+        if not any(t != EOS for t in tokens):  # blank lines alone are no text either
             raise DataError(f"{origins[name]}: the {name} split is empty; it needs text")
     vocab = Vocabulary.build(token_lists["train"])
     return TextCorpus(vocab, {name: vocab.encode(t) for name, t in token_lists.items()})
 
 
+def files_corpus(paths: dict[str, Path], level: str = "word") -> TextCorpus:
+    """One file per split (train, val, optionally test), as given; vocabulary from train."""
+    tokenize = TOKENIZERS[level]
+    return _corpus({n: tokenize(read_text(p)) for n, p in paths.items()},
+                   {n: str(p) for n, p in paths.items()})
+
+
+def cut_corpus(path: Path, fractions: dict[str, float], level: str = "char") -> TextCorpus:
+    """One file cut in order: the first fractions["train"] of its tokens train, the next
+    fractions["val"] validate, and so on; a split with fraction 0 is left out. Sizes are rounded
+    down as for series (rnnops.data.preprocess.split_sizes); the last split takes the rest."""
+    tokens = TOKENIZERS[level](read_text(path))
+    n = len(tokens)
+    kept = {name: f for name, f in fractions.items() if f > 0}
+    total = sum(kept.values())
+    end_all = n if total >= 1 - 1e-9 else int(n * total)  # 0.9 + 0.1 keeps the last token
+    parts: dict[str, list[str]] = {}
+    start = 0
+    for i, (name, fraction) in enumerate(kept.items()):
+        end = end_all if i == len(kept) - 1 else start + int(n * fraction)
+        parts[name], start = tokens[start:end], end
+    return _corpus(parts, dict.fromkeys(parts, str(path)))
+
+
 def word_corpus(train: Path, val: Path, test: Path | None = None) -> TextCorpus:
     """Word-level corpus from PTB-style files (vocabulary from train only)."""
-    paths = {"train": train, "val": val, **({"test": test} if test else {})}
-    return _corpus({n: word_tokens(read_text(p)) for n, p in paths.items()},
-                   {n: str(p) for n, p in paths.items()})
+    return files_corpus({"train": train, "val": val, **({"test": test} if test else {})})
 
 
 def char_corpus(path: Path, train_fraction: float = 0.9) -> TextCorpus:
     """Character-level corpus: the first `train_fraction` of the characters train, the rest
     validate (nanoGPT's Tiny Shakespeare split)."""
-    text = read_text(path)
-    cut = int(len(text) * train_fraction)
-    return _corpus({"train": char_tokens(text[:cut]), "val": char_tokens(text[cut:])},
-                   {"train": str(path), "val": str(path)})
+    return cut_corpus(path, {"train": train_fraction, "val": 1 - train_fraction})
 
 
 def batchify(stream: torch.Tensor, batch_size: int) -> torch.Tensor:
@@ -139,16 +161,3 @@ def variable_bptt_chunks(
         yield (batched[:, start : start + length], batched[:, start + 1 : start + 1 + length],
                length / bptt)
         start += length
-
-
-def standard_corpus(name: str, root: str | None, cache: Path) -> TextCorpus:
-    """`ptb` (word level, train/valid/test as published) or `tinyshakespeare` (character
-    level, 90/10), from local copies in `root` or pinned downloads."""
-    from rnnops.data.catalog import locate
-
-    if name == "ptb":
-        return word_corpus(*(locate(f"ptb.{s}.txt", root, cache) for s in ("train", "valid",
-                                                                             "test")))
-    if name == "tinyshakespeare":
-        return char_corpus(locate("tinyshakespeare.txt", root, cache), train_fraction=0.9)
-    raise DataError(f"unknown corpus {name!r}; choose ptb or tinyshakespeare")

@@ -1,26 +1,34 @@
-"""prepare: raw series -> features -> gaps filled -> chronological splits -> train-fit scaling.
+"""prepare: raw data -> the arrays the models train on, in one folder written atomically.
 
-Writes the split arrays, the scaler statistics and meta.json (sizes, columns, time ranges, the
-hash of the raw input) as one folder, atomically.
+Series (data.kind=series): features -> gaps filled -> chronological splits -> train-fit scaling;
+writes the split arrays, the scaler statistics and meta.json (sizes, columns, time ranges, the
+hash of the raw input).
+Text (data.kind=text): tokens -> train-only vocabulary -> token-id streams; writes the streams,
+vocab.json and meta.json (level, counts of tokens and types, hashes of the raw files).
 """
 
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
+from typing import Any
 
 import numpy as np
 
 from rnnops.atomic import staged
 from rnnops.config import Config
+from rnnops.data.corpora import load_corpus
 from rnnops.data.features import select_features
 from rnnops.data.prepared import SPLITS, PreparedData
+from rnnops.data.prepared_text import save_prepared_text, text_meta
 from rnnops.data.preprocess import Scaler, fill_missing, split_rows
 from rnnops.data.sources import load_source
+from rnnops.data.text import TextCorpus
 
 log = logging.getLogger(__name__)
 
 
-def prepare(cfg: Config) -> PreparedData:
+def prepare_series(cfg: Config) -> PreparedData:
     d = cfg.data
     loaded = load_source(d, cfg.paths.downloads)
     frame, target_columns = select_features(loaded.frame, d, loaded.origin)
@@ -73,3 +81,33 @@ def prepare(cfg: Config) -> PreparedData:
         prepared.save(folder)
     log.info("prepared data written to %s", cfg.paths.prepared)
     return prepared
+
+
+def prepare_text(cfg: Config) -> TextCorpus:
+    d = cfg.data
+    loaded = load_corpus(d, cfg.paths.downloads)
+    corpus = loaded.corpus
+    meta = {
+        "dataset": d.name,
+        "kind": "text",
+        "level": d.level,
+        "origin": loaded.origin,
+        "source_sha256": loaded.sha256,
+        "splits": loaded.layout,
+        **text_meta(corpus),
+    }
+    log.info("%s: %s tokens, %d types (%s level)", d.name,
+             ", ".join(f"{n} {split}" for split, n in meta["tokens"].items()), meta["types"],
+             d.level)
+    with staged(cfg.paths.prepared) as (folder,):
+        save_prepared_text(folder, corpus, meta)
+    log.info("prepared corpus written to %s", cfg.paths.prepared)
+    return corpus
+
+
+PREPARERS: dict[str, Callable[[Config], Any]] = {"series": prepare_series, "text": prepare_text}
+
+
+def prepare(cfg: Config) -> PreparedData | TextCorpus:
+    """The prepare stage for the configured kind of data (data.kind)."""
+    return PREPARERS[cfg.data.kind](cfg)

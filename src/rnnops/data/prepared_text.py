@@ -1,0 +1,67 @@
+"""The prepare stage's output for a text corpus: token-id streams, vocabulary and metadata.
+
+One folder (the DVC output of the prepare stage, as for series): `tokens.pt` (split name -> one
+int64 stream), `vocab.json` (the tokens in id order) and `meta.json` (kind, level, counts of
+tokens and types, hashes of the raw files and of the streams).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from pathlib import Path
+from typing import Any
+
+import torch
+
+from rnnops.data.text import EOS, UNK, TextCorpus, Vocabulary
+from rnnops.errors import UserError
+
+TOKENS = "tokens.pt"
+VOCAB = "vocab.json"
+META = "meta.json"
+
+
+def stream_hash(splits: dict[str, torch.Tensor], vocab: Vocabulary) -> str:
+    """Content hash of the streams and the vocabulary: the data hash runs are tagged with."""
+    h = hashlib.sha256()
+    h.update(json.dumps(vocab.tokens).encode())
+    for name in sorted(splits):
+        h.update(name.encode())
+        h.update(splits[name].contiguous().numpy())
+    return h.hexdigest()
+
+
+def text_meta(corpus: TextCorpus) -> dict[str, Any]:
+    """Counts for meta.json: tokens per split (`<eos>` included), types, and how many tokens of
+    each split are `<unk>` (the corpus's own `<unk>` plus words unseen in train)."""
+    unk = corpus.vocab.ids[UNK]
+    return {
+        "tokens": {name: len(s) for name, s in corpus.splits.items()},
+        "types": len(corpus.vocab),
+        "unknown": {name: int((s == unk).sum()) for name, s in corpus.splits.items()},
+        "specials": {"eos": EOS, "unk": UNK},
+        "sha256": stream_hash(corpus.splits, corpus.vocab),
+    }
+
+
+def save_prepared_text(folder: Path, corpus: TextCorpus, meta: dict[str, Any]) -> None:
+    folder.mkdir(parents=True, exist_ok=True)
+    torch.save(corpus.splits, folder / TOKENS)
+    (folder / VOCAB).write_text(json.dumps(list(corpus.vocab.tokens), ensure_ascii=False) + "\n",
+                                encoding="utf-8")
+    (folder / META).write_text(json.dumps(meta, indent=2) + "\n")
+
+
+def load_prepared_text(folder: Path) -> tuple[dict[str, torch.Tensor], Vocabulary]:
+    """The token-id streams by split (`train`, `val`, and `test` when the corpus has one) as
+    int64 tensors, and the vocabulary, as the prepare stage wrote them into `folder`."""
+    folder = Path(folder)
+    if not (folder / TOKENS).exists() or not (folder / VOCAB).exists():
+        hint = (" (it holds a prepared series: prepare a text corpus, e.g. data=ptb)"
+                if (folder / META).exists() else "")
+        raise UserError(f"{folder}: no prepared text corpus here{hint}; run the prepare stage "
+                        "with a text dataset first (python pipelines/prepare.py data=ptb)")
+    splits = torch.load(folder / TOKENS, weights_only=True)
+    vocab = Vocabulary(tuple(json.loads((folder / VOCAB).read_text(encoding="utf-8"))))
+    return splits, vocab
