@@ -82,6 +82,12 @@ class ModelConfig:
     embedding_dropout: float = 0.0  # language model: whole words dropped
     tie_weights: bool = True  # language model: decoder shares the embedding matrix
 
+    @property
+    def label(self) -> str:
+        """The model as runs, studies and best-params files name it: the cell, and the
+        architecture when it is not the direct head (`lstm`, `seq2seq-lstm`, `segrnn-gru`)."""
+        return self.name if self.architecture == "direct" else f"{self.architecture}-{self.name}"
+
 
 @dataclass(frozen=True)
 class TrainConfig:

@@ -58,7 +58,7 @@ def sweep(cfg: Config) -> dict[str, Any]:
         return value
 
     with tracking.run(
-        f"sweep-{cfg.model.name}",
+        f"sweep-{cfg.model.label}",
         tags={**tracking.stage_tags("sweep", data.meta["sha256"]),
               "optuna.study": study.study_name},
     ):
@@ -79,7 +79,7 @@ def sweep(cfg: Config) -> dict[str, Any]:
             )
         best = study.best_trial
         summary = {
-            "model": cfg.model.name,
+            "model": cfg.model.label,
             "study": study.study_name,
             "best_trial": best.number,
             "objective": VAL_LOSS,

@@ -42,9 +42,9 @@ def apply_best_params(cfg: Config) -> Config:
     best = yaml.safe_load(path.read_text())
     if not isinstance(best, dict) or not isinstance(best.get("params"), dict):
         raise UserError(f"{path}: not a best-params file; rerun the sweep stage or delete it")
-    if best.get("model") != cfg.model.name:
+    if best.get("model") != cfg.model.label:
         log.warning("%s was tuned for model %s, not %s; training with the configured values",
-                    path, best.get("model"), cfg.model.name)
+                    path, best.get("model"), cfg.model.label)
         return cfg
     log.info("applying best params from %s: %s", path, best["params"])
     return with_overrides(cfg, best["params"])
@@ -68,7 +68,7 @@ def train(cfg: Config) -> dict[str, Any]:
     cfg = apply_best_params(cfg)
     tracking.configure(cfg)
     with tracking.run(
-        f"train-{cfg.model.name}", tags=tracking.stage_tags("train", data.meta["sha256"])
+        f"train-{cfg.model.label}", tags=tracking.stage_tags("train", data.meta["sha256"])
     ) as run_id:
         tracking.log_config(cfg)
         result = fit(
@@ -86,7 +86,7 @@ def train(cfg: Config) -> dict[str, Any]:
             "run_id": run_id,
             "registered_model": cfg.tracking.registered_model,
             "model_version": version,
-            "model": cfg.model.name,
+            "model": cfg.model.label,
             "best_epoch": result.best_epoch,
             "best_val_loss": result.best_val_loss,
             "epochs_run": result.epochs_run,
@@ -100,6 +100,6 @@ def train(cfg: Config) -> dict[str, Any]:
             history.to_csv(folder / HISTORY, index=False)
             (folder / RUN_INFO).write_text(json.dumps(info, indent=2) + "\n")
             tracking.log_artifacts([folder / HISTORY])
-    log.info("trained %s: best %s %.5f at epoch %d of %d", cfg.model.name, VAL_LOSS,
+    log.info("trained %s: best %s %.5f at epoch %d of %d", cfg.model.label, VAL_LOSS,
              result.best_val_loss, result.best_epoch, result.epochs_run)
     return info

@@ -10,7 +10,7 @@ from rnnops.config import Config, fingerprint
 def study_name(cfg: Config) -> str:
     """Same config, same study: re-running a sweep resumes it; any change starts a new one."""
     key = fingerprint(cfg, "seed", "data", "model", "train", "sweep")
-    return f"{cfg.tracking.experiment}-{cfg.model.name}-{key}"
+    return f"{cfg.tracking.experiment}-{cfg.model.label}-{key}"
 
 
 def storage_url(cfg: Config) -> str:

@@ -44,8 +44,10 @@ class PeepholeLSTM(nn.Module):
         w_ci, w_cf, w_co = self.peephole
         projected = nn.functional.linear(x, self.weight_ih, self.bias)  # all steps at once
         outputs = []
-        for t in range(x.shape[1]):
-            gates = projected[:, t] + h @ self.weight_hh.T
+        # unbind, not projected[:, t]: the backward of T slices would build T full-size
+        # gradient tensors (quadratic in T); unbind's backward is one stack.
+        for step in projected.unbind(1):
+            gates = step + h @ self.weight_hh.T
             g_i, g_f, g_c, g_o = gates.chunk(4, dim=1)
             i = torch.sigmoid(g_i + w_ci * c)
             f = torch.sigmoid(g_f + w_cf * c)

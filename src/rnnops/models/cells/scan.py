@@ -40,7 +40,7 @@ def sequential_scan(a: torch.Tensor, b: torch.Tensor, h0: torch.Tensor | None = 
     """The same recurrence one step at a time: the O(1)-per-token path for generation."""
     h = torch.zeros_like(b[:, 0]) if h0 is None else h0
     outputs = []
-    for t in range(b.shape[1]):
-        h = a[:, t] * h + b[:, t]
+    for a_t, b_t in zip(a.unbind(1), b.unbind(1), strict=True):  # unbind: linear backward
+        h = a_t * h + b_t
         outputs.append(h)
     return torch.stack(outputs, dim=1)

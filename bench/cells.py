@@ -1,0 +1,77 @@
+"""Forward + backward time of every registered cell against torch.nn.LSTM, side by side.
+
+One layer, batch-first input (B, T, I) -> hidden H, loss = sum of outputs, gradients for inputs
+and weights. The cells run interleaved (one timing of each per round) so that machine noise hits
+them alike; the table gives the median per cell and its ratio to torch.nn.LSTM's median.
+These ratios are the baseline that the fast-recurrence work is measured against.
+
+    python bench/cells.py                     # B=64, I=7, H=128, T=96 and T=720, CPU (+ GPU)
+    python bench/cells.py --lengths 96 --rounds 3
+"""
+
+from __future__ import annotations
+
+import argparse
+import statistics
+import time
+
+import torch
+from torch import nn
+
+from rnnops.models import CELLS
+
+
+def time_once(cell: nn.Module, x: torch.Tensor) -> float:
+    sync = torch.cuda.synchronize if x.is_cuda else (lambda: None)
+    cell.zero_grad(set_to_none=True)
+    x.grad = None
+    sync()
+    start = time.perf_counter()
+    y, _ = cell(x)
+    y.sum().backward()
+    sync()
+    return time.perf_counter() - start
+
+
+def measure(device: torch.device, batch: int, length: int, inputs: int, hidden: int,
+            rounds: int) -> dict[str, float]:
+    torch.manual_seed(0)
+    cells = {"torch.nn.LSTM": nn.LSTM(inputs, hidden, batch_first=True)}
+    cells.update({name: cls(inputs, hidden) for name, cls in CELLS.items()})
+    cells = {name: cell.to(device) for name, cell in cells.items()}
+    x = torch.randn(batch, length, inputs, device=device, requires_grad=True)
+    for cell in cells.values():  # warm-up: allocator, kernels, first-call dispatch
+        time_once(cell, x)
+    times: dict[str, list[float]] = {name: [] for name in cells}
+    for _ in range(rounds):
+        for name, cell in cells.items():
+            times[name].append(time_once(cell, x))
+    return {name: statistics.median(t) for name, t in times.items()}
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--batch", type=int, default=64)
+    parser.add_argument("--inputs", type=int, default=7)
+    parser.add_argument("--hidden", type=int, default=128)
+    parser.add_argument("--lengths", type=int, nargs="+", default=[96, 720])
+    parser.add_argument("--rounds", type=int, default=7)
+    args = parser.parse_args()
+    devices = [torch.device("cpu")] + ([torch.device("cuda")] if torch.cuda.is_available()
+                                       else [])
+    print(f"torch {torch.__version__}, {torch.get_num_threads()} CPU threads; "
+          f"B={args.batch} I={args.inputs} H={args.hidden}, forward+backward, "
+          f"median of {args.rounds} interleaved rounds")
+    for device in devices:
+        name = torch.cuda.get_device_name() if device.type == "cuda" else "cpu"
+        for length in args.lengths:
+            medians = measure(device, args.batch, length, args.inputs, args.hidden, args.rounds)
+            reference = medians["torch.nn.LSTM"]
+            print(f"\n{name}, T={length}")
+            print(f"{'cell':<16}{'ms':>10}{'vs torch.nn.LSTM':>18}")
+            for cell, seconds in medians.items():
+                print(f"{cell:<16}{seconds * 1e3:>10.2f}{seconds / reference:>18.2f}")
+
+
+if __name__ == "__main__":
+    main()
