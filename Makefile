@@ -5,7 +5,7 @@ PY := $(BIN)/python
 export PATH := $(BIN):$(PATH)
 export DVC_NO_ANALYTICS := 1
 
-.PHONY: setup run test test-fast ui bench params lint
+.PHONY: setup system-packages run test test-fast ui bench params lint
 
 setup: $(VENV)/.installed
 
@@ -18,10 +18,13 @@ $(VENV)/.installed: pyproject.toml
 	$(PY) -m pip install -q -e ".[dev]"
 	touch $@
 
+system-packages:    ## Debian packages for tests with real services (PostgreSQL, Chromium)
+	scripts/system-packages.sh
+
 run: setup          ## the default pipeline, cached by DVC
 	dvc repro
 
-test: setup         ## every test, the end-to-end pipelines included
+test: setup system-packages  ## every test, the end-to-end pipelines included
 	$(PY) -m pytest -q
 
 test-fast: setup    ## unit tests only
