@@ -1,11 +1,11 @@
-"""Forward + backward time of every registered cell against torch.nn.LSTM, side by side.
+"""Forward + backward time of every cell and implementation against torch.nn.LSTM and GRU.
 
 One layer, batch-first input (B, T, I) -> hidden H, loss = sum of outputs, gradients for inputs
 and weights. The cells run interleaved (one timing of each per round) so that machine noise hits
-them alike; the table gives the median per cell and its ratio to torch.nn.LSTM's median.
-These ratios are the baseline that the fast-recurrence work is measured against.
+them alike; the table gives the median per cell and its ratios to torch.nn.LSTM's and
+torch.nn.GRU's medians. `*` marks the implementation that `model.implementation=auto` runs.
 
-    python bench/cells.py                     # B=64, I=7, H=128, T=96 and T=720, CPU (+ GPU)
+    python bench/cells.py                     # B=64, I=7, H=128, T=96, 720, 1024; CPU (+ GPU)
     python bench/cells.py --lengths 96 --rounds 3
 """
 
@@ -36,8 +36,13 @@ def time_once(cell: nn.Module, x: torch.Tensor) -> float:
 def measure(device: torch.device, batch: int, length: int, inputs: int, hidden: int,
             rounds: int) -> dict[str, float]:
     torch.manual_seed(0)
-    cells = {"torch.nn.LSTM": nn.LSTM(inputs, hidden, batch_first=True)}
-    cells.update({name: cls(inputs, hidden) for name, cls in CELLS.items()})
+    cells = {"torch.nn.LSTM": nn.LSTM(inputs, hidden, batch_first=True),
+             "torch.nn.GRU": nn.GRU(inputs, hidden, batch_first=True)}
+    for name, cls in CELLS.items():
+        choices = [i for i in cls.implementations if i != "auto"]
+        for implementation in choices:
+            label = name if len(choices) == 1 else f"{name}[{implementation}]"
+            cells[label] = cls(inputs, hidden, implementation=implementation)
     cells = {name: cell.to(device) for name, cell in cells.items()}
     x = torch.randn(batch, length, inputs, device=device, requires_grad=True)
     for cell in cells.values():  # warm-up: allocator, kernels, first-call dispatch
@@ -49,12 +54,40 @@ def measure(device: torch.device, batch: int, length: int, inputs: int, hidden: 
     return {name: statistics.median(t) for name, t in times.items()}
 
 
+def auto_choices(device: torch.device, length: int) -> set[str]:
+    """The labels of the implementations that `auto` runs here, read from the cells' own log."""
+    import logging
+
+    from rnnops.models.cells.common import log_choice
+
+    picked: set[str] = set()
+
+    class Catch(logging.Handler):
+        def emit(self, record):
+            cell, implementation, _ = record.args
+            picked.add(f"{cell}[{implementation}]")
+
+    logger = logging.getLogger("rnnops.models")
+    handler, level = Catch(), logger.level
+    logger.addHandler(handler)
+    logger.setLevel(logging.INFO)
+    log_choice.cache_clear()
+    try:
+        with torch.no_grad():
+            for cls in CELLS.values():
+                cls(2, 2).to(device)(torch.zeros(1, length, 2, device=device))
+    finally:
+        logger.removeHandler(handler)
+        logger.setLevel(level)
+    return picked
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--batch", type=int, default=64)
     parser.add_argument("--inputs", type=int, default=7)
     parser.add_argument("--hidden", type=int, default=128)
-    parser.add_argument("--lengths", type=int, nargs="+", default=[96, 720])
+    parser.add_argument("--lengths", type=int, nargs="+", default=[96, 720, 1024])
     parser.add_argument("--rounds", type=int, default=7)
     args = parser.parse_args()
     devices = [torch.device("cpu")] + ([torch.device("cuda")] if torch.cuda.is_available()
@@ -66,11 +99,14 @@ def main() -> None:
         name = torch.cuda.get_device_name() if device.type == "cuda" else "cpu"
         for length in args.lengths:
             medians = measure(device, args.batch, length, args.inputs, args.hidden, args.rounds)
-            reference = medians["torch.nn.LSTM"]
+            lstm, gru = medians["torch.nn.LSTM"], medians["torch.nn.GRU"]
+            picked = auto_choices(device, length)
             print(f"\n{name}, T={length}")
-            print(f"{'cell':<16}{'ms':>10}{'vs torch.nn.LSTM':>18}")
+            print(f"{'cell':<26}{'ms':>10}{'vs torch.nn.LSTM':>18}{'vs torch.nn.GRU':>17}")
             for cell, seconds in medians.items():
-                print(f"{cell:<16}{seconds * 1e3:>10.2f}{seconds / reference:>18.2f}")
+                label = f"{cell} *" if cell in picked else cell
+                print(f"{label:<26}{seconds * 1e3:>10.2f}{seconds / lstm:>18.2f}"
+                      f"{seconds / gru:>17.2f}")
 
 
 if __name__ == "__main__":

@@ -71,6 +71,7 @@ class ModelConfig:
     residual: bool = False
     layer_norm: bool = False
     nonlinearity: str = "tanh"  # rnn only: tanh | relu
+    implementation: str = "auto"  # which implementation of the cell runs (auto: the fastest)
     norm: str = "last"  # per-window normalisation: last | revin | none
     channel_independent: bool = False
     attention_size: int = 0  # seq2seq; 0 means hidden_size

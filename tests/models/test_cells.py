@@ -75,8 +75,9 @@ def peephole_reference(cell: PeepholeLSTM, x):
     return torch.stack(hs, 1), (h, c)
 
 
-def test_peephole_lstm_is_its_equations():
-    cell = PeepholeLSTM(IN, H)
+@pytest.mark.parametrize("implementation", ["fused", "loop"])
+def test_peephole_lstm_is_its_equations(implementation):
+    cell = PeepholeLSTM(IN, H, implementation=implementation)
     x = torch.randn(B, T, IN)
     y, (h, c) = cell(x)
     y_ref, (h_ref, c_ref) = peephole_reference(cell, x)
@@ -84,14 +85,15 @@ def test_peephole_lstm_is_its_equations():
     torch.testing.assert_close(c, c_ref)
 
 
-def test_lstm_and_peephole_lstm_with_zero_peepholes_equal_torch_lstm():
+@pytest.mark.parametrize("implementation", ["fused", "loop"])
+def test_lstm_and_peephole_lstm_with_zero_peepholes_equal_torch_lstm(implementation):
     reference = nn.LSTM(IN, H, batch_first=True)
     x = torch.randn(B, T, IN)
     expected, (h, c) = reference(x)
     lstm = CELLS["lstm"](IN, H)
     lstm.load_state_dict(reference.state_dict())
     torch.testing.assert_close(lstm(x)[0], expected)
-    peep = PeepholeLSTM(IN, H)
+    peep = PeepholeLSTM(IN, H, implementation=implementation)
     with torch.no_grad():
         peep.weight_ih.copy_(reference.weight_ih_l0)
         peep.weight_hh.copy_(reference.weight_hh_l0)
@@ -121,8 +123,9 @@ def classic_gru_reference(cell: ClassicGRU, x):
     return torch.stack(hs, 1)
 
 
-def test_gru_classic_is_cho_and_differs_from_cudnn_gru():
-    cell = ClassicGRU(IN, H)
+@pytest.mark.parametrize("implementation", ["fused", "loop"])
+def test_gru_classic_is_cho_and_differs_from_cudnn_gru(implementation):
+    cell = ClassicGRU(IN, H, implementation=implementation)
     x = torch.randn(B, T, IN)
     torch.testing.assert_close(cell(x)[0], classic_gru_reference(cell, x))
     # torch.nn.GRU given the same weights (bias split as b_ih, b_hh = 0) computes another function
@@ -169,7 +172,7 @@ def minlstm_reference(cell: MinLSTM, x, h):
                                             (MinLSTM, minlstm_reference)])
 @pytest.mark.parametrize("steps", [1, 7, 64])
 def test_min_rnn_scan_equals_sequential_loop_outputs_and_gradients(cls, reference, steps):
-    scan, loop = cls(IN, H, mode="scan"), cls(IN, H, mode="sequential")
+    scan, loop = cls(IN, H, implementation="scan"), cls(IN, H, implementation="sequential")
     loop.load_state_dict(scan.state_dict())
     x = torch.randn(B, steps, IN, requires_grad=True)
     h0 = torch.rand(B, H) + 0.1
@@ -186,16 +189,50 @@ def test_min_rnn_scan_equals_sequential_loop_outputs_and_gradients(cls, referenc
             torch.testing.assert_close(a, b)
 
 
-@pytest.mark.parametrize("name", sorted(CELLS))
-def test_gradcheck(name):
-    cell = CELLS[name](2, 3)
-    x = torch.randn(2, 4, 2, requires_grad=True)
-    params = [p for p in cell.parameters()]
+IMPLEMENTATIONS = [(name, impl) for name, cls in sorted(CELLS.items())
+                   for impl in cls.implementations if impl != "auto"]
 
-    def run(x, *weights):
-        # weights passed in so gradcheck checks them too
-        named = dict(zip([n for n, _ in cell.named_parameters()], weights, strict=True))
-        y, _ = torch.func.functional_call(cell, named, (x,))
+
+@pytest.mark.parametrize("name, implementation", IMPLEMENTATIONS)
+def test_gradcheck(name, implementation):
+    cell = CELLS[name](2, 3, implementation=implementation)
+    x = torch.randn(2, 4, 2, requires_grad=True)
+    names = [n for n, _ in cell.named_parameters()]
+
+    def run(x, *weights):  # weights passed in so that gradcheck checks them too
+        y, _ = torch.func.functional_call(cell, dict(zip(names, weights, strict=True)), (x,))
         return y
 
-    assert torch.autograd.gradcheck(run, (x, *[p.detach().requires_grad_() for p in params]))
+    weights = [p.detach().requires_grad_() for p in cell.parameters()]
+    assert torch.autograd.gradcheck(run, (x, *weights))
+
+
+@pytest.mark.parametrize("cls", [PeepholeLSTM, ClassicGRU])
+@pytest.mark.parametrize("steps, layers", [(1, 1), (5, 1), (9, 3)])
+def test_fused_equals_reference_outputs_states_and_gradients(cls, steps, layers):
+    """The hand-written backward against autograd through the equations, stacked in layers
+    with a given initial state, the gradients of every input, state and weight compared."""
+    from rnnops.models.layers import RecurrentStack
+
+    name = "peephole_lstm" if cls is PeepholeLSTM else "gru_classic"
+    fused = RecurrentStack(name, IN, H, layers, cell_options={"implementation": "fused"})
+    loop = RecurrentStack(name, IN, H, layers, cell_options={"implementation": "loop"})
+    loop.load_state_dict(fused.state_dict())
+    x = torch.randn(B, steps, IN, requires_grad=True)
+    _, start = fused(torch.randn(B, 3, IN))  # a nonzero initial state for every layer
+    start = torch.utils._pytree.tree_map(lambda s: s.detach().requires_grad_(), start)
+    leaves = torch.utils._pytree.tree_leaves(start)
+    outputs = {}
+    for label, stack in (("fused", fused), ("loop", loop)):
+        y, end = stack(x, start)
+        loss = (y * torch.linspace(-1, 1, y.numel()).view_as(y)).sum() + sum(
+            (s * 0.5).sum() for s in torch.utils._pytree.tree_leaves(end))
+        outputs[label] = (y, torch.autograd.grad(loss, [x, *leaves, *stack.parameters()]))
+    torch.testing.assert_close(outputs["fused"][0], outputs["loop"][0])
+    for a, b in zip(outputs["fused"][1], outputs["loop"][1], strict=True):
+        torch.testing.assert_close(a, b)
+
+
+def test_unknown_implementation_is_refused():
+    with pytest.raises(ValueError, match="peephole_lstm: implementation must be one of auto"):
+        PeepholeLSTM(IN, H, implementation="triton")

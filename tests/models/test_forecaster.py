@@ -113,6 +113,9 @@ def test_config_errors_name_the_key():
         model(name="mingru", weight_drop=0.5)
     with pytest.raises(ConfigError, match="model.bidirectional"):
         model("segrnn", bidirectional=True)
+    with pytest.raises(ConfigError, match="model.implementation.*lstm has no implementation "
+                       "'loop'; choose one of auto, fused"):
+        model(name="lstm", implementation="loop")
 
 
 @pytest.mark.parametrize("architecture", sorted(ARCHITECTURES))

@@ -108,10 +108,26 @@ def test_slow_paths_warn_once_with_the_reason(caplog):
 
     warn_slow.cache_clear()
     with caplog.at_level(logging.WARNING, logger="rnnops.models"):
+        RecurrentStack("peephole_lstm", 3, 4, num_layers=2,
+                       cell_options={"implementation": "loop"})
         RecurrentStack("peephole_lstm", 3, 4, num_layers=2)
         RecurrentStack("lstm", 3, 4, num_layers=2)
     messages = [r.getMessage() for r in caplog.records]
-    assert len(messages) == 1 and "no fused kernel has peepholes" in messages[0]
+    assert messages == ["slow path: peephole_lstm with implementation=loop steps through time "
+                        "in autograd"]
+
+
+def test_the_implementation_that_runs_is_logged_once_with_its_reason(caplog):
+    from rnnops.models.cells.common import log_choice
+
+    log_choice.cache_clear()
+    stack = RecurrentStack("mingru", 3, 4, num_layers=2)
+    with caplog.at_level(logging.INFO, logger="rnnops.models"):
+        stack(torch.randn(2, 5, 3))
+        stack(torch.randn(2, 5, 3))
+    messages = [r.getMessage() for r in caplog.records]
+    assert len(messages) == 1
+    assert messages[0].startswith("mingru runs the sequential implementation: on a CPU")
 
 
 def test_detach_state_cuts_history():

@@ -41,6 +41,7 @@ ARCHITECTURE_OPTIONS = {
     "seq2seq": ("attention_size", "teacher_forcing", "teacher_forcing_decay"),
     "segrnn": ("segment_length", "head_dropout"),
 }
+# Cell options beyond the common ones, read from ModelConfig fields of the same name.
 CELL_OPTIONS = {"rnn": ("nonlinearity",)}
 
 
@@ -50,6 +51,10 @@ def check_model_config(cfg: ModelConfig) -> None:
     if cfg.architecture not in ARCHITECTURES:
         raise ConfigError("model.architecture", f"unknown architecture {cfg.architecture!r}; "
                           f"choose one of {', '.join(ARCHITECTURES)}")
+    if cfg.implementation not in cell.implementations:
+        choices = ", ".join(cell.implementations)
+        raise ConfigError("model.implementation", f"{cfg.name} has no implementation "
+                          f"{cfg.implementation!r}; choose one of {choices}")
     if cfg.weight_drop and not cell.recurrent_weights:
         raise ConfigError("model.weight_drop", f"{cfg.name} has no recurrent weights to drop; "
                           "set it to 0 or pick a cell with a recurrent matrix")
@@ -62,7 +67,8 @@ def stack_options(cfg: ModelConfig) -> dict[str, Any]:
         "hidden_size", "num_layers", "dropout", "variational", "input_dropout", "output_dropout",
         "weight_drop", "bidirectional", "residual", "layer_norm")}
     stack["cell"] = cfg.name
-    stack["cell_options"] = {k: values[k] for k in CELL_OPTIONS.get(cfg.name, ())}
+    stack["cell_options"] = {k: values[k]
+                             for k in ("implementation", *CELL_OPTIONS.get(cfg.name, ()))}
     return stack
 
 

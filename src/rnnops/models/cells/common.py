@@ -26,6 +26,18 @@ def warn_slow(reason: str) -> None:
     log.warning("slow path: %s", reason)
 
 
+@cache
+def log_choice(cell: str, implementation: str, reason: str) -> None:
+    """Log once per process which implementation of a cell runs, and why."""
+    log.info("%s runs the %s implementation: %s", cell, implementation, reason)
+
+
+def check_implementation(cell: str, implementation: str, valid: tuple[str, ...]) -> None:
+    if implementation not in valid:
+        raise ValueError(f"{cell}: implementation must be one of {', '.join(valid)}, "
+                         f"got {implementation!r}")
+
+
 def batch_first_state(state, squeeze: bool):
     """torch.nn keeps states as (layers, B, H); rnnops states put the batch first (B, H) so that
     beam search and segment decoding can index or repeat every state the same way."""

@@ -14,12 +14,13 @@ from __future__ import annotations
 import torch
 from torch import nn
 
-from rnnops.models.cells.common import batch_first_state, check_input
+from rnnops.models.cells.common import batch_first_state, check_implementation, check_input
 
 
 class _Fused:
     fused = True
     recurrent_weights = ("weight_hh_l0",)  # what weight drop masks
+    implementations = ("auto", "fused")
 
     def forward(self, x: torch.Tensor, state=None):
         check_input(x, self.input_size, type(self).__name__.lower())
@@ -28,17 +29,21 @@ class _Fused:
 
 
 class RNN(_Fused, nn.RNN):
-    def __init__(self, input_size: int, hidden_size: int, nonlinearity: str = "tanh"):
+    def __init__(self, input_size: int, hidden_size: int, nonlinearity: str = "tanh",
+                 implementation: str = "auto"):
+        check_implementation("rnn", implementation, self.implementations)
         if nonlinearity not in ("tanh", "relu"):
             raise ValueError(f"rnn: nonlinearity must be tanh or relu, got {nonlinearity!r}")
         super().__init__(input_size, hidden_size, batch_first=True, nonlinearity=nonlinearity)
 
 
 class LSTM(_Fused, nn.LSTM):
-    def __init__(self, input_size: int, hidden_size: int):
+    def __init__(self, input_size: int, hidden_size: int, implementation: str = "auto"):
+        check_implementation("lstm", implementation, self.implementations)
         super().__init__(input_size, hidden_size, batch_first=True)
 
 
 class GRU(_Fused, nn.GRU):
-    def __init__(self, input_size: int, hidden_size: int):
+    def __init__(self, input_size: int, hidden_size: int, implementation: str = "auto"):
+        check_implementation("gru", implementation, self.implementations)
         super().__init__(input_size, hidden_size, batch_first=True)

@@ -8,6 +8,8 @@
 The reset gate acts before the recurrent matmul, so the candidate needs a second matmul per step
 after the gates are known: cuDNN's GRU (`gru`) moves r after the matmul to avoid exactly that, and
 so computes a different function. Gate rows are stacked r, z, h̃ as in torch.nn.GRU.
+Implementations: `fused` (the default) runs kernels/classic_gru.py with a hand-written backward;
+`loop` is the reference below.
 """
 
 from __future__ import annotations
@@ -15,27 +17,44 @@ from __future__ import annotations
 import torch
 from torch import nn
 
-from rnnops.models.cells.common import check_input, init_uniform, warn_slow
+from rnnops.models.cells.common import (
+    check_implementation,
+    check_input,
+    init_uniform,
+    log_choice,
+    warn_slow,
+)
+from rnnops.models.cells.kernels.classic_gru import classic_gru
 
 
 class ClassicGRU(nn.Module):
     fused = False
     recurrent_weights = ("weight_hh",)
+    implementations = ("auto", "fused", "loop")
 
-    def __init__(self, input_size: int, hidden_size: int):
+    def __init__(self, input_size: int, hidden_size: int, implementation: str = "auto"):
         super().__init__()
+        check_implementation("gru_classic", implementation, self.implementations)
         self.input_size, self.hidden_size = input_size, hidden_size
+        self.implementation = implementation
         self.weight_ih = nn.Parameter(torch.empty(3 * hidden_size, input_size))
         self.weight_hh = nn.Parameter(torch.empty(3 * hidden_size, hidden_size))
         self.bias = nn.Parameter(torch.empty(3 * hidden_size))
         init_uniform(self, hidden_size)
-        warn_slow("gru_classic steps through time in Python: no fused kernel resets before the "
-                  "recurrent matmul")
+        if implementation == "loop":
+            warn_slow("gru_classic with implementation=loop steps through time in autograd")
 
     def forward(self, x: torch.Tensor, state=None):
         check_input(x, self.input_size, "gru_classic")
+        h = x.new_zeros(x.shape[0], self.hidden_size) if state is None else state
+        if self.implementation == "loop":
+            return self.reference(x, h)
+        log_choice("gru_classic", "fused", "hand-written backward through time")
+        return classic_gru(x, h, self.weight_ih, self.weight_hh, self.bias)
+
+    def reference(self, x: torch.Tensor, h: torch.Tensor):
+        """The equations as written, differentiated by autograd."""
         hidden = self.hidden_size
-        h = x.new_zeros(x.shape[0], hidden) if state is None else state
         projected = nn.functional.linear(x, self.weight_ih, self.bias)  # all steps at once
         w_gates, w_candidate = self.weight_hh[: 2 * hidden], self.weight_hh[2 * hidden:]
         outputs = []

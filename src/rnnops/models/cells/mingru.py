@@ -2,8 +2,10 @@
 
     z_t = σ(Linear_z(x_t)),  h̃_t = g(Linear_h(x_t)),  h_t = (1 - z_t) ⊙ h_{t-1} + z_t ⊙ h̃_t,
 
-so training evaluates every step at once with a parallel scan and generation costs O(1) per step.
-States are positive (g > 0), as in the paper's log-space formulation.
+a linear recurrence in h, so every step can be evaluated at once (a parallel scan) and generation
+costs O(1) per step. States are positive (g > 0), as in the paper's log-space formulation.
+Implementations: `scan` (the log-space parallel scan, cells/scan.py) and `sequential`
+(kernels/linear_scan.py); `auto` picks the faster for the device, measured in bench/cells.py.
 """
 
 from __future__ import annotations
@@ -12,29 +14,43 @@ import torch
 from torch import nn
 from torch.nn import functional as F
 
-from rnnops.models.cells.common import check_input
-from rnnops.models.cells.scan import g, log_g, log_space_scan, sequential_scan
+from rnnops.models.cells.common import check_implementation, check_input, log_choice
+from rnnops.models.cells.kernels.linear_scan import linear_scan
+from rnnops.models.cells.scan import g, log_g, log_space_scan
 
-MODES = ("auto", "scan", "sequential")
+IMPLEMENTATIONS = ("auto", "scan", "sequential")
+
+
+def scan_implementation(cell: str, requested: str, x: torch.Tensor) -> str:
+    """The implementation a minGRU / minLSTM runs for input x, logged once with the reason."""
+    if requested != "auto":
+        return requested
+    if x.is_cuda and x.shape[1] > 1:
+        log_choice(cell, "scan", "on a GPU the parallel log-space scan beats T sequential steps")
+        return "scan"
+    log_choice(cell, "sequential", "on a CPU (or for one step) a multiply-add per step costs "
+               "less than the log-space scan's transcendental functions")
+    return "sequential"
 
 
 class MinGRU(nn.Module):
     fused = False
     recurrent_weights = ()  # nothing recurrent to drop: the gates see only x_t
+    implementations = IMPLEMENTATIONS
 
-    def __init__(self, input_size: int, hidden_size: int, mode: str = "auto"):
+    def __init__(self, input_size: int, hidden_size: int, implementation: str = "auto"):
         super().__init__()
-        if mode not in MODES:
-            raise ValueError(f"mingru: mode must be one of {', '.join(MODES)}, got {mode!r}")
-        self.input_size, self.hidden_size, self.mode = input_size, hidden_size, mode
+        check_implementation("mingru", implementation, self.implementations)
+        self.input_size, self.hidden_size = input_size, hidden_size
+        self.implementation = implementation
         self.linear = nn.Linear(input_size, 2 * hidden_size)  # z logits, candidate
 
     def forward(self, x: torch.Tensor, state: torch.Tensor | None = None):
         check_input(x, self.input_size, "mingru")
         k, candidate = self.linear(x).chunk(2, dim=-1)
-        if self.mode == "sequential" or (self.mode == "auto" and x.shape[1] == 1):
+        if scan_implementation("mingru", self.implementation, x) == "sequential":
             z = torch.sigmoid(k)
-            y = sequential_scan(1 - z, z * g(candidate), state)
+            y = linear_scan(1 - z, z * g(candidate), state)
         else:
             # log(1 - σ(k)) = -softplus(k) and log σ(k) = -softplus(-k), both stable
             y = log_space_scan(-F.softplus(k), -F.softplus(-k) + log_g(candidate), state)

@@ -8,8 +8,9 @@
     h_t = o_t ⊙ tanh(c_t)
 
 Gate rows are stacked i, f, c̃, o as in torch.nn.LSTM, so with zero peepholes and
-bias = b_ih + b_hh this is torch.nn.LSTM exactly. No fused kernel has peepholes: this reference
-runs the input projections of all steps in one matmul and then one step per timestep.
+bias = b_ih + b_hh this is torch.nn.LSTM exactly. No fused library kernel has peepholes.
+Implementations: `fused` (the default) runs kernels/peephole_lstm.py, whose backward through time
+is written by hand; `loop` is the reference below, one autograd step per timestep.
 """
 
 from __future__ import annotations
@@ -17,30 +18,49 @@ from __future__ import annotations
 import torch
 from torch import nn
 
-from rnnops.models.cells.common import check_input, init_uniform, warn_slow
+from rnnops.models.cells.common import (
+    check_implementation,
+    check_input,
+    init_uniform,
+    log_choice,
+    warn_slow,
+)
+from rnnops.models.cells.kernels.peephole_lstm import peephole_lstm
 
 
 class PeepholeLSTM(nn.Module):
     fused = False
     recurrent_weights = ("weight_hh",)
+    implementations = ("auto", "fused", "loop")
 
-    def __init__(self, input_size: int, hidden_size: int):
+    def __init__(self, input_size: int, hidden_size: int, implementation: str = "auto"):
         super().__init__()
+        check_implementation("peephole_lstm", implementation, self.implementations)
         self.input_size, self.hidden_size = input_size, hidden_size
+        self.implementation = implementation
         self.weight_ih = nn.Parameter(torch.empty(4 * hidden_size, input_size))
         self.weight_hh = nn.Parameter(torch.empty(4 * hidden_size, hidden_size))
         self.bias = nn.Parameter(torch.empty(4 * hidden_size))
         self.peephole = nn.Parameter(torch.empty(3, hidden_size))  # w_ci, w_cf, w_co
         init_uniform(self, hidden_size)
-        warn_slow("peephole_lstm steps through time in Python: no fused kernel has peepholes")
+        if implementation == "loop":
+            warn_slow("peephole_lstm with implementation=loop steps through time in autograd")
 
     def forward(self, x: torch.Tensor, state=None):
         check_input(x, self.input_size, "peephole_lstm")
-        batch, hidden = x.shape[0], self.hidden_size
         if state is None:
-            h = c = x.new_zeros(batch, hidden)
+            h = c = x.new_zeros(x.shape[0], self.hidden_size)
         else:
             h, c = state
+        if self.implementation == "loop":
+            return self.reference(x, h, c)
+        log_choice("peephole_lstm", "fused", "hand-written backward through time")
+        y, h, c = peephole_lstm(x, h, c, self.weight_ih, self.weight_hh, self.bias,
+                                self.peephole)
+        return y, (h, c)
+
+    def reference(self, x: torch.Tensor, h: torch.Tensor, c: torch.Tensor):
+        """The equations as written, differentiated by autograd."""
         w_ci, w_cf, w_co = self.peephole
         projected = nn.functional.linear(x, self.weight_ih, self.bias)  # all steps at once
         outputs = []

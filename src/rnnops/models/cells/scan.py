@@ -34,13 +34,3 @@ def log_space_scan(
     a_star = log_a.cumsum(dim=1)
     h = (a_star + torch.logcumsumexp(log_b - a_star, dim=1)).exp()
     return h[:, 1:] if h0 is not None else h
-
-
-def sequential_scan(a: torch.Tensor, b: torch.Tensor, h0: torch.Tensor | None = None):
-    """The same recurrence one step at a time: the O(1)-per-token path for generation."""
-    h = torch.zeros_like(b[:, 0]) if h0 is None else h0
-    outputs = []
-    for a_t, b_t in zip(a.unbind(1), b.unbind(1), strict=True):  # unbind: linear backward
-        h = a_t * h + b_t
-        outputs.append(h)
-    return torch.stack(outputs, dim=1)
