@@ -82,6 +82,7 @@ class ModelConfig:
     embedding_size: int = 0  # language model; 0 means hidden_size
     embedding_dropout: float = 0.0  # language model: whole words dropped
     tie_weights: bool = True  # language model: decoder shares the embedding matrix
+    init_range: float = 0.0  # language model: U(-r, r) for every weight (Zaremba); 0: cell default
 
     @property
     def label(self) -> str:
@@ -101,6 +102,14 @@ class TrainConfig:
     l2: float = 0.0
     use_best_params: bool = True
     resume: bool = False
+    optimizer: str = "adam"  # adam | sgd
+    lr_decay: float = 1.0  # lr x lr_decay per epoch from epoch lr_decay_start on (Zaremba)
+    lr_decay_start: int = 0
+    bptt: int = 35  # language models: truncated BPTT length
+    variable_bptt: bool = False  # language models: AWD-LSTM's random chunk lengths
+    eval_batch_size: int = 10  # language models: streams evaluated in this many rows
+    ar: float = 0.0  # language models: activation regularisation (alpha)
+    tar: float = 0.0  # language models: temporal activation regularisation (beta)
 
 
 @dataclass(frozen=True)
@@ -288,6 +297,7 @@ _RULES: list[tuple[str, typing.Callable[[Any], bool], str]] = [
     ("model.teacher_forcing_decay", lambda v: 0 <= v <= 1, "must be in [0, 1]"),
     ("model.segment_length", lambda v: v >= 1, "must be >= 1"),
     ("model.embedding_size", lambda v: v >= 0, "must be >= 0 (0 means hidden_size)"),
+    ("model.init_range", lambda v: v >= 0, "must be >= 0 (0 keeps each layer's default)"),
     ("train.lr", lambda v: v > 0, "must be > 0"),
     ("train.batch_size", lambda v: v >= 1, "must be >= 1"),
     ("train.max_epochs", lambda v: v >= 1, "must be >= 1"),
@@ -295,6 +305,13 @@ _RULES: list[tuple[str, typing.Callable[[Any], bool], str]] = [
     ("train.gradient_clip", lambda v: v >= 0, "must be >= 0 (0 turns clipping off)"),
     ("train.l1", lambda v: v >= 0, "must be >= 0"),
     ("train.l2", lambda v: v >= 0, "must be >= 0"),
+    ("train.optimizer", lambda v: v in ("adam", "sgd"), "must be adam or sgd"),
+    ("train.lr_decay", lambda v: 0 < v <= 1, "must be in (0, 1] (1 keeps the rate)"),
+    ("train.lr_decay_start", lambda v: v >= 0, "must be >= 0"),
+    ("train.bptt", lambda v: v >= 1, "must be >= 1"),
+    ("train.eval_batch_size", lambda v: v >= 1, "must be >= 1"),
+    ("train.ar", lambda v: v >= 0, "must be >= 0"),
+    ("train.tar", lambda v: v >= 0, "must be >= 0"),
     ("trainer.devices", lambda v: v >= 1, "must be >= 1"),
     ("trainer.threads", lambda v: v >= 0, "must be >= 0 (0 keeps torch's default)"),
     ("sweep.n_trials", lambda v: v >= 1, "must be >= 1"),

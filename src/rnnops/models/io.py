@@ -1,4 +1,5 @@
-"""Saving a trained forecaster as weights plus its spec (plain values, no pickled code)."""
+"""Saving a trained model (forecaster or language model) as weights plus its spec (plain values,
+no pickled code)."""
 
 from __future__ import annotations
 
@@ -8,20 +9,22 @@ import torch
 
 from rnnops.errors import UserError
 from rnnops.models.build import build_from_spec
-from rnnops.models.forecaster import Forecaster
+from rnnops.models.language import SPEC_KIND, language_model_from_spec
 
 
-def save_model(model: Forecaster, path: Path) -> None:
+def save_model(model: torch.nn.Module, path: Path) -> None:
     torch.save({"spec": model.spec, "state_dict": model.state_dict()}, path)
 
 
-def load_model(path: Path) -> Forecaster:
+def load_model(path: Path) -> torch.nn.Module:
     if not path.exists():
         raise UserError(f"{path}: no trained model here; run the train stage first")
     saved = torch.load(path, map_location="cpu", weights_only=True)
     if "spec" not in saved:
         raise UserError(f"{path}: saved by an older rnnops without a model spec; "
                         "train it again (dvc repro)")
-    model = build_from_spec(saved["spec"])
+    spec = saved["spec"]
+    model = (language_model_from_spec(spec) if spec.get("kind") == SPEC_KIND
+             else build_from_spec(spec))
     model.load_state_dict(saved["state_dict"])
     return model.eval()

@@ -17,6 +17,8 @@ from rnnops.models.build import check_model_config, stack_options
 from rnnops.models.dropout import LockedDropout, embedding_dropout
 from rnnops.models.layers import RecurrentStack
 
+SPEC_KIND = "language_model"
+
 
 class LanguageModelOutput(NamedTuple):
     logits: torch.Tensor  # (B, T, vocabulary)
@@ -29,7 +31,9 @@ class LanguageModel(nn.Module):
     def __init__(self, vocab_size: int, embedding_size: int, stack: dict,
                  embedding_dropout: float = 0.0, tie_weights: bool = True):
         super().__init__()
-        self.spec = {"vocab_size": vocab_size, "embedding_size": embedding_size, "stack": stack,
+        # What rebuilds this model around saved weights (models.io).
+        self.spec = {"kind": SPEC_KIND, "vocab_size": vocab_size,
+                     "embedding_size": embedding_size, "stack": stack,
                      "embedding_dropout": embedding_dropout, "tie_weights": tie_weights}
         self.embedding_dropout = embedding_dropout
         self.embedding = nn.Embedding(vocab_size, embedding_size)
@@ -59,6 +63,10 @@ class LanguageModel(nn.Module):
         """One token per sequence, (N,) -> logits (N, V): the interface decoding.py drives."""
         out = self(tokens.unsqueeze(1), state)
         return out.logits[:, -1], out.state
+
+
+def language_model_from_spec(spec: dict) -> LanguageModel:
+    return LanguageModel(**{k: v for k, v in spec.items() if k != "kind"})
 
 
 def build_language_model(cfg: ModelConfig, vocab_size: int) -> LanguageModel:

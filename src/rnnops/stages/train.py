@@ -18,11 +18,14 @@ from rnnops import tracking
 from rnnops.atomic import staged
 from rnnops.config import Config, fingerprint, with_overrides
 from rnnops.data.prepared import PreparedData
+from rnnops.data.prepared_text import META as TEXT_META
+from rnnops.data.prepared_text import load_prepared_text
 from rnnops.errors import UserError
 from rnnops.models.io import save_model
 from rnnops.names import TRAIN_LOSS, VAL_LOSS
 from rnnops.stages.sweep import BEST_PARAMS
-from rnnops.training.fit import fit
+from rnnops.training.fit import FitResult, fit
+from rnnops.training.language import fit_language_model, language_metrics
 
 log = logging.getLogger(__name__)
 
@@ -64,6 +67,8 @@ def checkpoint_key(cfg: Config) -> str:
 
 
 def train(cfg: Config) -> dict[str, Any]:
+    if cfg.data.kind == "text":
+        return train_language_model(cfg)
     data = PreparedData.load(cfg.paths.prepared)
     cfg = apply_best_params(cfg)
     tracking.configure(cfg)
@@ -91,15 +96,53 @@ def train(cfg: Config) -> dict[str, Any]:
             "best_val_loss": result.best_val_loss,
             "epochs_run": result.epochs_run,
         }
-        history = pd.DataFrame(result.history).rename(
-            columns={TRAIN_LOSS: "train_loss", VAL_LOSS: "val_loss"}
-        )
-        with staged(cfg.paths.model) as (folder,):
-            folder.mkdir()
-            save_model(result.model, folder / MODEL_FILE)
-            history.to_csv(folder / HISTORY, index=False)
-            (folder / RUN_INFO).write_text(json.dumps(info, indent=2) + "\n")
-            tracking.log_artifacts([folder / HISTORY])
+        write_outputs(cfg, result, info)
     log.info("trained %s: best %s %.5f at epoch %d of %d", cfg.model.label, VAL_LOSS,
              result.best_val_loss, result.best_epoch, result.epochs_run)
+    return info
+
+
+def write_outputs(cfg: Config, result: FitResult, info: dict[str, Any],
+                  artifacts: tuple[str, ...] = (HISTORY,)) -> None:
+    """model.pt, history.csv and run.json into paths.model as one atomic folder."""
+    history = pd.DataFrame(result.history).rename(
+        columns={TRAIN_LOSS: "train_loss", VAL_LOSS: "val_loss"}
+    )
+    with staged(cfg.paths.model) as (folder,):
+        folder.mkdir()
+        save_model(result.model, folder / MODEL_FILE)
+        history.to_csv(folder / HISTORY, index=False)
+        (folder / RUN_INFO).write_text(json.dumps(info, indent=2) + "\n")
+        tracking.log_artifacts([folder / name for name in artifacts])
+
+
+def train_language_model(cfg: Config) -> dict[str, Any]:
+    """The text branch: a language model on the prepared token streams (truncated BPTT)."""
+    splits, vocab = load_prepared_text(cfg.paths.prepared)
+    data_hash = json.loads((cfg.paths.prepared / TEXT_META).read_text())["sha256"]
+    tracking.configure(cfg)
+    with tracking.run(f"train-lm-{cfg.model.label}",
+                      tags=tracking.stage_tags("train", data_hash)) as run_id:
+        tracking.log_config(cfg)
+        result = fit_language_model(
+            cfg, splits, len(vocab),
+            checkpoint_dir=cfg.paths.checkpoints / checkpoint_key(cfg),
+            epoch_sink=tracking.log_metrics,
+        )
+        val = {f"best_val/{k}": v
+               for k, v in language_metrics(result.best_val_loss, cfg.data.level).items()}
+        tracking.log_metrics({**val, "best_epoch": result.best_epoch})
+        info = {
+            "run_id": run_id,
+            "model": cfg.model.label,
+            "kind": "language_model",
+            "vocab_size": len(vocab),
+            "best_epoch": result.best_epoch,
+            "best_val_loss": result.best_val_loss,
+            **val,
+            "epochs_run": result.epochs_run,
+        }
+        write_outputs(cfg, result, info, artifacts=(HISTORY, MODEL_FILE))
+    log.info("trained language model %s: best %s %.4f at epoch %d of %d", cfg.model.label,
+             VAL_LOSS, result.best_val_loss, result.best_epoch, result.epochs_run)
     return info

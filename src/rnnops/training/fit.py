@@ -33,7 +33,7 @@ EVAL_BATCH = 512
 
 @dataclass
 class FitResult:
-    model: Forecaster
+    model: torch.nn.Module
     history: list[dict[str, float]]
     best_val_loss: float
     best_epoch: int
@@ -90,15 +90,39 @@ def fit(
     With `checkpoint_dir`, the best and last epochs are checkpointed there, the best weights are
     restored at the end, and `cfg.train.resume` continues from the last checkpoint.
     """
+    start_run(cfg)
+    model = make_model(cfg, data)
+    module = ForecastModule(model, cfg.train)
+    train_loader, val_loader = loaders(cfg, data)
+    return run_trainer(cfg, module, train_loader, val_loader, max_epochs=max_epochs,
+                       checkpoint_dir=checkpoint_dir, epoch_sink=epoch_sink, callbacks=callbacks)
+
+
+def start_run(cfg: Config) -> None:
+    """Process settings every training shares, then the seed that the initial weights use."""
     # Lightning's per-Trainer banners (GPU available, tips) would repeat for every sweep trial.
     logging.getLogger("pytorch_lightning.utilities.rank_zero").setLevel(logging.WARNING)
     if cfg.trainer.threads:
         torch.set_num_threads(cfg.trainer.threads)
-    # The entry point seeds once per process; fit reseeds so that every sweep trial and a rerun
-    # in the same process start from the same initial weights.
+    # The entry point seeds once per process; training reseeds so that every sweep trial and a
+    # rerun in the same process start from the same initial weights.
     torch.manual_seed(cfg.seed)
-    model = make_model(cfg, data)
-    module = ForecastModule(model, cfg.train.lr, cfg.train.l1, cfg.train.l2)
+
+
+def run_trainer(
+    cfg: Config,
+    module: pl.LightningModule,
+    train_loader,
+    val_loader,
+    *,
+    max_epochs: int | None = None,
+    checkpoint_dir: Path | None = None,
+    epoch_sink: EpochSink | None = None,
+    callbacks: list[pl.Callback] | None = None,
+) -> FitResult:
+    """Lightning's fit of `module` (which holds the network as `module.model`) with the
+    project's callbacks: epoch seeding, history, NaN guard, early stopping on val/loss, and
+    atomic checkpoints with resume when `checkpoint_dir` is given."""
     history = History(epoch_sink)
     all_callbacks: list[pl.Callback] = [
         EpochSeed(cfg.seed),
@@ -143,7 +167,6 @@ def fit(
         deterministic=True,
         default_root_dir=str(checkpoint_dir or cfg.paths.logs),
     )
-    train_loader, val_loader = loaders(cfg, data)
     trainer.fit(module, train_loader, val_loader, ckpt_path=resume_from)
 
     rows = history.rows
@@ -153,7 +176,7 @@ def fit(
     if checkpoint is not None and checkpoint.best_model_path:
         state = torch.load(checkpoint.best_model_path, map_location="cpu", weights_only=True)
         module.load_state_dict(state["state_dict"])
-    model.eval()
+    model = module.model.eval()
     return FitResult(
         model=model.cpu(),
         history=rows,

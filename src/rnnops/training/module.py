@@ -6,14 +6,16 @@ import pytorch_lightning as pl
 import torch
 from torch import nn
 
+from rnnops.config import TrainConfig
 from rnnops.names import TRAIN_LOSS, VAL_LOSS
+from rnnops.training.optimization import configure_optimization
 from rnnops.training.regularizers import weight_penalty
 
 
 class ForecastModule(pl.LightningModule):
-    def __init__(self, model: nn.Module, lr: float, l1: float = 0.0, l2: float = 0.0):
+    def __init__(self, model: nn.Module, train: TrainConfig):
         super().__init__()
-        self.model, self.lr, self.l1, self.l2 = model, lr, l1, l2
+        self.model, self.train_cfg = model, train
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         return self.model(x)
@@ -28,7 +30,7 @@ class ForecastModule(pl.LightningModule):
         loss = nn.functional.mse_loss(self.model(x, y), y)
         # Epoch means are accumulated on the device: no host sync per step.
         self.log(TRAIN_LOSS, loss, on_step=False, on_epoch=True, batch_size=len(x))
-        return loss + weight_penalty(self.model, self.l1, self.l2)
+        return loss + weight_penalty(self.model, self.train_cfg.l1, self.train_cfg.l2)
 
     def validation_step(self, batch, batch_idx):
         x, y = batch
@@ -36,4 +38,4 @@ class ForecastModule(pl.LightningModule):
         self.log(VAL_LOSS, loss, on_step=False, on_epoch=True, batch_size=len(x))
 
     def configure_optimizers(self):
-        return torch.optim.Adam(self.model.parameters(), lr=self.lr)
+        return configure_optimization(self.model.parameters(), self.train_cfg)
