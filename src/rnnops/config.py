@@ -63,9 +63,9 @@ class ModelConfig:
     hidden_size: int = 64
     num_layers: int = 1
     dropout: float = 0.0  # between stacked layers
-    variational: bool = False  # one dropout mask per sequence between layers (locked)
-    input_dropout: float = 0.0  # locked dropout on the recurrent stack's input
-    output_dropout: float = 0.0  # locked dropout on its output
+    variational: bool = False  # dropout masks locked over time (one per sequence), not per step
+    input_dropout: float = 0.0  # dropout on the recurrent stack's input
+    output_dropout: float = 0.0  # dropout on its output
     weight_drop: float = 0.0  # DropConnect on the recurrent matrices
     bidirectional: bool = False
     residual: bool = False

@@ -37,10 +37,11 @@ class LanguageModel(nn.Module):
                      "embedding_dropout": embedding_dropout, "tie_weights": tie_weights}
         self.embedding_dropout = embedding_dropout
         self.embedding = nn.Embedding(vocab_size, embedding_size)
-        output_dropout = stack.get("output_dropout", 0.0)
+        # The stack's output dropout is applied here instead, so that TAR sees the raw outputs.
         self.encoder = RecurrentStack(input_size=embedding_size,
                                       **{**stack, "output_dropout": 0.0})
-        self.output_dropout = LockedDropout(output_dropout)
+        drop = LockedDropout if stack.get("variational") else nn.Dropout
+        self.output_dropout = drop(stack.get("output_dropout", 0.0))
         features = self.encoder.output_size
         # Tying needs the decoder's input to match the embedding: project when it does not.
         self.projection = (nn.Linear(features, embedding_size)

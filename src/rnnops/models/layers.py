@@ -1,6 +1,7 @@
 """Stacking one kind of cell into layers, with the options around them: directions, residual
-connections, layer norm, dropout between layers (plain or locked), locked dropout on the stack's
-input and output, and weight drop. The stack meets the cell contract itself."""
+connections, layer norm, dropout on the stack's input, between layers and on its output (per
+step, or locked over time when variational), and weight drop. The stack meets the cell contract
+itself."""
 
 from __future__ import annotations
 
@@ -55,9 +56,11 @@ class RecurrentStack(nn.Module):
         self.norms = nn.ModuleList(
             nn.LayerNorm(self.output_size) for _ in range(num_layers)
         ) if layer_norm else None
-        self.between = LockedDropout(dropout) if variational else nn.Dropout(dropout)
-        self.input_dropout = LockedDropout(input_dropout)
-        self.output_dropout = LockedDropout(output_dropout)
+        # variational: one mask per sequence (Gal & Ghahramani); else a mask per step (Zaremba)
+        drop = LockedDropout if variational else nn.Dropout
+        self.between = drop(dropout)
+        self.input_dropout = drop(input_dropout)
+        self.output_dropout = drop(output_dropout)
         if weight_drop and cls.fused and torch.cuda.is_available():
             warn_slow("weight drop on a fused cell re-packs its weights for cuDNN every step")
 
