@@ -110,6 +110,7 @@ class TrainConfig:
     eval_batch_size: int = 10  # language models: streams evaluated in this many rows
     ar: float = 0.0  # language models: activation regularisation (alpha)
     tar: float = 0.0  # language models: temporal activation regularisation (beta)
+    limit_batches: int = 0  # train and validate on this many batches per epoch (0: all); smoke runs
 
 
 @dataclass(frozen=True)
@@ -312,6 +313,7 @@ _RULES: list[tuple[str, typing.Callable[[Any], bool], str]] = [
     ("train.eval_batch_size", lambda v: v >= 1, "must be >= 1"),
     ("train.ar", lambda v: v >= 0, "must be >= 0"),
     ("train.tar", lambda v: v >= 0, "must be >= 0"),
+    ("train.limit_batches", lambda v: v >= 0, "must be >= 0 (0 uses every batch)"),
     ("trainer.devices", lambda v: v >= 1, "must be >= 1"),
     ("trainer.threads", lambda v: v >= 0, "must be >= 0 (0 keeps torch's default)"),
     ("sweep.n_trials", lambda v: v >= 1, "must be >= 1"),

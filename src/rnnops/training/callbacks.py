@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import math
 import os
 from collections.abc import Callable
@@ -15,6 +16,8 @@ from rnnops.errors import UserError
 from rnnops.names import TRAIN_LOSS, VAL_LOSS
 
 EpochSink = Callable[[dict[str, float], int], None]
+
+log = logging.getLogger("rnnops.training")
 
 
 class EpochSeed(pl.Callback):
@@ -45,6 +48,8 @@ class History(pl.Callback):
             if name in metrics:
                 row[name] = float(metrics[name])
         self.rows.append(row)
+        log.info("epoch %d: %s", trainer.current_epoch,
+                 ", ".join(f"{k} {v:.5g}" for k, v in row.items() if k != "epoch"))
         if self.sink is not None:
             self.sink({k: v for k, v in row.items() if k != "epoch"}, trainer.current_epoch)
 

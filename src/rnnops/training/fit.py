@@ -156,6 +156,8 @@ def run_trainer(
         devices=cfg.trainer.devices,
         precision=cfg.trainer.precision,
         max_epochs=max_epochs or cfg.train.max_epochs,
+        limit_train_batches=cfg.train.limit_batches or None,
+        limit_val_batches=cfg.train.limit_batches or None,
         gradient_clip_val=cfg.train.gradient_clip or None,
         callbacks=all_callbacks,
         plugins=[AtomicCheckpointIO()] if checkpoint is not None else None,

@@ -1,0 +1,75 @@
+"""One row of docs/results.md: prepare, train and evaluate one experiment into runs/NAME, then
+write runs/NAME/result.json with the test metrics, the wall time of each stage and the command
+that reproduces the row. Data comes from data.root (RNNOPS_DATA_ROOT or --data-root), else the
+pinned downloads.
+
+    python pipelines/benchmarks/row.py etth1-segrnn-96 [--data-root ../shared/data] [OVERRIDES]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import shlex
+import sys
+import time
+from pathlib import Path
+
+import yaml
+
+HERE = Path(__file__).resolve().parent
+ROOT = HERE.parents[1]
+STAGES = ("prepare", "train", "evaluate")  # the experiments fix their settings: no sweep
+
+
+def row_overrides(name: str, rows: dict, data_root: str | None, extra: list[str]) -> list[str]:
+    if name not in rows:
+        raise SystemExit(f"row.py: error: unknown row {name!r}; rows are {', '.join(rows)}")
+    row = rows[name]
+    out = [f"experiment={row['experiment']}", *row["overrides"],
+           f"paths.root={HERE / 'runs' / name}"]
+    if data_root:
+        out.append(f"data.root={data_root}")
+    return out + extra
+
+
+def main() -> None:
+    p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    p.add_argument("name")
+    p.add_argument("overrides", nargs="*", help="extra Hydra overrides (e.g. train.max_epochs=1)")
+    p.add_argument("--data-root", default=os.environ.get("RNNOPS_DATA_ROOT"))
+    args = p.parse_args()
+    rows = yaml.safe_load((HERE / "rows.yaml").read_text())["rows"]
+    overrides = row_overrides(args.name, rows, args.data_root, args.overrides)
+
+    sys.path.insert(0, str(ROOT / "src"))
+    from rnnops.cli import compose
+    from rnnops.entry import run_stage
+
+    cfg = compose(ROOT / "conf", overrides)
+    seconds, results = {}, {}
+    for stage in STAGES:
+        start = time.perf_counter()
+        results[stage] = run_stage(stage, cfg)
+        seconds[stage] = round(time.perf_counter() - start, 1)
+    import torch
+
+    result = {
+        "row": args.name,
+        "metrics": results["evaluate"],
+        "train": {k: results["train"][k] for k in ("best_epoch", "epochs_run", "best_val_loss")},
+        "seconds": seconds,
+        "device": (torch.cuda.get_device_name() if torch.cuda.is_available()
+                   else f"cpu ({os.cpu_count()} cores, {platform.machine()})"),
+        "command": shlex.join(["python", "pipelines/benchmarks/row.py", args.name,
+                               *args.overrides]),
+    }
+    out = HERE / "runs" / args.name / "result.json"
+    out.write_text(json.dumps(result, indent=2) + "\n")
+    print(json.dumps(result, indent=2))
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,64 @@
+"""docs/results.md from rows.yaml (the published figures) and runs/*/result.json (ours)."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import yaml
+
+HERE = Path(__file__).resolve().parent
+OUT = HERE.parents[1] / "docs" / "results.md"
+
+HEADER = """# Results
+
+Produced by `dvc repro pipelines/benchmarks/dvc.yaml` (or `make results`), one row per stage
+of that pipeline; each row's command below reproduces it alone. Data: the ETT files, Penn
+Treebank and Tiny Shakespeare by their pinned URLs, or `RNNOPS_DATA_ROOT` for local copies.
+Published figures: SegRNN (Lin et al. 2023), DLinear (Zeng et al. 2023), Informer (Zhou et al.
+2021), Zaremba et al. (2014). Rows not run yet say so.
+"""
+
+
+def ours(result: dict) -> str:
+    model = result["metrics"]["model"]
+    if "perplexity" in model:
+        return f"perplexity {model['perplexity']:.1f}"
+    if "bpc" in model:
+        return f"{model['loss']:.3f} nats/char ({model['bpc']:.3f} bpc)"
+    return f"{model['mse']:.3f} / {model['mae']:.3f}"
+
+
+def target_met(result: dict, target: dict) -> str:
+    model = result["metrics"]["model"]
+    checks = [model[k] <= v for k, v in target.items() if k in model]
+    return "" if not checks else ("yes" if all(checks) else "no")
+
+
+def main() -> None:
+    rows = yaml.safe_load((HERE / "rows.yaml").read_text())["rows"]
+    lines, table = [HEADER], None
+    for name, row in rows.items():
+        if row["table"] != table:
+            table = row["table"]
+            lines += [f"\n## {table}\n", "| row | ours | target | met | published | epochs | "
+                      "wall time | device | command |", "|---|---|---|---|---|---|---|---|---|"]
+        published = "; ".join(f"{k} {' / '.join(f'{v:g}' for v in vs)}"
+                              for k, vs in row["published"].items())
+        target = ", ".join(f"{k} <= {v:g}" for k, v in row.get("target", {}).items())
+        path = HERE / "runs" / name / "result.json"
+        if not path.exists():
+            lines.append(f"| {name} | not run | {target} | | {published} | | | | "
+                         f"`python pipelines/benchmarks/row.py {name}` |")
+            continue
+        r = json.loads(path.read_text())
+        minutes = sum(r["seconds"].values()) / 60
+        lines.append(f"| {name} | {ours(r)} | {target} | {target_met(r, row.get('target', {}))} "
+                     f"| {published} | {r['train']['epochs_run']} | {minutes:.1f} min | "
+                     f"{r['device']} | `{r['command']}` |")
+    OUT.write_text("\n".join(lines) + "\n")
+    print(f"wrote {OUT}")
+
+
+if __name__ == "__main__":
+    main()

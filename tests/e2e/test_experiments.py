@@ -1,0 +1,30 @@
+"""Every ready experiment (conf/experiment/) composes, prepares its real data and trains for one
+short epoch; the full runs are pipelines/benchmarks' job, not the test suite's."""
+
+from __future__ import annotations
+
+import pytest
+
+from rnnops.entry import run_stage
+from tests.conftest import ROOT, compose
+from tests.data.conftest import SHARED_DATA
+
+EXPERIMENTS = sorted(p.stem for p in (ROOT / "conf" / "experiment").glob("*.yaml"))
+
+
+@pytest.mark.skipif(not SHARED_DATA.is_dir(), reason=f"no local data at {SHARED_DATA}")
+@pytest.mark.parametrize("experiment", EXPERIMENTS)
+def test_experiment_runs_one_short_epoch(tmp_path, experiment):
+    cfg = compose(f"experiment={experiment}", f"paths.root={tmp_path}",
+                  f"data.root={SHARED_DATA}", "train.max_epochs=1", "train.limit_batches=2")
+    run_stage("prepare", cfg)
+    result = run_stage("train", cfg)
+    assert result["epochs_run"] == 1
+    assert (tmp_path / "models" / "train" / "model.pt").is_file()
+
+
+def test_every_benchmark_row_names_an_experiment():
+    import yaml
+
+    rows = yaml.safe_load((ROOT / "pipelines/benchmarks/rows.yaml").read_text())["rows"]
+    assert {row["experiment"] for row in rows.values()} <= set(EXPERIMENTS)
