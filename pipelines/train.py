@@ -6,8 +6,8 @@ from rnnops.entry import run_stage
 
 
 @hydra.main(version_base="1.3", config_path="../conf", config_name="config")
-def main(cfg) -> None:
-    run_stage("train", cfg)
+def main(cfg):
+    return run_stage("train", cfg)  # a Hydra sweeper reads best_val_loss from the result
 
 
 if __name__ == "__main__":

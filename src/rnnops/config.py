@@ -124,22 +124,40 @@ class TrainerConfig:
 
 @dataclass(frozen=True)
 class ParamSpec:
-    """One dimension of the sweep's search space."""
+    """One dimension of the sweep's search space. `when` makes it conditional: it is drawn only
+    while every named config key (swept or configured) has one of the listed values, e.g.
+    `when: {model.name: [rnn]}` for the rnn cell's nonlinearity."""
 
     type: Literal["float", "int", "categorical"]
     low: float | None = None
     high: float | None = None
     log: bool = False
+    step: float | None = None  # int, float: draw only low, low + step, ... (finite for grid)
     choices: tuple[Any, ...] | None = None
+    when: dict[str, tuple[Any, ...]] | None = None
+
+
+# sweep.storage: Optuna's RDB storage takes any SQLAlchemy URL; journal: is a JournalStorage file.
+STORAGE_SCHEMES = ("sqlite:///", "postgresql", "postgres://", "mysql", "journal:")
 
 
 @dataclass(frozen=True)
 class SweepConfig:
-    n_trials: int = 10
-    max_epochs: int = 15
-    sampler: Literal["tpe", "random"] = "tpe"
-    pruner: Literal["median", "none"] = "median"
-    n_startup_trials: int = 4
+    n_trials: int = 10  # trials that finish (complete, pruned or failed); a dead worker's retry
+    max_epochs: int = 15  # per trial, and hyperband's largest budget
+    sampler: Literal["tpe", "random", "cmaes", "grid"] = "tpe"
+    pruner: Literal["none", "median", "hyperband", "successive_halving"] = "median"
+    n_startup_trials: int = 4  # random trials before TPE/CMA-ES model the space; median waits too
+    warmup_epochs: int = 5  # median: epochs a trial runs before it can be pruned
+    min_epochs: int = 1  # hyperband, successive_halving: the smallest budget (rung 0)
+    reduction_factor: int = 3  # hyperband, successive_halving: 1 in r trials climbs each rung
+    storage: str | None = None  # null: SQLite under paths.optuna; any SQLAlchemy URL; journal:FILE
+    study_name: str | None = None  # null: named after the config, so a rerun resumes the study
+    workers: int = 1  # worker processes this sweep starts on the study
+    timeout_s: float | None = None  # start no trial after this many seconds
+    heartbeat_s: int = 10  # a running trial's worker writes a heartbeat this often
+    grace_s: int = 60  # a trial whose heartbeat is older is failed and retried
+    max_retries: int = 2  # retries of one trial whose worker died, then a fresh sample
     # group -> key -> distribution, e.g. space.train.lr; nested so Hydra can override one bound
     # (sweep.space.train.lr.high=0.1) or drop one dimension (~sweep.space.model.dropout).
     space: dict[str, dict[str, ParamSpec]] = field(default_factory=dict)
@@ -319,6 +337,16 @@ _RULES: list[tuple[str, typing.Callable[[Any], bool], str]] = [
     ("sweep.n_trials", lambda v: v >= 1, "must be >= 1"),
     ("sweep.max_epochs", lambda v: v >= 1, "must be >= 1"),
     ("sweep.n_startup_trials", lambda v: v >= 0, "must be >= 0"),
+    ("sweep.warmup_epochs", lambda v: v >= 0, "must be >= 0"),
+    ("sweep.min_epochs", lambda v: v >= 1, "must be >= 1"),
+    ("sweep.reduction_factor", lambda v: v >= 2, "must be >= 2"),
+    ("sweep.storage", lambda v: v is None or v.startswith(STORAGE_SCHEMES),
+     "is no storage URL; use sqlite:///FILE, postgresql://USER@HOST/DB, journal:FILE or null"),
+    ("sweep.study_name", lambda v: v is None or bool(v.strip()), "must not be empty"),
+    ("sweep.workers", lambda v: v >= 1, "must be >= 1"),
+    ("sweep.timeout_s", lambda v: v is None or v > 0, "must be > 0 (or null for no limit)"),
+    ("sweep.heartbeat_s", lambda v: v >= 1, "must be >= 1"),
+    ("sweep.max_retries", lambda v: v >= 0, "must be >= 0"),
     ("tracking.experiment", lambda v: bool(v.strip()), "must not be empty"),
     ("tracking.registered_model", lambda v: bool(v.strip()), "must not be empty"),
 ]
@@ -360,21 +388,52 @@ def _check_rules(cfg: Config) -> None:
             value = getattr(split, name)
             if value < 1 or not float(value).is_integer():
                 raise ConfigError(f"data.split.{name}", f"{value!r} must be a whole row count")
-    for name, spec in cfg.sweep.params.items():
+    _check_sweep(cfg)
+
+
+def _check_sweep(cfg: Config) -> None:
+    s = cfg.sweep
+    if s.grace_s <= s.heartbeat_s:
+        raise ConfigError("sweep.grace_s", f"{s.grace_s} must be > sweep.heartbeat_s "
+                          f"({s.heartbeat_s}), or every running trial looks dead")
+    if s.pruner in ("hyperband", "successive_halving") and s.min_epochs > s.max_epochs:
+        raise ConfigError("sweep.min_epochs", f"{s.min_epochs} must be <= sweep.max_epochs "
+                          f"({s.max_epochs})")
+    plain = dataclasses.asdict(cfg)
+    for name, spec in s.params.items():
         key = f"sweep.space.{name}"
-        try:
-            get_dotted(dataclasses.asdict(cfg), name)
-        except (KeyError, AttributeError):
-            raise ConfigError(
-                key, "names no config value; use a dotted key such as train.lr"
-            ) from None
+        if not _names_value(plain, name):
+            raise ConfigError(key, "names no config value; use a dotted key such as train.lr")
         if spec.type == "categorical":
             if not spec.choices:
                 raise ConfigError(key, "a categorical parameter needs a non-empty 'choices' list")
+            if not all(c is None or isinstance(c, str | int | float) for c in spec.choices):
+                raise ConfigError(key, "choices must be strings, numbers, booleans or null")
         elif spec.low is None or spec.high is None or not spec.low <= spec.high:
             raise ConfigError(key, f"needs numbers low <= high (got {spec.low}, {spec.high})")
         elif spec.log and spec.low <= 0:
             raise ConfigError(key, "a log-scale range needs low > 0")
+        elif spec.log and spec.step is not None:
+            raise ConfigError(key, "takes log or step, not both")
+        elif spec.step is not None and spec.step <= 0:
+            raise ConfigError(key, f"step {spec.step} must be > 0")
+        elif spec.type == "int" and not all(
+            float(v).is_integer() for v in (spec.low, spec.high, spec.step or 1)
+        ):
+            raise ConfigError(key, "an int parameter needs whole-number low, high and step")
+        for other, values in (spec.when or {}).items():
+            if other == name or not _names_value(plain, other):
+                raise ConfigError(f"{key}.when", f"'{other}' names no other config value")
+            if not values:
+                raise ConfigError(f"{key}.when.{other}", "needs a non-empty list of values")
+
+
+def _names_value(plain: dict[str, Any], dotted: str) -> bool:
+    try:
+        get_dotted(plain, dotted)
+    except (KeyError, AttributeError, TypeError):
+        return False
+    return True
 
 
 def load_config(container: dict[str, Any]) -> Config:

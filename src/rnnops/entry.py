@@ -33,6 +33,10 @@ def run_stage(name: str, dictconfig: Any) -> Any:
         stage = getattr(importlib.import_module(f"rnnops.stages.{name}"), name)
         return stage(cfg)
     except UserError as exc:
+        from rnnops.sweep.job import in_sweep_job
+
+        if in_sweep_job():  # the Optuna sweeper records it as this trial's error and goes on
+            raise
         print(f"rnnops {name}: error: {exc}", file=sys.stderr)
         raise SystemExit(2) from None
 

@@ -1,12 +1,19 @@
-"""sweep: an Optuna study over the search space; writes best_params.yaml and trials.csv.
+"""sweep: an Optuna study over the search space; writes best_params.yaml, trials.csv and plots.
 
-One MLflow parent run per sweep with one nested run per trial. Re-running with the same config
-resumes the same study and only runs the trials still missing.
+The study lives in sweep.storage (SQLite under paths.optuna by default) under a name derived from
+the config, so rerunning the same sweep resumes it and runs only the trials still missing.
+`sweep.workers=N` runs N processes on it; `rnnops sweep` on another machine with the same storage
+URL and study name joins them. Each trial is one nested MLflow run under one parent run per study.
 """
 
 from __future__ import annotations
 
 import logging
+import multiprocessing
+import os
+import random
+import time
+from collections.abc import Callable
 from typing import Any
 
 import pandas as pd
@@ -14,95 +21,214 @@ import yaml
 
 from rnnops import tracking
 from rnnops.atomic import staged
-from rnnops.config import Config
+from rnnops.config import Config, with_overrides
 from rnnops.data.prepared import PreparedData
 from rnnops.errors import UserError
 from rnnops.names import VAL_LOSS
-from rnnops.sweep.objective import run_trial
-from rnnops.sweep.space import suggest
-from rnnops.sweep.study import create_study
-from rnnops.training.callbacks import TrainingDiverged
+from rnnops.sweep import queue as q
+from rnnops.sweep.algorithms import specs
+from rnnops.sweep.objective import EPOCHS, run_trial
+from rnnops.sweep.plots import save_plots
+from rnnops.sweep.pruning import PRUNED_AT
+from rnnops.sweep.space import grid, suggest
+from rnnops.sweep.storage import masked
+from rnnops.sweep.study import lookup, open_study, storage_url
 
 log = logging.getLogger(__name__)
 
 BEST_PARAMS = "best_params.yaml"
 TRIALS = "trials.csv"
+PLOTS = "plots"
+MLFLOW_RUN = "mlflow_run_id"  # trial user attr: its nested MLflow run
+PARENT_RUN = "rnnops.mlflow_parent"  # study user attr: the study's MLflow run and store
+TAG_ERROR = "rnnops.error"
+
+
+def budget(cfg: Config) -> q.Budget:
+    s = cfg.sweep
+    fixed = None
+    n_trials = s.n_trials
+    if s.sampler == "grid":
+        fixed = grid(s.params, lookup(cfg))
+        random.Random(cfg.seed).shuffle(fixed)  # a grid cut by n_trials is an unbiased subset
+        if len(fixed) != n_trials:
+            log.info("grid of %d points; running %d (sweep.n_trials=%d)", len(fixed),
+                     min(len(fixed), n_trials), n_trials)
+        n_trials = min(len(fixed), n_trials)
+    return q.Budget(n_trials, s.heartbeat_s, s.grace_s, s.max_retries, fixed)
+
+
+def worker_config(cfg: Config) -> Config:
+    """Workers on one machine share its cores instead of each taking all of them."""
+    if cfg.sweep.workers > 1 and cfg.trainer.threads == 0:
+        threads = max(1, (os.cpu_count() or 1) // cfg.sweep.workers)
+        return with_overrides(cfg, {"trainer.threads": threads})
+    return cfg
 
 
 def sweep(cfg: Config) -> dict[str, Any]:
-    import optuna
-
+    study, storage = open_study(cfg)  # a bad sweep.storage stops here, before any training
     data = PreparedData.load(cfg.paths.prepared)
+    plan = budget(cfg)
     tracking.configure(cfg)
-    study = create_study(cfg)
-    finished = (optuna.trial.TrialState.COMPLETE, optuna.trial.TrialState.PRUNED,
-                optuna.trial.TrialState.FAIL)
-    remaining = cfg.sweep.n_trials - len(study.get_trials(deepcopy=False, states=finished))
-
-    def objective(trial: optuna.Trial) -> float:
-        params = suggest(trial, cfg.sweep.params)
-        pruned: optuna.TrialPruned | None = None
-        with tracking.run(f"trial-{trial.number}", nested=True, tags={"optuna.trial": str(
-                trial.number)}):
-            tracking.log_params(params)
-            try:
-                value = run_trial(cfg, data, trial, params, epoch_sink=tracking.log_metrics)
-            except optuna.TrialPruned as exc:
-                pruned = exc  # raised below, so the MLflow run ends FINISHED, tagged PRUNED
-                tracking.set_tags({tracking.TAG_TRIAL_STATE: "PRUNED"})
-            else:
-                tracking.set_tags({tracking.TAG_TRIAL_STATE: "COMPLETE"})
-                tracking.log_metrics({f"best_{VAL_LOSS}": value})
-        if pruned is not None:
-            raise pruned
-        return value
-
+    parent = study.user_attrs.get(PARENT_RUN) or {}
+    resume = parent.get("uri") == tracking.tracking_uri(cfg) and parent.get("run_id")
     with tracking.run(
-        f"sweep-{cfg.model.label}",
+        f"sweep-{cfg.model.label}", run_id=resume or None,
         tags={**tracking.stage_tags("sweep", data.meta["sha256"]),
               "optuna.study": study.study_name},
-    ):
-        tracking.log_config(cfg)
-        if remaining > 0:
-            log.info("study %s: running %d of %d trials", study.study_name, remaining,
-                     cfg.sweep.n_trials)
-            # A diverging trial fails and the study goes on; any other error is a bug and stops it.
-            study.optimize(objective, n_trials=remaining, catch=(TrainingDiverged,))
-        else:
-            log.info("study %s already has %d trials; reusing it", study.study_name,
-                     cfg.sweep.n_trials)
-        complete = study.get_trials(deepcopy=False, states=(optuna.trial.TrialState.COMPLETE,))
-        if not complete:
-            raise UserError(
-                f"sweep study {study.study_name}: no trial completed; see the trial runs in "
-                "MLflow, then widen sweep.space or raise sweep.max_epochs"
-            )
-        best = study.best_trial
-        summary = {
-            "model": cfg.model.label,
-            "study": study.study_name,
-            "best_trial": best.number,
-            "objective": VAL_LOSS,
-            "value": float(best.value),
-            "params": dict(best.params),
-        }
-        trials = trials_table(study)
-        tracking.log_metrics({f"best_{VAL_LOSS}": float(best.value)})
-        tracking.log_params({f"best.{k}": v for k, v in best.params.items()})
+    ) as run_id:
+        if not resume:
+            study.set_user_attr(PARENT_RUN, {"run_id": run_id,
+                                             "uri": tracking.tracking_uri(cfg)})
+            tracking.log_config(cfg)
+        log.info("study %s in %s: %d trials, %d worker(s)", study.study_name,
+                 masked(storage_url(cfg)), plan.n_trials, cfg.sweep.workers)
+        q.TrialQueue(study, storage, plan).top_up()
+        context = multiprocessing.get_context("spawn")  # fork would copy torch's threads
+        helpers = [context.Process(target=work, args=(cfg, run_id, False), daemon=False)
+                   for _ in range(cfg.sweep.workers - 1)]
+        for helper in helpers:
+            helper.start()
+        try:
+            work(cfg, run_id, nested=True, study=study, storage=storage, data=data)
+        finally:
+            for helper in helpers:
+                helper.join()
+        for helper in helpers:
+            if helper.exitcode != 0:
+                log.warning("sweep worker pid %d exited with %s", helper.pid, helper.exitcode)
+        return summarise(cfg, study)
 
-        with staged(cfg.paths.sweep) as (folder,):
-            folder.mkdir()
-            (folder / BEST_PARAMS).write_text(yaml.safe_dump(summary, sort_keys=False))
-            trials.to_csv(folder / TRIALS, index=False)
-            tracking.log_artifacts([folder / BEST_PARAMS, folder / TRIALS], "sweep")
-    log.info("best trial %d: %s = %.5f %s", best.number, VAL_LOSS, best.value, best.params)
+
+def work(cfg: Config, parent_run: str, nested: bool, study: Any = None, storage: Any = None,
+         data: PreparedData | None = None) -> None:
+    """One worker: take tickets from the study and run them until none is left. In a helper
+    process (spawned) it opens everything itself."""
+    if study is None:
+        logging.basicConfig(level=logging.INFO, format="[%(asctime)s][%(name)s] %(message)s")
+        study, storage = open_study(cfg)
+        data = PreparedData.load(cfg.paths.prepared)
+        tracking.configure(cfg)
+    run_cfg = worker_config(cfg)
+    sampler, _ = specs(cfg.sweep, cfg.seed)
+    queue = q.TrialQueue(study, storage, budget(cfg), sampler)
+    deadline = None if cfg.sweep.timeout_s is None else time.monotonic() + cfg.sweep.timeout_s
+
+    def run(trials: list[Any]) -> None:
+        for trial in trials:
+            run_one(run_cfg, data, queue, trial, parent_run, nested)
+
+    queue.work(
+        run,
+        stop=None if deadline is None else (lambda: time.monotonic() > deadline),
+        on_reaped=lambda dead: close_dead_run(dead, nested),
+    )
+
+
+def run_one(cfg: Config, data: PreparedData, queue: q.TrialQueue, trial: Any, parent_run: str,
+            nested: bool) -> None:
+    """One trial as one MLflow run (its parent: the study's run); Optuna is told the outcome."""
+    from optuna.trial import TrialState
+
+    tags = {"optuna.study": queue.study.study_name, "optuna.trial": str(trial.number),
+            "mlflow.parentRunId": parent_run}
+    try:
+        with tracking.run(f"trial-{trial.number}", nested=nested, tags=tags) as run_id:
+            trial.set_user_attr(MLFLOW_RUN, run_id)
+            try:
+                params = suggest(trial, cfg.sweep.params, lookup(cfg))
+                tracking.log_params(params)
+                result = run_trial(cfg, data, trial, params, epoch_sink=tracking.log_metrics)
+            except Exception as exc:
+                tracking.set_tags({tracking.TAG_TRIAL_STATE: "FAIL", TAG_ERROR: describe(exc)})
+                raise  # the run ends FAILED
+            state = TrialState.PRUNED if result.pruned_at is not None else TrialState.COMPLETE
+            tracking.set_tags({tracking.TAG_TRIAL_STATE: state.name})
+            tracking.log_metrics({f"best_{VAL_LOSS}": result.value, EPOCHS: result.epochs})
+    except Exception as exc:  # a failed trial is recorded with its error; the study goes on
+        log.warning("trial %d failed: %s", trial.number, describe(exc))
+        queue.fail(trial, describe(exc))
+        return
+    trial.study.tell(trial, None if state == TrialState.PRUNED else result.value, state=state,
+                     skip_if_finished=True)
+    log.info("trial %d %s: %s %.5f after %d epochs %s", trial.number, state.name.lower(),
+             VAL_LOSS, result.value, result.epochs, params)
+
+
+def describe(exc: BaseException) -> str:
+    return f"{type(exc).__name__}: {exc}".splitlines()[0]
+
+
+class _WorkerDied(Exception):
+    pass
+
+
+def close_dead_run(dead: Any, nested: bool) -> None:
+    """Mark the MLflow run of a trial whose worker died as FAILED, as its worker could not."""
+    run_id = dead.user_attrs.get(MLFLOW_RUN)
+    if not run_id:
+        return
+    try:
+        with tracking.run(run_id=run_id, nested=nested):
+            tracking.set_tags({tracking.TAG_TRIAL_STATE: "FAIL",
+                               TAG_ERROR: f"worker {dead.user_attrs.get(q.WORKER)} died"})
+            raise _WorkerDied  # tracking.run ends a run that raised as FAILED
+    except _WorkerDied:
+        pass
+
+
+def summarise(cfg: Config, study: Any) -> dict[str, Any]:
+    from optuna.trial import TrialState
+
+    complete = study.get_trials(deepcopy=False, states=(TrialState.COMPLETE,))
+    if not complete:
+        errors = [t.user_attrs[q.ERROR] for t in study.get_trials(deepcopy=False)
+                  if q.ERROR in t.user_attrs]
+        first = f"; first error: {errors[0]}" if errors else ""
+        raise UserError(f"sweep study {study.study_name}: no trial completed{first}; see the "
+                        "trial runs in MLflow, then widen sweep.space or raise sweep.max_epochs")
+    best = study.best_trial
+    trials = trials_table(study)
+    counts = trials[trials.state != "WAITING"].state.value_counts().to_dict()
+    summary = {
+        "model": cfg.model.label,
+        "study": study.study_name,
+        "best_trial": best.number,
+        "objective": VAL_LOSS,
+        "value": float(best.value),
+        "params": dict(best.params),
+        "trials": {k: int(v) for k, v in sorted(counts.items())},
+    }
+    tracking.log_metrics({f"best_{VAL_LOSS}": float(best.value),
+                          **{f"trials_{k.lower()}": float(v) for k, v in counts.items()}})
+    tracking.log_params({f"best.{k}": v for k, v in best.params.items()})
+    with staged(cfg.paths.sweep) as (folder,):
+        folder.mkdir()
+        (folder / BEST_PARAMS).write_text(yaml.safe_dump(summary, sort_keys=False))
+        trials.to_csv(folder / TRIALS, index=False)
+        plots = save_plots(study, folder / PLOTS)
+        tracking.log_artifacts([folder / BEST_PARAMS, folder / TRIALS], "sweep")
+        tracking.log_artifacts(plots, f"sweep/{PLOTS}")
+    log.info("best trial %d: %s = %.5f %s; trials %s", best.number, VAL_LOSS, best.value,
+             best.params, summary["trials"])
     return summary
 
 
 def trials_table(study: Any) -> pd.DataFrame:
-    rows = []
-    for t in study.get_trials(deepcopy=False):
-        duration = t.duration.total_seconds() if t.duration is not None else None
-        rows.append({"number": t.number, "state": t.state.name, "value": t.value,
-                     "duration_s": duration, **t.params})
-    return pd.DataFrame(rows)
+    columns: list[tuple[str, Callable[[Any], Any]]] = [
+        ("number", lambda t: t.number),
+        ("state", lambda t: "DUPLICATE" if t.system_attrs.get(q.DUPLICATE) else t.state.name),
+        ("value", lambda t: t.value),
+        ("epochs", lambda t: t.user_attrs.get(EPOCHS)),
+        ("pruned_at_epoch", lambda t: t.user_attrs.get(PRUNED_AT)),
+        ("ticket", lambda t: q.ticket(t)),
+        ("retry_of", lambda t: (t.system_attrs.get(q.RETRIES) or [None])[-1]),
+        ("worker", lambda t: t.user_attrs.get(q.WORKER)),
+        ("duration_s", lambda t: t.duration.total_seconds() if t.duration else None),
+        ("error", lambda t: t.user_attrs.get(q.ERROR)),
+    ]
+    rows = [{**{name: get(t) for name, get in columns}, **t.params}
+            for t in study.get_trials(deepcopy=False)]
+    return pd.DataFrame(rows, columns=[name for name, _ in columns] + sorted(
+        {k for t in study.get_trials(deepcopy=False) for k in t.params}))

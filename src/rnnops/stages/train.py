@@ -24,6 +24,7 @@ from rnnops.errors import UserError
 from rnnops.models.io import save_model
 from rnnops.names import TRAIN_LOSS, VAL_LOSS
 from rnnops.stages.sweep import BEST_PARAMS
+from rnnops.sweep import job as sweep_job
 from rnnops.training.fit import FitResult, fit
 from rnnops.training.language import fit_language_model, language_metrics
 
@@ -70,23 +71,30 @@ def train(cfg: Config) -> dict[str, Any]:
     if cfg.data.kind == "text":
         return train_language_model(cfg)
     data = PreparedData.load(cfg.paths.prepared)
-    cfg = apply_best_params(cfg)
+    trial = sweep_job.current()  # the Optuna trial when a Hydra sweep launched this job
+    if trial.trial is None:  # a sweep job trains the values it was given, not best_params.yaml
+        cfg = apply_best_params(cfg)
     tracking.configure(cfg)
     with tracking.run(
-        f"train-{cfg.model.label}", tags=tracking.stage_tags("train", data.meta["sha256"])
+        f"train-{cfg.model.label}",
+        tags={**tracking.stage_tags("train", data.meta["sha256"]), **trial.tags},
     ) as run_id:
         tracking.log_config(cfg)
         result = fit(
             cfg, data,
             checkpoint_dir=cfg.paths.checkpoints / checkpoint_key(cfg),
             epoch_sink=tracking.log_metrics,
+            callbacks=trial.callbacks,
         )
+        if trial.pruned_at is not None:  # the sweep's pruner stopped it: nothing to register
+            tracking.set_tags({tracking.TAG_TRIAL_STATE: "PRUNED"})
+            log.info("pruned by the sweep after %d epochs", trial.pruned_at)
+            return {"run_id": run_id, "pruned_at_epoch": trial.pruned_at,
+                    "best_val_loss": result.best_val_loss, "epochs_run": result.epochs_run}
         tracking.log_metrics({f"best_{VAL_LOSS}": result.best_val_loss,
                               "best_epoch": result.best_epoch})
-        version = tracking.log_model(
-            result.model, data.n_channels, cfg.data.horizon, len(data.target_columns),
-            cfg.tracking.registered_model,
-        )
+        version = tracking.log_model(result.model, data, cfg.data.lookback, cfg.data.horizon,
+                                     cfg.tracking.registered_model)
         info = {
             "run_id": run_id,
             "registered_model": cfg.tracking.registered_model,

@@ -1,15 +1,27 @@
 """One trial: the sampled values applied to the config, trained by the same `fit` as the train
-stage, scored by the best val/loss, pruned early when the pruner says so."""
+stage, scored by the best val/loss, stopped early when the pruner says so."""
 
 from __future__ import annotations
 
+import math
+from dataclasses import dataclass
 from typing import Any
 
 from rnnops.config import Config, with_overrides
 from rnnops.data.prepared import PreparedData
+from rnnops.names import VAL_LOSS
 from rnnops.sweep.pruning import OptunaPruning
-from rnnops.training.callbacks import EpochSink
+from rnnops.training.callbacks import EpochSink, TrainingDiverged
 from rnnops.training.fit import fit
+
+EPOCHS = "epochs"  # user attr: epochs the trial trained (the sweep's cost)
+
+
+@dataclass(frozen=True)
+class TrialResult:
+    value: float  # best val/loss over the epochs run
+    epochs: int
+    pruned_at: int | None  # epochs run when the pruner stopped it; None if it ran to the end
 
 
 def run_trial(
@@ -18,15 +30,14 @@ def run_trial(
     trial: Any,
     params: dict[str, Any],
     epoch_sink: EpochSink | None = None,
-) -> float:
-    import optuna
-
+) -> TrialResult:
     trial_cfg = with_overrides(cfg, params)
     pruning = OptunaPruning(trial)
     result = fit(
         trial_cfg, data, max_epochs=cfg.sweep.max_epochs, epoch_sink=epoch_sink,
         callbacks=[pruning],
     )
-    if pruning.pruned_at is not None:
-        raise optuna.TrialPruned(f"pruned at epoch {pruning.pruned_at}")
-    return result.best_val_loss
+    trial.set_user_attr(EPOCHS, result.epochs_run)
+    if not math.isfinite(result.best_val_loss):  # never let a NaN become the best trial
+        raise TrainingDiverged(f"{VAL_LOSS} is {result.best_val_loss}; lower train.lr")
+    return TrialResult(result.best_val_loss, result.epochs_run, pruning.pruned_at)

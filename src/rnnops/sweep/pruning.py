@@ -1,7 +1,8 @@
 """Report val/loss to Optuna after each validation and stop a trial its pruner rejects.
 
 Our own callback because optuna-integration's imports the `lightning` package and refuses
-`pytorch_lightning` modules.
+`pytorch_lightning` modules. It talks to the trial only, so it works the same in the sweep stage
+and in a Hydra job that reports to a study held by another process.
 """
 
 from __future__ import annotations
@@ -11,6 +12,8 @@ from typing import Any
 import pytorch_lightning as pl
 
 from rnnops.names import VAL_LOSS
+
+PRUNED_AT = "pruned_at_epoch"  # user attr: how many epochs the trial ran before it was pruned
 
 
 class OptunaPruning(pl.Callback):
@@ -22,8 +25,10 @@ class OptunaPruning(pl.Callback):
         value = trainer.callback_metrics.get(VAL_LOSS)
         if trainer.sanity_checking or value is None:
             return
-        epoch = trainer.current_epoch
-        self.trial.report(float(value), step=epoch)
+        # Step = epochs trained so far, so pruner settings (warm-up, min resource) count epochs.
+        epochs = trainer.current_epoch + 1
+        self.trial.report(float(value), step=epochs)
         if self.trial.should_prune():
-            self.pruned_at = epoch
-            trainer.should_stop = True  # the objective raises TrialPruned after fit returns
+            self.pruned_at = epochs
+            self.trial.set_user_attr(PRUNED_AT, epochs)
+            trainer.should_stop = True  # the caller tells Optuna PRUNED once fit returns

@@ -1,40 +1,51 @@
-"""An Optuna study built from config, stored in SQLite under paths.optuna."""
+"""The Optuna study a sweep runs on: its name, its storage, its sampler and pruner."""
 
 from __future__ import annotations
 
+import dataclasses
 from typing import Any
 
-from rnnops.config import Config, fingerprint
+from rnnops.config import Config, fingerprint, get_dotted, to_dict
+from rnnops.sweep.algorithms import PrunerSpec, SamplerSpec, specs
+from rnnops.sweep.storage import default_url, open_storage
+
+# Keys that say how to run a sweep, not what it searches: changing them resumes the same study.
+RUN_CONTROL = ("n_trials", "storage", "study_name", "workers", "timeout_s", "heartbeat_s",
+               "grace_s", "max_retries")
 
 
 def study_name(cfg: Config) -> str:
-    """Same config, same study: re-running a sweep resumes it; any change starts a new one."""
-    key = fingerprint(cfg, "seed", "data", "model", "train", "sweep")
+    """Same search, same study: rerunning a sweep (with more trials or workers) resumes it."""
+    if cfg.sweep.study_name:
+        return cfg.sweep.study_name
+    neutral = dataclasses.replace(cfg.sweep, **{
+        f.name: f.default for f in dataclasses.fields(cfg.sweep) if f.name in RUN_CONTROL})
+    key = fingerprint(dataclasses.replace(cfg, sweep=neutral), "seed", "data", "model", "train",
+                      "sweep")
     return f"{cfg.tracking.experiment}-{cfg.model.label}-{key}"
 
 
 def storage_url(cfg: Config) -> str:
-    cfg.paths.optuna.mkdir(parents=True, exist_ok=True)
-    return f"sqlite:///{(cfg.paths.optuna / 'optuna.db').resolve()}"
+    return cfg.sweep.storage or default_url(cfg.paths.optuna)
 
 
-def create_study(cfg: Config) -> Any:
+def load_or_create(name: str, storage: Any, sampler: SamplerSpec, pruner: PrunerSpec,
+                   direction: str = "minimize") -> Any:
     import optuna
 
-    s = cfg.sweep
-    if s.sampler == "tpe":
-        sampler = optuna.samplers.TPESampler(seed=cfg.seed, n_startup_trials=s.n_startup_trials)
-    else:
-        sampler = optuna.samplers.RandomSampler(seed=cfg.seed)
-    if s.pruner == "median":
-        pruner = optuna.pruners.MedianPruner(n_startup_trials=s.n_startup_trials, n_warmup_steps=5)
-    else:
-        pruner = optuna.pruners.NopPruner()
-    return optuna.create_study(
-        study_name=study_name(cfg),
-        storage=storage_url(cfg),
-        sampler=sampler,
-        pruner=pruner,
-        direction="minimize",
-        load_if_exists=True,
-    )
+    optuna.logging.set_verbosity(optuna.logging.WARNING)  # we log each trial our own way
+    return optuna.create_study(study_name=name, storage=storage, sampler=sampler.build(),
+                               pruner=pruner.build(), direction=direction, load_if_exists=True)
+
+
+def open_study(cfg: Config) -> tuple[Any, Any]:
+    """(study, storage) for the sweep stage; a bad sweep.storage fails here, before training."""
+    storage = open_storage(storage_url(cfg))
+    sampler, pruner = specs(cfg.sweep, cfg.seed)
+    return load_or_create(study_name(cfg), storage, sampler, pruner), storage
+
+
+def lookup(cfg: Config):
+    """The configured value of a dotted key (for `when` conditions on unswept keys)."""
+    plain = to_dict(cfg)
+    return lambda key: get_dotted(plain, key)

@@ -1,0 +1,47 @@
+"""Pictures of a finished study (PNG): optimization history, parameter importances and
+parallel coordinates, drawn by Optuna's matplotlib backend."""
+
+from __future__ import annotations
+
+import logging
+import warnings
+from pathlib import Path
+from typing import Any
+
+log = logging.getLogger(__name__)
+
+PLOTS = ("optimization_history", "param_importances", "parallel_coordinate")
+
+
+def save_plots(study: Any, folder: Path) -> list[Path]:
+    """Write each plot the study has data for; returns the files written."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+    import optuna
+    from optuna.visualization import matplotlib as vis
+
+    folder.mkdir(parents=True, exist_ok=True)
+    complete = study.get_trials(deepcopy=False, states=(optuna.trial.TrialState.COMPLETE,))
+    written = []
+    for name in PLOTS:
+        # Importances need two finished trials that differ; the others need one.
+        if len(complete) < (2 if name == "param_importances" else 1):
+            log.info("sweep plot %s skipped: %d complete trials", name, len(complete))
+            continue
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")  # Optuna marks its matplotlib plots experimental
+            try:
+                axes = getattr(vis, f"plot_{name}")(study)
+            except (ValueError, RuntimeError) as exc:  # e.g. no parameter varied
+                log.info("sweep plot %s skipped: %s", name, exc)
+                continue
+        figure = axes.figure if hasattr(axes, "figure") else axes.flat[0].figure
+        figure.set_size_inches(9, 5.5)
+        figure.tight_layout()
+        path = folder / f"{name}.png"
+        figure.savefig(path, dpi=100)
+        plt.close(figure)
+        written.append(path)
+    return written

@@ -1,0 +1,61 @@
+"""Where a study lives: SQLite by default, any SQLAlchemy URL (PostgreSQL, MySQL) or an Optuna
+journal file, opened with one clear error when the URL is wrong or the server is unreachable."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+from typing import Any
+
+from rnnops.config import STORAGE_SCHEMES
+from rnnops.errors import ConfigError
+
+JOURNAL = "journal:"
+# SQLite waits this long for another worker's write lock instead of failing at once.
+SQLITE_TIMEOUT_S = 60
+
+
+def default_url(optuna_dir: Path) -> str:
+    optuna_dir.mkdir(parents=True, exist_ok=True)
+    return f"sqlite:///{(optuna_dir / 'optuna.db').resolve()}"
+
+
+def masked(url: str) -> str:
+    """The URL with its password hidden, for messages and logs."""
+    return re.sub(r"(://[^:/@]+):[^@]*@", r"\1:***@", url)
+
+
+def driver_url(url: str) -> str:
+    """postgresql:// means psycopg 3 here: SQLAlchemy's default driver (psycopg2) is not
+    installed."""
+    for prefix in ("postgresql://", "postgres://"):
+        if url.startswith(prefix):
+            return "postgresql+psycopg://" + url[len(prefix):]
+    return url
+
+
+def open_storage(url: str, key: str = "sweep.storage") -> Any:
+    """An Optuna storage for `url`; a bad URL or an unreachable server is a ConfigError on `key`."""
+    import optuna
+
+    if not url.startswith(STORAGE_SCHEMES):
+        raise ConfigError(key, f"{masked(url)!r} is no storage URL; use sqlite:///FILE, "
+                          "postgresql://USER@HOST/DB, journal:FILE or null")
+    try:
+        if url.startswith(JOURNAL):
+            path = Path(url[len(JOURNAL):]).expanduser()
+            if not path.name:
+                raise ValueError("no file named after journal:")
+            path.parent.mkdir(parents=True, exist_ok=True)
+            from optuna.storages.journal import JournalFileBackend
+
+            return optuna.storages.JournalStorage(JournalFileBackend(str(path)))
+        engine: dict[str, Any] = {}
+        if url.startswith("sqlite"):
+            engine["connect_args"] = {"timeout": SQLITE_TIMEOUT_S}
+        else:
+            engine["pool_pre_ping"] = True  # a server restart between trials is not an error
+        return optuna.storages.RDBStorage(driver_url(url), engine_kwargs=engine)
+    except Exception as exc:  # SQLAlchemy, driver and OS errors all mean "cannot open this URL"
+        reason = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+        raise ConfigError(key, f"cannot open {masked(url)}: {reason[:300]}") from None
