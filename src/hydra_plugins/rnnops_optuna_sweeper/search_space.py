@@ -62,16 +62,19 @@ def dimension(override: Override) -> ParamSpec:
 
 
 def split(overrides: list[Override]) -> tuple[dict[str, ParamSpec], list[str]]:
-    """(search space by key, fixed overrides as strings)."""
+    """(search space by key, fixed overrides as strings); for a key given twice the later
+    override wins, as on Hydra's command line."""
     space: dict[str, ParamSpec] = {}
-    fixed: list[str] = []
+    fixed: dict[str, str] = {}
     for override in overrides:
         key = override.get_key_element()
+        space.pop(key, None)
+        fixed.pop(key, None)
         if override.is_sweep_override():
             space[key] = dimension(override)
         else:
-            fixed.append(f"{key}={override.get_value_element_as_str()}")
-    return space, fixed
+            fixed[key] = f"{key}={override.get_value_element_as_str()}"
+    return space, list(fixed.values())
 
 
 def as_value(value: Any) -> str:

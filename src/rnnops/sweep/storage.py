@@ -55,7 +55,30 @@ def open_storage(url: str, key: str = "sweep.storage") -> Any:
             engine["connect_args"] = {"timeout": SQLITE_TIMEOUT_S}
         else:
             engine["pool_pre_ping"] = True  # a server restart between trials is not an error
-        return optuna.storages.RDBStorage(driver_url(url), engine_kwargs=engine)
+        storage = optuna.storages.RDBStorage(driver_url(url), engine_kwargs=engine)
+        if url.startswith("sqlite"):
+            _write_lock_first(storage.engine)
+        return storage
     except Exception as exc:  # SQLAlchemy, driver and OS errors all mean "cannot open this URL"
         reason = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
         raise ConfigError(key, f"cannot open {masked(url)}: {reason[:300]}") from None
+
+
+def _write_lock_first(engine: Any) -> None:
+    """Start every SQLite transaction with BEGIN IMMEDIATE.
+
+    pysqlite begins a transaction lazily, after the first read, so two workers could both read
+    a trial as WAITING and both take it (PostgreSQL locks the row: SELECT ... FOR UPDATE).
+    Taking SQLite's write lock first makes taking a queued trial atomic (SQLAlchemy's recipe
+    for pysqlite transactions)."""
+    from sqlalchemy import event
+
+    @event.listens_for(engine, "connect")
+    def _no_implicit_begin(dbapi_connection: Any, record: Any) -> None:
+        dbapi_connection.isolation_level = None
+
+    @event.listens_for(engine, "begin")
+    def _begin_immediate(connection: Any) -> None:
+        connection.exec_driver_sql("BEGIN IMMEDIATE")
+
+    engine.dispose()  # pooled connections were opened before the listeners

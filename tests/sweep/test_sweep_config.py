@@ -1,0 +1,61 @@
+"""sweep.* values are checked at the boundary: one line naming the key."""
+
+from __future__ import annotations
+
+import typing
+
+import pytest
+
+from rnnops.config import SweepConfig, load_config, to_dict
+from rnnops.errors import ConfigError
+from rnnops.sweep.algorithms import PRUNERS, SAMPLERS
+from tests.conftest import load
+
+
+@pytest.mark.parametrize(
+    ("override", "key", "rule"),
+    [
+        ("sweep.sampler=annealing", "sweep.sampler", "is not one of tpe, random, cmaes, grid"),
+        ("sweep.pruner=asha", "sweep.pruner", "is not one of none, median, hyperband"),
+        ("sweep.storage=redis://host", "sweep.storage", "is no storage URL"),
+        ("sweep.workers=0", "sweep.workers", "must be >= 1"),
+        ("sweep.grace_s=5", "sweep.grace_s", "must be > sweep.heartbeat_s"),
+        ("sweep.reduction_factor=1", "sweep.reduction_factor", "must be >= 2"),
+        ("sweep.space.train.lr.low=0", "sweep.space.train.lr", "log-scale range needs low > 0"),
+        ("+sweep.space.train.lr.step=0.001", "sweep.space.train.lr", "log or step, not both"),
+        ("+sweep.space.model.num_layers.step=0.5", "sweep.space.model.num_layers",
+         "whole-number"),
+        ("sweep.space.model.hidden_size.high=8", "sweep.space.model.hidden_size",
+         "low <= high"),
+        ("+sweep.space.train.nope={type:float,low:0,high:1}", "sweep.space.train.nope",
+         "names no config value"),
+    ],
+)
+def test_bad_sweep_values_name_their_key(override, key, rule):
+    with pytest.raises(ConfigError) as err:
+        load(override)
+    assert err.value.key == key
+    assert rule in str(err.value) and "\n" not in str(err.value)
+
+
+def test_a_condition_must_name_a_config_value():
+    data = to_dict(load())
+    data["sweep"]["space"]["model"]["nonlinearity"]["when"] = {"model.cell": ["rnn"]}
+    with pytest.raises(ConfigError, match="'model.cell' names no other config value"):
+        load_config(data)
+
+
+def test_hyperband_needs_min_epochs_within_max_epochs():
+    with pytest.raises(ConfigError, match="sweep.min_epochs"):
+        load("sweep.pruner=hyperband", "sweep.min_epochs=30", "sweep.max_epochs=10")
+
+
+def test_config_choices_are_exactly_the_registries():
+    hints = typing.get_type_hints(SweepConfig)
+    assert typing.get_args(hints["sampler"]) == tuple(SAMPLERS)
+    assert typing.get_args(hints["pruner"]) == tuple(PRUNERS)
+
+
+def test_default_space_has_a_conditional_parameter():
+    cfg = load()
+    assert cfg.sweep.params["model.nonlinearity"].when == {"model.name": ("rnn",)}
