@@ -30,7 +30,7 @@ def test_dvc_outputs_are_the_configured_paths():
     assert stages["prepare"]["outs"] == [rel["prepared"]]
     assert stages["sweep"]["outs"] == [rel["sweep"]]
     assert stages["train"]["outs"] == [rel["model"]]
-    assert stages["evaluate"]["outs"] == [f"{rel['reports']}/plots"]
+    assert stages["evaluate"]["outs"] == [f"{rel['reports']}/plots", f"{rel['reports']}/report.md"]
     assert list(stages["evaluate"]["metrics"][0]) == [f"{rel['reports']}/metrics.json"]
     assert rel["prepared"] in stages["sweep"]["deps"] and rel["sweep"] in stages["train"]["deps"]
     for stage in stages.values():

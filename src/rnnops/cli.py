@@ -28,10 +28,44 @@ def parser() -> argparse.ArgumentParser:
     sub = p.add_subparsers(dest="command", required=True, metavar="COMMAND")
     for name, text in STAGE_HELP.items():
         s = sub.add_parser(name, help=text, description=text)
-        s.add_argument("overrides", nargs="*", help="Hydra overrides such as model=gru")
-        s.add_argument("--config-dir", default="conf", type=Path,
-                       help="folder holding config.yaml (default: ./conf)")
+        _common(s)
+    s = sub.add_parser("predict", help=PREDICT_HELP, description=PREDICT_HELP,
+                       epilog="example: rnnops predict --input history.csv "
+                              "--model rnnops-co2-forecaster@champion")
+    s.add_argument("--input", "-i", required=True, type=Path,
+                   help="CSV (or Parquet) history in original units: the model's columns, at "
+                        "least its lookback of rows, oldest first")
+    s.add_argument("--output", "-o", type=Path, help="write the forecast CSV here "
+                   "(default: print it)")
+    s.add_argument("--model", "-m", help="NAME, NAME@ALIAS, NAME/VERSION or a models:/ or "
+                   "runs:/ URI (default: tracking.registered_model@champion)")
+    _common(s)
+    s = sub.add_parser("generate", help=GENERATE_HELP, description=GENERATE_HELP,
+                       epilog="example: rnnops generate --model ptb-lm@champion --prompt 'the "
+                              "market' --method beam --width 5")
+    s.add_argument("--model", "-m", required=True,
+                   help="a registered language model: NAME, NAME@ALIAS, NAME/VERSION or a URI")
+    s.add_argument("--prompt", "-p", default="", help="text to continue (word level: an empty "
+                   "prompt starts a sentence)")
+    s.add_argument("--method", choices=("greedy", "beam", "sample"), default="greedy")
+    s.add_argument("--max-tokens", type=int, default=30, help="tokens to generate (default 30)")
+    s.add_argument("--width", type=int, default=5, help="beam width (default 5)")
+    s.add_argument("--temperature", type=float, default=1.0, help="sampling temperature")
+    s.add_argument("--top-k", type=int, default=0, help="sample among the k likeliest (0: all)")
+    s.add_argument("--seed", type=int, default=0, help="sampling seed")
+    _common(s)
     return p
+
+
+PREDICT_HELP = "forecast from a history file with a registered model (original units)"
+GENERATE_HELP = "continue a prompt with a registered language model"
+
+
+def _common(s: argparse.ArgumentParser) -> None:
+    s.add_argument("overrides", nargs="*", help="Hydra overrides such as model=gru (predict and "
+                   "generate read the tracking store from paths.root / tracking.uri)")
+    s.add_argument("--config-dir", default="conf", type=Path,
+                   help="folder holding config.yaml (default: ./conf)")
 
 
 def compose(config_dir: Path, overrides: list[str]):
@@ -65,11 +99,85 @@ def main(argv: list[str] | None = None) -> int:
         print(f"rnnops {args.command}: error: {one_line(str(exc))}", file=sys.stderr)
         return 2
 
+    if args.command in ("predict", "generate"):
+        from rnnops.errors import UserError
+
+        try:
+            return COMMANDS[args.command](cfg, args)
+        except UserError as exc:
+            print(f"rnnops {args.command}: error: {exc}", file=sys.stderr)
+            return 2
+
     from rnnops.entry import STAGES, run_stage
 
     for stage in STAGES if args.command == "run" else (args.command,):
         run_stage(stage, cfg)
     return 0
+
+
+def _store(dictconfig):
+    """The validated config with MLflow pointed at its store."""
+    from rnnops import tracking
+    from rnnops.config import from_dictconfig
+
+    cfg = from_dictconfig(dictconfig)
+    tracking.configure(cfg)
+    return cfg
+
+
+def read_history(path: Path):
+    """A history file as a DataFrame; a missing or unreadable file is a UserError."""
+    import pandas as pd
+
+    from rnnops.errors import UserError
+
+    if not path.is_file():
+        raise UserError(f"{path}: no such file")
+    try:
+        return pd.read_parquet(path) if path.suffix == ".parquet" else pd.read_csv(path)
+    except (ValueError, OSError) as exc:
+        raise UserError(f"{path}: not a readable CSV or Parquet file ({exc})") from None
+
+
+def predict_command(dictconfig, args) -> int:
+    from rnnops import tracking
+    from rnnops.errors import DataError, UserError
+
+    cfg = _store(dictconfig)
+    history = read_history(args.input)
+    name = args.model or f"{cfg.tracking.registered_model}@champion"
+    model, kind = tracking.load_service(name)
+    if kind != "forecaster":
+        raise UserError(f"model {name!r} is a language model; use rnnops generate")
+    try:
+        forecast = model.predict(history)
+    except DataError as exc:
+        raise DataError(f"{args.input}: {exc}") from None
+    if args.output:
+        forecast.to_csv(args.output, index=False)
+    else:
+        print(forecast.to_csv(index=False), end="")
+    return 0
+
+
+def generate_command(dictconfig, args) -> int:
+    import pandas as pd
+
+    from rnnops import tracking
+    from rnnops.errors import UserError
+
+    _store(dictconfig)
+    model, kind = tracking.load_service(args.model)
+    if kind != "language_model":
+        raise UserError(f"model {args.model!r} is a forecaster; use rnnops predict")
+    params = {"method": args.method, "max_tokens": args.max_tokens, "width": args.width,
+              "temperature": args.temperature, "top_k": args.top_k, "seed": args.seed}
+    out = model.predict(pd.DataFrame({"prompt": [args.prompt]}), params=params)
+    print(out["text"].iloc[0])
+    return 0
+
+
+COMMANDS = {"predict": predict_command, "generate": generate_command}
 
 
 if __name__ == "__main__":

@@ -200,6 +200,35 @@ class PathsConfig:
 
 
 @dataclass(frozen=True)
+class BacktestConfig:
+    """Rolling-origin backtest over the test period: `folds` consecutive blocks of forecast
+    origins; before each block the fitted baselines are refit on the rows before its first
+    origin, all of them (expanding) or the last train-split's worth (sliding)."""
+
+    folds: int = 3  # 0 turns the backtest off
+    mode: Literal["expanding", "sliding"] = "expanding"
+    refit_model: bool = False  # also retrain the network per fold (costly: one training a fold)
+
+
+@dataclass(frozen=True)
+class EvaluateConfig:
+    """The evaluate stage: which baselines run beside the model, how they are set up, which test
+    metric decides the champion, and the backtest."""
+
+    baselines: tuple[str, ...] = (
+        "last_value", "seasonal_naive", "window_mean", "linear", "ets", "arima")
+    season_period: int | None = None  # null: data.season_period, or the timestamps' frequency
+    metric: Literal["mse", "mae", "rmse", "smape", "mase"] = "mse"  # champion and summaries
+    linear_kernel: int = 25  # linear baseline: moving-average kernel of the trend (DLinear: 25)
+    linear_ridge: float = 1e-3  # linear baseline: ridge penalty per training window
+    ets_damped: bool = True  # ets: damped additive trend (else undamped)
+    arima_order: tuple[int, ...] = (1, 0, 1)  # arima: (p, d, q)
+    arima_seasonal_difference: int = 1  # arima: D, seasonal differences at the season period
+    sample_windows: int = 3  # test windows drawn with their lookback in the forecast plot
+    backtest: BacktestConfig = field(default_factory=BacktestConfig)
+
+
+@dataclass(frozen=True)
 class Config:
     seed: int
     data: DataConfig
@@ -209,6 +238,7 @@ class Config:
     sweep: SweepConfig
     tracking: TrackingConfig
     paths: PathsConfig
+    evaluate: EvaluateConfig = field(default_factory=EvaluateConfig)
 
 
 # --- building dataclasses from plain containers -------------------------------------------------
@@ -348,6 +378,15 @@ _RULES: list[tuple[str, typing.Callable[[Any], bool], str]] = [
     ("sweep.heartbeat_s", lambda v: v >= 1, "must be >= 1"),
     ("sweep.max_retries", lambda v: v >= 0, "must be >= 0"),
     ("tracking.experiment", lambda v: bool(v.strip()), "must not be empty"),
+    ("evaluate.season_period", lambda v: v is None or v >= 1, "must be >= 1 (or null)"),
+    ("evaluate.linear_kernel", lambda v: v >= 1 and v % 2 == 1, "must be an odd number >= 1"),
+    ("evaluate.linear_ridge", lambda v: v >= 0, "must be >= 0"),
+    ("evaluate.arima_order", lambda v: len(v) == 3 and all(isinstance(k, int) and k >= 0
+                                                           for k in v),
+     "must be three whole numbers >= 0: [p, d, q]"),
+    ("evaluate.arima_seasonal_difference", lambda v: v in (0, 1), "must be 0 or 1"),
+    ("evaluate.sample_windows", lambda v: v >= 1, "must be >= 1"),
+    ("evaluate.backtest.folds", lambda v: v >= 0, "must be >= 0 (0 turns the backtest off)"),
     ("tracking.registered_model", lambda v: bool(v.strip()), "must not be empty"),
 ]
 

@@ -122,6 +122,12 @@ def log_dict(data: dict[str, Any], name: str) -> None:
     mlflow.log_dict(data, name)
 
 
+def log_text(text: str, name: str) -> None:
+    import mlflow
+
+    mlflow.log_text(text, name)
+
+
 def log_artifacts(paths: list[Path], folder: str | None = None) -> None:
     import mlflow
 
@@ -129,32 +135,153 @@ def log_artifacts(paths: list[Path], folder: str | None = None) -> None:
         mlflow.log_artifact(str(path), artifact_path=folder)
 
 
-def log_model(
-    model: Any, input_channels: int, horizon: int, output_channels: int, registered_name: str
-) -> str:
-    """Log the torch model with an explicit signature and register it; returns the version.
+def _log_service(service: Any, signature: Any, registered_name: str | None,
+                 metadata: dict[str, Any]) -> Any:
+    """Log a serving object (rnnops.serving) as a pyfunc with rnnops.serving as loader module."""
+    import tempfile
 
-    Batch and lookback are variable (-1): a recurrent encoder reads any history length.
-    """
     import mlflow
-    import numpy as np
     import torch
-    from mlflow.models import ModelSignature
-    from mlflow.types import Schema, TensorSpec
 
+    with tempfile.TemporaryDirectory() as tmp:
+        folder = Path(tmp) / "service"
+        service.save(folder)
+        return mlflow.pyfunc.log_model(
+            name="model",
+            loader_module="rnnops.serving",
+            data_path=str(folder),
+            signature=signature,
+            registered_model_name=registered_name,
+            metadata=metadata,
+            # Explicit requirements: inferring them would load the model in a subprocess.
+            pip_requirements=[f"torch=={torch.__version__.split('+')[0]}", "rnnops"],
+        )
+
+
+def log_model(model: Any, data: Any, lookback: int, horizon: int,
+              registered_name: str) -> str:
+    """Log the forecaster as a pyfunc that takes a raw history in original units and returns the
+    forecast in original units (rnnops.serving.forecast), register it; returns the version.
+
+    The signature declares the output; the input is a DataFrame with the data's columns or an
+    array (time, channels), of any length >= lookback, which the service checks itself (a
+    column schema would turn arrays away).
+    """
+    from mlflow.models import ModelSignature
+    from mlflow.types import ColSpec, Schema
+
+    from rnnops.serving.forecast import ForecastService
+
+    service = ForecastService.from_training(model, data, lookback, horizon)
     signature = ModelSignature(
-        inputs=Schema([TensorSpec(np.dtype(np.float32), (-1, -1, input_channels), "history")]),
-        outputs=Schema([TensorSpec(np.dtype(np.float32), (-1, horizon, output_channels))]),
+        inputs=None,
+        outputs=Schema([ColSpec("long", "step"),
+                        *(ColSpec("double", name) for name in service.targets)]),
     )
-    info = mlflow.pytorch.log_model(
-        model,
-        name="model",
-        signature=signature,
-        registered_model_name=registered_name,
-        serialization_format="pickle",
-        # Explicit requirements: inferring them would load the model in a subprocess.
-        pip_requirements=[f"torch=={torch.__version__.split('+')[0]}", "rnnops"],
-    )
+    info = _log_service(service, signature, registered_name, {
+        "rnnops_kind": "forecaster", "columns": service.columns, "targets": service.targets,
+        "lookback": lookback, "horizon": horizon})
     version = str(info.registered_model_version)
     log.info("registered %s version %s", registered_name, version)
     return version
+
+
+def log_language_model(model: Any, vocab: Any, level: str, registered_name: str) -> str:
+    """Log a language model as a pyfunc that continues prompts (rnnops.serving.generate) and
+    register it; returns the version. Decoding options are pyfunc params."""
+    from mlflow.models import ModelSignature
+    from mlflow.types import ColSpec, ParamSchema, ParamSpec, Schema
+
+    from rnnops.serving.generate import DEFAULTS, TextGenerator
+
+    kinds = {str: "string", int: "long", float: "double"}
+    signature = ModelSignature(
+        inputs=Schema([ColSpec("string", "prompt")]),
+        outputs=Schema([ColSpec("string", "prompt"), ColSpec("string", "text")]),
+        params=ParamSchema([ParamSpec(k, kinds[type(v)], v) for k, v in DEFAULTS.items()]),
+    )
+    info = _log_service(TextGenerator(model, vocab, level), signature, registered_name,
+                        {"rnnops_kind": "language_model", "level": level,
+                         "vocab_size": len(vocab)})
+    version = str(info.registered_model_version)
+    log.info("registered %s version %s", registered_name, version)
+    return version
+
+
+# --- registry: the champion alias ---------------------------------------------------------------
+
+CHAMPION = "champion"
+
+
+def _score_tag(metric: str) -> str:
+    return f"rnnops.test_{metric}"
+
+
+def promote_if_better(name: str, version: str, metric: str, value: float) -> dict[str, Any]:
+    """Tag the version with its test metric and move the `champion` alias to it only when it is
+    lower than the current champion's (or there is none). Both numbers are recorded as tags on
+    the version: rnnops.test_<metric> and rnnops.champion_test_<metric>."""
+    from mlflow import MlflowClient
+    from mlflow.exceptions import MlflowException
+
+    client = MlflowClient()
+    try:
+        champion = client.get_model_version_by_alias(name, CHAMPION)
+    except MlflowException:
+        champion = None
+    previous = None
+    if champion is not None and _score_tag(metric) in champion.tags:
+        previous = float(champion.tags[_score_tag(metric)])
+    if champion is not None and champion.version == str(version):
+        promoted = True  # evaluated again: it stays the champion
+        previous = value
+    elif champion is not None and previous is None:
+        log.warning("champion %s v%s has no test %s to compare with; the alias stays. Move it "
+                    "with MlflowClient().set_registered_model_alias if you mean to", name,
+                    champion.version, metric)
+        promoted = False
+    else:
+        promoted = previous is None or value < previous
+    client.set_model_version_tag(name, version, _score_tag(metric), repr(float(value)))
+    client.set_model_version_tag(name, version, f"rnnops.champion_test_{metric}",
+                                 "none" if previous is None else repr(previous))
+    client.set_model_version_tag(name, version, "rnnops.champion_version",
+                                 champion.version if champion is not None else "none")
+    if promoted:
+        client.set_registered_model_alias(name, CHAMPION, str(version))
+    log.info("%s v%s: test %s %.5g vs champion %s: %s", name, version, metric, value,
+             "none" if previous is None else f"{previous:.5g}",
+             "champion" if promoted else "alias unchanged")
+    return {"name": name, "version": str(version), "value": float(value),
+            "champion_version": champion.version if champion is not None else None,
+            "champion_value": previous if champion is None or champion.version != str(version)
+            else None, "promoted": promoted}
+
+
+def model_uri(model: str) -> str:
+    """models:/ URI of `NAME`, `NAME@ALIAS` or `NAME/VERSION` (URIs pass through)."""
+    if ":/" in model:
+        return model
+    return f"models:/{model}"
+
+
+def load_service(model: str) -> tuple[Any, str]:
+    """The pyfunc of a registered model and its kind (forecaster or language_model); an unknown
+    name, alias or version is one clear UserError."""
+    import mlflow
+    from mlflow.exceptions import MlflowException
+
+    from rnnops.errors import UserError
+
+    uri = model_uri(model)
+    try:
+        loaded = mlflow.pyfunc.load_model(uri)
+    except MlflowException as exc:
+        known = ", ".join(m.name for m in mlflow.MlflowClient().search_registered_models())
+        reason = str(exc).splitlines()[0]
+        raise UserError(f"model {model!r}: {reason} (registered models in "
+                        f"{mlflow.get_tracking_uri()}: {known or 'none'})") from None
+    kind = (loaded.metadata.metadata or {}).get("rnnops_kind")
+    if kind is None:
+        raise UserError(f"model {model!r} was not logged by rnnops (no rnnops_kind metadata)")
+    return loaded, kind

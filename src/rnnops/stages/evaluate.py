@@ -1,12 +1,17 @@
-"""evaluate: test errors of the model and of naive baselines on the same windows, plots, and the
-metrics file that `dvc metrics show` reads. Reported into the train stage's MLflow run."""
+"""evaluate: the trained model against baselines on the same test windows (scaled and original
+units, per horizon step), a rolling-origin backtest, plots (PNG + CSV), a markdown report and the
+metrics file that `dvc metrics show` reads. Everything is reported into the train stage's MLflow
+run, and the registered version becomes the champion when it beats the current one.
+"""
 
 from __future__ import annotations
 
 import json
 import logging
+from pathlib import Path
 from typing import Any
 
+import numpy as np
 import pandas as pd
 import torch
 
@@ -14,34 +19,34 @@ from rnnops import tracking
 from rnnops.atomic import staged
 from rnnops.config import Config
 from rnnops.data.prepared import PreparedData
-from rnnops.evaluation.baselines import last_value, seasonal_naive
-from rnnops.evaluation.metrics import forecast_errors
-from rnnops.evaluation.plots import forecast_plot, learning_curve_plot
+from rnnops.errors import UserError
+from rnnops.evaluation import plots as draw
+from rnnops.evaluation.backtest import Fold, backtest, make_folds
+from rnnops.evaluation.interpret import attention_weights, gate_activations
+from rnnops.evaluation.metrics import errors_by_step, forecast_errors, naive_scale
+from rnnops.evaluation.report import render
+from rnnops.evaluation.series import full_series, season_period, test_origins
+from rnnops.evaluation.suite import Predict, Setting, applicable, fit_baselines
 from rnnops.models.io import load_model
-from rnnops.names import LAST_VALUE, MODEL, SEASONAL_NAIVE, test_metric
+from rnnops.names import MODEL, test_metric
 from rnnops.stages.train import HISTORY, MODEL_FILE, load_run_info
 from rnnops.training.fit import predict
 
 log = logging.getLogger(__name__)
 
 METRICS = "metrics.json"
+REPORT = "report.md"
 PLOTS = "plots"
 FORECAST_CSV = "forecast.csv"
 FORECAST_PNG = "forecast.png"
+WINDOWS_CSV, WINDOWS_PNG = "forecast_windows.csv", "forecast_windows.png"
 LEARNING_CURVE_PNG = "learning_curve.png"
-
-
-def forecasts(cfg: Config, data: PreparedData) -> tuple[dict[str, torch.Tensor], torch.Tensor]:
-    """Scaled forecasts of the model and the baselines for every test window, and the truth."""
-    d = cfg.data
-    x, y = data.windows("test", d.lookback, d.horizon).all()
-    model = load_model(cfg.paths.model / MODEL_FILE)
-    preds = {
-        MODEL: predict(model, x),
-        LAST_VALUE: last_value(x, d.horizon, data.target_columns),
-        SEASONAL_NAIVE: seasonal_naive(x, d.horizon, data.target_columns, d.season_period),
-    }
-    return preds, y
+HORIZON_CSV, HORIZON_PNG = "horizon.csv", "horizon.png"
+COMPARISON_CSV, COMPARISON_PNG = "comparison.csv", "comparison.png"
+BACKTEST_CSV, BACKTEST_PNG = "backtest.csv", "backtest.png"  # the champion metric per fold
+BACKTEST_TABLE = "backtest_table.csv"  # every metric per fold and forecaster
+ATTENTION_CSV, ATTENTION_PNG = "attention.csv", "attention.png"
+GATES_CSV, GATES_PNG = "gates.csv", "gates.png"
 
 
 def to_original(data: PreparedData, t: torch.Tensor) -> torch.Tensor:
@@ -59,36 +64,219 @@ def stitched(preds: dict[str, torch.Tensor], y: torch.Tensor, horizon: int) -> p
     return out.rename(columns={MODEL: "forecast"})
 
 
+def sample_windows(x_orig: torch.Tensor, y_orig: torch.Tensor, preds: dict[str, torch.Tensor],
+                   count: int) -> pd.DataFrame:
+    """`count` test windows spread over the test period, each as its lookback (steps -L+1..0)
+    then its horizon (1..H), first target channel, original units."""
+    lookback, horizon = x_orig.shape[1], y_orig.shape[1]
+    rows = []
+    for window in np.linspace(0, len(y_orig) - 1, count).round().astype(int):
+        for step in range(-lookback + 1, horizon + 1):
+            row = {"window": int(window), "step": step}
+            if step <= 0:
+                row["actual"] = float(x_orig[window, lookback - 1 + step, 0])
+            else:
+                row["actual"] = float(y_orig[window, step - 1, 0])
+                row.update({("forecast" if name == MODEL else name): float(p[window, step - 1, 0])
+                            for name, p in preds.items()})
+            rows.append(row)
+    return pd.DataFrame(rows)
+
+
+def model_per_fold(cfg: Config, data: PreparedData, series: np.ndarray,
+                   trained: torch.nn.Module):
+    """The network for each backtest fold: the trained one, or one retrained on the fold's rows
+    (the last validation-split's worth of them held out for early stopping)."""
+
+    def as_is(fold: Fold) -> Predict:
+        return lambda x, origins: predict(trained, x)
+
+    if not cfg.evaluate.backtest.refit_model:
+        return as_is
+
+    from rnnops.training.fit import fit
+
+    def refit(fold: Fold) -> Predict:
+        rows = series[fold.rows].astype(np.float32)
+        held_out = len(data.arrays["val"]) - cfg.data.lookback
+        if held_out < cfg.data.horizon or len(rows) - held_out <= cfg.data.lookback:
+            raise UserError(f"backtest fold {fold.number} has {len(rows)} rows, too few to "
+                            "retrain on; lower evaluate.backtest.folds or set "
+                            "evaluate.backtest.refit_model=false")
+        arrays = {"train": rows[:-held_out], "val": rows[-held_out - cfg.data.lookback:],
+                  "test": rows[-cfg.data.lookback - cfg.data.horizon:]}
+        fold_data = PreparedData(arrays, data.columns, data.target_columns, data.scaler,
+                                 data.meta)
+        model = fit(cfg, fold_data).model
+        return lambda x, origins: predict(model, x)
+
+    return refit
+
+
 def evaluate(cfg: Config) -> dict[str, Any]:
+    if cfg.data.kind == "text":
+        raise UserError("evaluate scores forecasters; a language model's perplexity or bits per "
+                        "character are logged by train (try `rnnops generate` for its text)")
+    ev = cfg.evaluate
     data = PreparedData.load(cfg.paths.prepared)
     run_info = load_run_info(cfg)
-    preds, y = forecasts(cfg, data)
+    targets = data.target_columns
+    names = applicable(ev.baselines, len(targets))  # an unknown name fails before any work
+    series = full_series(data)
+    period, period_key = season_period(cfg, data.meta)
+    setting = Setting(series, targets, cfg.data.lookback, cfg.data.horizon, period, period_key,
+                      ev)
+    test = data.windows("test", cfg.data.lookback, cfg.data.horizon)
+    x, y = test.all()
+    origins = test_origins(data, cfg.data.lookback, len(test))
+    model = load_model(cfg.paths.model / MODEL_FILE)
+
+    train_rows = slice(0, len(data.arrays["train"]))
+    preds = {MODEL: predict(model, x)}
+    for name, forecaster in fit_baselines(names, setting, train_rows).items():
+        preds[name] = forecaster(x, origins)
+
+    scale = naive_scale(data.arrays["train"][:, targets], period)
+    scale_orig = scale * torch.from_numpy(data.scaler.scale[targets])
     y_orig = to_original(data, y)
+    preds_orig = {name: to_original(data, p) for name, p in preds.items()}
     metrics: dict[str, dict[str, float]] = {}
     for name, pred in preds.items():
-        scaled = forecast_errors(pred, y)
-        original = forecast_errors(to_original(data, pred), y_orig)
+        scaled = forecast_errors(pred, y, scale)
+        original = forecast_errors(preds_orig[name], y_orig, scale_orig)
         metrics[name] = {**scaled, **{f"{k}_original": v for k, v in original.items()}}
-        log.info("test %-15s mse %.5f  mae %.5f  (original units: mae %.4f)", name,
-                 scaled["mse"], scaled["mae"], original["mae"])
+        log.info("test %-15s mse %.5f  mae %.5f  mase %.3f  (original units: mae %.4f)", name,
+                 scaled["mse"], scaled["mae"], scaled["mase"], original["mae"])
+    by_step = {name: errors_by_step(p, y) for name, p in preds.items()}
 
-    history = pd.read_csv(cfg.paths.model / HISTORY)
-    curve = stitched({k: to_original(data, v) for k, v in preds.items()}, y_orig, cfg.data.horizon)
+    folds = make_folds(origins, ev.backtest.folds, ev.backtest.mode, train_rows.stop) \
+        if ev.backtest.folds else []
+    folds_table = backtest(folds, setting, names, x, y, origins,
+                           model_per_fold(cfg, data, series, model), scale) if folds else None
+
+    gates = gate_activations(model, x[:1])
+    attention = attention_weights(model, x)
+
     tracking.configure(cfg)
     with tracking.run(run_id=run_info["run_id"]):
         tracking.set_tags({tracking.TAG_EVALUATED: tracking.git_commit()})
         tracking.log_metrics({
             test_metric(name, k): v for name, values in metrics.items() for k, v in values.items()
         })
-        plots_path, metrics_path = cfg.paths.reports / PLOTS, cfg.paths.reports / METRICS
-        with staged(plots_path, metrics_path) as (plots, metrics_tmp):
+        for step in range(cfg.data.horizon):  # MLflow draws these as curves over the horizon
+            tracking.log_metrics({test_metric(name, f"{m}_by_step"): float(v[m][step])
+                                  for name, v in by_step.items() for m in ("mse", "mae")},
+                                 step=step + 1)
+        champion = None
+        if run_info.get("model_version"):
+            champion = tracking.promote_if_better(run_info["registered_model"],
+                                                  run_info["model_version"], ev.metric,
+                                                  metrics[MODEL][ev.metric])
+        paths = (cfg.paths.reports / PLOTS, cfg.paths.reports / METRICS,
+                 cfg.paths.reports / REPORT)
+        with staged(*paths) as (plots, metrics_tmp, report_tmp):
             plots.mkdir()
-            curve.to_csv(plots / FORECAST_CSV, index=False)
-            forecast_plot(curve, plots / FORECAST_PNG,
-                          f"{cfg.data.name}: {run_info['model']} vs baselines, test period",
-                          unit=", ".join(data.columns))
-            learning_curve_plot(history, plots / LEARNING_CURVE_PNG, run_info["best_epoch"])
+            written = write_plots(plots, cfg, data, run_info, preds_orig, y_orig,
+                                  _inputs_original(data, x), by_step, metrics, folds_table,
+                                  gates, attention, x)
             metrics_tmp.write_text(json.dumps(metrics, indent=2) + "\n")
-            tracking.log_artifacts(sorted(plots.iterdir()), "evaluation")
+            header = {
+                "model": f"{run_info['model']} (MLflow run {run_info['run_id']}"
+                         + (f", {run_info['registered_model']} v{run_info['model_version']})"
+                            if run_info.get("model_version") else ")"),
+                "data": f"{cfg.data.name}, columns {', '.join(data.columns)}, targets "
+                        f"{', '.join(data.columns[c] for c in targets)}",
+                "test windows": f"{len(x)} (lookback {cfg.data.lookback}, horizon "
+                                f"{cfg.data.horizon}, from {data.meta.get('test_start_time')})",
+                "season period": f"{period} (from {period_key})",
+                "baselines": ", ".join(names) + " (fit on the training rows only)",
+                "backtest": (f"{len(folds)} folds, {ev.backtest.mode} window, network "
+                             + ("retrained per fold" if ev.backtest.refit_model else "as trained"))
+                            if folds else "off",
+            }
+            report = render(header, metrics, folds_table, {
+                title: f"{PLOTS}/{name}" for title, name in written.items()}, champion,
+                ev.metric)
+            report_tmp.write_text(report)
+            tracking.log_artifacts(sorted(plots.iterdir()), f"evaluation/{PLOTS}")
+            tracking.log_text(report, f"evaluation/{REPORT}")
             tracking.log_dict(metrics, "evaluation/metrics.json")
     return metrics
+
+
+def _inputs_original(data: PreparedData, x: torch.Tensor) -> torch.Tensor:
+    """The test windows' lookback of the target channels in original units."""
+    return torch.from_numpy(data.scaler.inverse(x[:, :, data.target_columns].double().numpy(),
+                                                data.target_columns))
+
+
+def write_plots(folder: Path, cfg: Config, data: PreparedData, run_info: dict[str, Any],
+                preds: dict[str, torch.Tensor], y: torch.Tensor, x_targets: torch.Tensor,
+                by_step: dict[str, dict[str, np.ndarray]], metrics: dict[str, dict[str, float]],
+                folds: pd.DataFrame | None, gates, attention, x: torch.Tensor) -> dict[str, str]:
+    """Every plot as PNG (and its data as CSV) into folder; returns title -> PNG name."""
+    ev, unit = cfg.evaluate, ", ".join(data.columns[c] for c in data.target_columns)
+    written = {}
+
+    curve = stitched(preds, y, cfg.data.horizon)
+    curve.to_csv(folder / FORECAST_CSV, index=False)
+    draw.forecast_plot(curve, folder / FORECAST_PNG,
+                       f"{cfg.data.name}: {run_info['model']} vs baselines, test period", unit)
+    written["Forecast against actual, test period"] = FORECAST_PNG
+
+    windows = sample_windows(x_targets, y, preds, ev.sample_windows)
+    windows.to_csv(folder / WINDOWS_CSV, index=False)
+    draw.window_plot(windows, folder / WINDOWS_PNG, unit)
+    written["Sample test windows with their lookback"] = WINDOWS_PNG
+
+    history = pd.read_csv(cfg.paths.model / HISTORY)
+    draw.learning_curve_plot(history, folder / LEARNING_CURVE_PNG, run_info["best_epoch"])
+    written["Learning curve"] = LEARNING_CURVE_PNG
+
+    horizon = pd.DataFrame({"step": np.arange(1, cfg.data.horizon + 1),
+                            **{name: v["mae"] for name, v in by_step.items()}})
+    horizon.to_csv(folder / HORIZON_CSV, index=False)
+    draw.horizon_plot(horizon, folder / HORIZON_PNG, "mae")
+    written["Error per horizon step"] = HORIZON_PNG
+
+    comparison = pd.DataFrame([{"forecaster": name, "test_error": values[ev.metric],
+                                "metric": ev.metric} for name, values in metrics.items()])
+    comparison.to_csv(folder / COMPARISON_CSV, index=False)
+    draw.comparison_plot(comparison, folder / COMPARISON_PNG, ev.metric)
+    written["Model against the baselines"] = COMPARISON_PNG
+
+    if folds is not None:
+        folds.to_csv(folder / BACKTEST_TABLE, index=False)
+        wide = folds.pivot(index="fold", columns="forecaster", values=ev.metric)
+        wide[list(preds)].reset_index().to_csv(folder / BACKTEST_CSV, index=False)
+        draw.backtest_plot(folds, folder / BACKTEST_PNG, ev.metric)
+        written["Rolling-origin backtest"] = BACKTEST_PNG
+
+    if attention is not None:
+        mean = attention.mean(dim=0).numpy()
+        steps_h, steps_l = np.meshgrid(np.arange(1, mean.shape[0] + 1),
+                                       np.arange(-mean.shape[1] + 1, 1), indexing="ij")
+        pd.DataFrame({"horizon_step": steps_h.ravel(), "lookback_step": steps_l.ravel(),
+                      "weight": mean.ravel()}).to_csv(folder / ATTENTION_CSV, index=False)
+        draw.attention_plot(mean, attention[0].numpy(), folder / ATTENTION_PNG)
+        written["Attention (encoder-decoder)"] = ATTENTION_PNG
+    else:  # dvc.yaml lists the image for every model: say why there is none
+        draw.note_plot(f"{run_info['model']} has no attention weights: the heat map is drawn "
+                       "for model.architecture=seq2seq", folder / ATTENTION_PNG)
+
+    if gates is not None:
+        if gates.max_error > 1e-4:
+            log.warning("gate replay differs from the layer's output by %.2g", gates.max_error)
+        means = pd.DataFrame({f"{name}_mean": g.mean(dim=1).numpy()
+                              for name, g in gates.gates.items()})
+        means.insert(0, "step", np.arange(1, len(means) + 1))
+        means.to_csv(folder / GATES_CSV, index=False)
+        # the layer reads the window itself, or (SegRNN) one embedded segment per step
+        inputs = x[0, :, data.target_columns[0]].numpy() if len(means) == x.shape[1] else None
+        draw.gates_plot({k: v.numpy() for k, v in gates.gates.items()}, inputs,
+                        folder / GATES_PNG, gates.cell)
+        written["Gate activations over time"] = GATES_PNG
+    else:
+        draw.note_plot(f"{run_info['model']}: its first recurrent layer has no gates to show "
+                       "(drawn for lstm, peephole_lstm, gru and gru_classic)", folder / GATES_PNG)
+    return written

@@ -1,0 +1,69 @@
+"""The markdown report of one evaluation: what was evaluated, the metrics table, per-fold
+backtest, and the plots (linked relative to the report, as they lie beside it)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pandas as pd
+
+from rnnops.evaluation.metrics import FORECAST_METRICS
+
+
+def _table(frame: pd.DataFrame) -> str:
+    """A GitHub markdown table of a frame (floats with 4 significant digits)."""
+    def cell(v: Any) -> str:
+        return f"{v:.4g}" if isinstance(v, float) else str(v)
+
+    head = "| " + " | ".join(frame.columns) + " |"
+    rule = "|" + "|".join("---:" if pd.api.types.is_numeric_dtype(frame[c]) else "---"
+                          for c in frame.columns) + "|"
+    rows = ["| " + " | ".join(cell(v) for v in row) + " |"
+            for row in frame.itertuples(index=False)]
+    return "\n".join([head, rule, *rows])
+
+
+def metrics_frame(metrics: dict[str, dict[str, float]], suffix: str = "") -> pd.DataFrame:
+    rows = [{"forecaster": name, **{m: values[m + suffix] for m in FORECAST_METRICS
+                                    if m + suffix in values}}
+            for name, values in metrics.items()]
+    return pd.DataFrame(rows)
+
+
+def render(
+    header: dict[str, Any],
+    metrics: dict[str, dict[str, float]],
+    backtest: pd.DataFrame | None,
+    plots: dict[str, str],
+    champion: dict[str, Any] | None,
+    metric: str,
+) -> str:
+    """header: facts about the run (model, data, windows...); plots: title -> relative path."""
+    lines = ["# Evaluation report", ""]
+    lines += [f"- **{key}**: {value}" for key, value in header.items()]
+    lines += ["", "## Test metrics (scaled data, the papers' convention)", "",
+              _table(metrics_frame(metrics)), "",
+              "## Test metrics in original units", "",
+              _table(metrics_frame(metrics, "_original")), "",
+              "sMAPE is in percent (0-200); MASE divides each channel's MAE by the in-sample "
+              "MAE of the seasonal-naive forecast on the training rows.", ""]
+    if champion:
+        lines += ["## Registry", ""]
+        previous = champion.get("champion_value")
+        lines.append(
+            f"Version {champion['version']} of `{champion['name']}` scored test {metric} "
+            f"{champion['value']:.5g}; the champion before it: "
+            + (f"version {champion['champion_version']} with {previous:.5g}. "
+               if previous is not None else "none. ")
+            + ("The `champion` alias now points to this version."
+               if champion["promoted"] else "The `champion` alias stays where it was.")
+        )
+        lines.append("")
+    if backtest is not None and len(backtest):
+        cols = ["fold", "forecaster", "first_origin", "last_origin", "windows",
+                *FORECAST_METRICS]
+        lines += ["## Rolling-origin backtest", "", _table(backtest[cols]), ""]
+    lines += ["## Plots", ""]
+    for title, path in plots.items():
+        lines += [f"### {title}", "", f"![{title}]({path})", ""]
+    return "\n".join(lines)

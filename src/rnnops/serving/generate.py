@@ -1,0 +1,100 @@
+"""Text from a language model: a prompt in, its continuation out, by greedy search, beam search
+or sampling (models/decoding.py)."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+import torch
+
+from rnnops.data.text import EOS, UNK, Vocabulary
+from rnnops.errors import DataError
+from rnnops.models.decoding import beam_search, greedy, sample
+from rnnops.models.io import load_model, save_model
+from rnnops.serving import MODEL, SERVICE
+
+VOCAB = "vocab.json"
+METHODS = ("greedy", "beam", "sample")
+#: Decoding parameters and their defaults; MLflow passes them as `params`.
+DEFAULTS: dict[str, Any] = {"method": "greedy", "max_tokens": 30, "width": 5,
+                            "temperature": 1.0, "top_k": 0, "seed": 0}
+
+
+@dataclass
+class TextGenerator:
+    model: torch.nn.Module
+    vocab: Vocabulary
+    level: str  # word | char
+
+    def save(self, folder: Path) -> None:
+        folder.mkdir(parents=True, exist_ok=True)
+        save_model(self.model, folder / MODEL)
+        (folder / VOCAB).write_text(json.dumps(list(self.vocab.tokens), ensure_ascii=False),
+                                    encoding="utf-8")
+        (folder / SERVICE).write_text(json.dumps({"kind": "language_model",
+                                                  "level": self.level}) + "\n")
+
+    @classmethod
+    def load(cls, folder: Path) -> TextGenerator:
+        meta = json.loads((folder / SERVICE).read_text())
+        tokens = tuple(json.loads((folder / VOCAB).read_text(encoding="utf-8")))
+        return cls(load_model(folder / MODEL), Vocabulary(tokens), meta["level"])
+
+    def tokenize(self, prompt: str) -> list[str]:
+        if self.level == "char":
+            return list(prompt)
+        return prompt.split() or [EOS]  # an empty prompt starts a new sentence
+
+    def detokenize(self, tokens: list[str]) -> str:
+        if self.level == "char":
+            return "".join(tokens)
+        return " ".join(tokens).replace(f" {EOS}", "\n").replace(EOS, "\n")
+
+    @torch.no_grad()
+    def generate(self, prompt: str, **params: Any) -> str:
+        p = {**DEFAULTS, **{k: v for k, v in params.items() if v is not None}}
+        if p["method"] not in METHODS:
+            raise DataError(f"unknown decoding method {p['method']!r}; choose one of "
+                            f"{', '.join(METHODS)}")
+        tokens = self.tokenize(prompt)
+        if not tokens:
+            raise DataError("the prompt is empty; give at least one character")
+        ids = self.vocab.encode(tokens)
+        unknown = self.vocab.ids.get(UNK)
+        if self.level == "word" and unknown is not None and bool((ids == unknown).all()):
+            raise DataError(f"no word of the prompt {prompt!r} is in the model's vocabulary")
+        self.model.eval()
+        # The prompt's last token starts the search; the ones before it build the state.
+        state = self.model(ids[None, :-1]).state if len(ids) > 1 else None
+        start = ids[-1:]
+        end = self.vocab.ids.get(EOS) if self.level == "word" else None
+        steps = int(p["max_tokens"])
+        if p["method"] == "greedy":
+            out = greedy(self.model.step, state, start, steps, end_token=end)[0].tolist()
+        elif p["method"] == "beam":
+            best = beam_search(self.model.step, state, int(start), steps, int(p["width"]),
+                               end_token=end)[0]
+            out = best.tokens
+        else:
+            generator = torch.Generator().manual_seed(int(p["seed"]))
+            out = sample(self.model.step, state, start, steps, float(p["temperature"]),
+                         int(p["top_k"]), generator)[0].tolist()
+        return self.detokenize(self.vocab.decode(out))
+
+    def predict(self, model_input: Any, params: dict | None = None) -> pd.DataFrame:
+        """MLflow's entry point: prompts (a DataFrame with a `prompt` column, a list or one
+        string) -> a DataFrame of prompt and generated text."""
+        if isinstance(model_input, pd.DataFrame):
+            if "prompt" not in model_input.columns:
+                raise DataError("input has no column 'prompt'")
+            prompts = model_input["prompt"].astype(str).tolist()
+        elif isinstance(model_input, str):
+            prompts = [model_input]
+        else:
+            prompts = [str(p) for p in model_input]
+        texts = [self.generate(prompt, **(params or {})) for prompt in prompts]
+        return pd.DataFrame({"prompt": prompts, "text": texts})
