@@ -12,14 +12,20 @@ from __future__ import annotations
 
 import torch
 
+from rnnops.models.cells.kernels.shared import (
+    input_projection,
+    input_projection_backward,
+    sigmoid_backward,
+    tanh_backward,
+)
+
 
 class ClassicGRUFunction(torch.autograd.Function):
     @staticmethod
     def forward(ctx, x, h0, weight_ih, weight_hh, bias):
-        batch, steps, inputs = x.shape
+        batch, steps, _ = x.shape
         hidden = h0.shape[1]
-        gates = torch.addmm(bias, x.reshape(batch * steps, inputs), weight_ih.t())
-        gates = gates.view(batch, steps, 3 * hidden).transpose(0, 1).contiguous()
+        gates = input_projection(x, weight_ih, bias)
         h = x.new_empty(steps + 1, batch, hidden)
         reset_h = x.new_empty(steps, batch, hidden)  # r ⊙ h_{t-1}, the candidate's matmul input
         h[0] = h0
@@ -40,10 +46,13 @@ class ClassicGRUFunction(torch.autograd.Function):
         hidden = three_hidden // 3
         r, z, candidate = gates.view(steps, batch, 3, hidden).unbind(2)
         h_prev = h[:-1]
-        to_z = (candidate - h_prev) * z * (1 - z)
-        to_n = z * (1 - candidate * candidate)
-        to_r = h_prev * r * (1 - r)
-        keep = 1 - z
+        # Factors for all steps at once, fused ATen kernels written into one buffer.
+        factors = gates.new_empty(steps, batch, 4, hidden)
+        to_z, to_n, to_r, keep = factors.unbind(2)
+        sigmoid_backward(torch.sub(candidate, h_prev, out=keep), z, grad_input=to_z)
+        tanh_backward(z, candidate, grad_input=to_n)  # z (1 - h̃²)
+        sigmoid_backward(h_prev, r, grad_input=to_r)  # h_{t-1} r (1 - r)
+        torch.sub(1, z, out=keep)  # 1 - z
         w_gates, w_candidate = weight_hh[: 2 * hidden], weight_hh[2 * hidden:]
         dy = dy.transpose(0, 1)
         dgates = torch.empty_like(gates)
@@ -61,11 +70,7 @@ class ClassicGRUFunction(torch.autograd.Function):
             flat[:, : 2 * hidden].t() @ h_prev.reshape(steps * batch, hidden),
             flat[:, 2 * hidden:].t() @ reset_h.view(steps * batch, hidden),
         ])
-        x_time_major = x.transpose(0, 1).reshape(steps * batch, -1)
-        d_weight_ih = flat.t() @ x_time_major if ctx.needs_input_grad[2] else None
-        dx = None
-        if ctx.needs_input_grad[0]:
-            dx = (flat @ weight_ih).view(steps, batch, -1).transpose(0, 1)
+        dx, d_weight_ih = input_projection_backward(ctx, x, weight_ih, flat, 0, 2)
         return dx, dh, d_weight_ih, d_weight_hh, flat.sum(0)
 
 

@@ -14,66 +14,81 @@ from __future__ import annotations
 
 import torch
 
+from rnnops.models.cells.kernels.shared import (
+    input_projection,
+    input_projection_backward,
+    sigmoid_backward,
+    tanh_backward,
+)
+
 
 class PeepholeLSTMFunction(torch.autograd.Function):
     @staticmethod
     def forward(ctx, x, h0, c0, weight_ih, weight_hh, bias, peephole):
-        batch, steps, inputs = x.shape
+        batch, steps, _ = x.shape
         hidden = h0.shape[1]
         # Time-major gates: each step's (B, 4H) block is contiguous. Activated in place and kept
-        # for the backward pass.
-        gates = torch.addmm(bias, x.reshape(batch * steps, inputs), weight_ih.t())
-        gates = gates.view(batch, steps, 4 * hidden).transpose(0, 1).contiguous()
+        # for the backward pass, with tanh(c_t).
+        gates = input_projection(x, weight_ih, bias)
         c = x.new_empty(steps + 1, batch, hidden)
         h = x.new_empty(steps + 1, batch, hidden)
+        tanh_c = x.new_empty(steps, batch, hidden)
         c[0], h[0] = c0, h0
         w_if, w_co = peephole[:2].unsqueeze(0), peephole[2]
-        recurrent = weight_ih.new_empty(0) if steps == 0 else weight_hh.t()
-        for t in range(steps):
-            g = gates[t].addmm_(h[t], recurrent)
-            g[:, : 2 * hidden].view(batch, 2, hidden).addcmul_(w_if, c[t].unsqueeze(1)).sigmoid_()
-            g[:, 2 * hidden: 3 * hidden].tanh_()
+        recurrent = weight_hh.t()
+        # Per-step views made once, in C++ (unbind), not by Python indexing inside the loop.
+        for g, c_prev, c_t, h_prev, h_t, tanh_t in zip(
+            gates.unbind(0), c[:-1].unbind(0), c[1:].unbind(0), h[:-1].unbind(0),
+            h[1:].unbind(0), tanh_c.unbind(0), strict=True,
+        ):
+            g.addmm_(h_prev, recurrent)
+            g[:, : 2 * hidden].view(batch, 2, hidden).addcmul_(w_if, c_prev.unsqueeze(1)).sigmoid_()
             i, f, candidate, o = g.chunk(4, dim=1)
-            torch.mul(f, c[t], out=c[t + 1]).addcmul_(i, candidate)
-            o.addcmul_(w_co, c[t + 1]).sigmoid_()
-            torch.tanh(c[t + 1], out=h[t + 1]).mul_(o)
-        ctx.save_for_backward(x, weight_ih, weight_hh, peephole, gates, c, h)
+            candidate.tanh_()
+            torch.mul(f, c_prev, out=c_t).addcmul_(i, candidate)
+            o.addcmul_(w_co, c_t).sigmoid_()
+            torch.mul(o, torch.tanh(c_t, out=tanh_t), out=h_t)
+        ctx.save_for_backward(x, weight_ih, weight_hh, peephole, gates, c, h, tanh_c)
         return h[1:].transpose(0, 1).contiguous(), h[steps].clone(), c[steps].clone()
 
     @staticmethod
     def backward(ctx, dy, dh_last, dc_last):
-        x, weight_ih, weight_hh, peephole, gates, c, h = ctx.saved_tensors
+        x, weight_ih, weight_hh, peephole, gates, c, h, tanh_c = ctx.saved_tensors
         steps, batch, four_hidden = gates.shape
         hidden = four_hidden // 4
         i, f, candidate, o = gates.view(steps, batch, 4, hidden).unbind(2)
-        tanh_c = torch.tanh(c[1:])
-        through_h = o * (1 - tanh_c * tanh_c)  # dc += dh * this
-        to_o = tanh_c * o * (1 - o)  # dg_o = dh * this
-        to_icf = torch.stack([candidate * i * (1 - i), c[:-1] * f * (1 - f),
-                              i * (1 - candidate * candidate)], dim=2)  # (T, B, 3, H)
+        # Factors for all steps at once, each one fused ATen kernel into a contiguous block.
+        factors = gates.new_empty(5, steps, batch, hidden)
+        to_o, through_h, to_i, to_f, to_c = factors.unbind(0)
+        sigmoid_backward(tanh_c, o, grad_input=to_o)  # dg_o = dh * tanh(c) * o(1-o)
+        tanh_backward(o, tanh_c, grad_input=through_h)  # dc += dh * o * (1 - tanh(c)^2)
+        sigmoid_backward(candidate, i, grad_input=to_i)  # dg_i = dc * c̃ * i(1-i)
+        sigmoid_backward(c[:-1], f, grad_input=to_f)  # dg_f = dc * c_{t-1} * f(1-f)
+        tanh_backward(i, candidate, grad_input=to_c)  # dg_c = dc * i * (1 - c̃^2)
+        to_icf = factors[2:].permute(1, 2, 0, 3)  # (T, B, 3, H) view
         w_ci, w_cf, w_co = peephole
-        dy = dy.transpose(0, 1)
         dgates = torch.empty_like(gates)
+        dy = dy.transpose(0, 1)
         dh, dc = dy[steps - 1] + dh_last, dc_last.clone()
-        for t in range(steps - 1, -1, -1):
-            dg = dgates[t]
-            dg_o = torch.mul(dh, to_o[t], out=dg[:, 3 * hidden:])
-            dc.addcmul_(dh, through_h[t]).addcmul_(dg_o, w_co)
-            torch.mul(dc.unsqueeze(1), to_icf[t], out=dg[:, : 3 * hidden].view(batch, 3, hidden))
-            dc = (dc * f[t]).addcmul_(dg[:, :hidden], w_ci).addcmul_(dg[:, hidden: 2 * hidden],
-                                                                     w_cf)
-            dh = torch.addmm(dy[t - 1], dg, weight_hh) if t else dg @ weight_hh
+        dy_prev = (None, *dy[:-1].unbind(0))  # dy_{t-1}, added to dh_{t-1}
+        for dg, o_t, h_t, icf_t, f_t, dy_t in zip(
+            reversed(dgates.unbind(0)), reversed(to_o.unbind(0)), reversed(through_h.unbind(0)),
+            reversed(to_icf.unbind(0)), reversed(f.unbind(0)), reversed(dy_prev), strict=True,
+        ):
+            dg_o = torch.mul(dh, o_t, out=dg[:, 3 * hidden:])
+            dc.addcmul_(dh, h_t).addcmul_(dg_o, w_co)
+            torch.mul(dc.unsqueeze(1), icf_t, out=dg[:, : 3 * hidden].view(batch, 3, hidden))
+            dc = (dc * f_t).addcmul_(dg[:, :hidden], w_ci).addcmul_(dg[:, hidden: 2 * hidden],
+                                                                    w_cf)
+            dh = dg @ weight_hh if dy_t is None else torch.addmm(dy_t, dg, weight_hh)
         flat = dgates.view(steps * batch, four_hidden)
         d_weight_hh = flat.t() @ h[:-1].reshape(steps * batch, hidden)
-        x_time_major = x.transpose(0, 1).reshape(steps * batch, -1)
-        d_weight_ih = flat.t() @ x_time_major if ctx.needs_input_grad[3] else None
-        dx = None
-        if ctx.needs_input_grad[0]:
-            dx = (flat @ weight_ih).view(steps, batch, -1).transpose(0, 1)
+        dx, d_weight_ih = input_projection_backward(ctx, x, weight_ih, flat, 0, 3)
+        c_prev = c[:-1].reshape(-1, hidden)
         d_peephole = torch.stack([
-            (dgates[..., :hidden] * c[:-1]).sum((0, 1)),
-            (dgates[..., hidden: 2 * hidden] * c[:-1]).sum((0, 1)),
-            (dgates[..., 3 * hidden:] * c[1:]).sum((0, 1)),
+            (flat[:, :hidden] * c_prev).sum(0),
+            (flat[:, hidden: 2 * hidden] * c_prev).sum(0),
+            (flat[:, 3 * hidden:] * c[1:].reshape(-1, hidden)).sum(0),
         ])
         return dx, dh, dc, d_weight_ih, d_weight_hh, flat.sum(0), d_peephole
 
