@@ -39,7 +39,8 @@ def forecast_errors(
     channels last), and MASE when `scale` (naive_scale of the same channels) is given: the mean
     over channels of each channel's MAE divided by its scale."""
     _check(pred, target)
-    pred, target = pred.double(), target.double()
+    # contiguous: torchmetrics views its inputs, and naive forecasts are expanded views
+    pred, target = pred.double().contiguous(), target.double().contiguous()
     mse = float(mean_squared_error(pred, target))
     errors = {
         "mse": mse,

@@ -44,7 +44,7 @@ def full_series(data: PreparedData) -> np.ndarray:
     return series[first:]
 
 
-def test_origins(data: PreparedData, lookback: int, n_windows: int) -> np.ndarray:
+def window_origins(data: PreparedData, lookback: int, n_windows: int) -> np.ndarray:
     """Row of full_series holding the last observed value of each test window."""
     borders = data.meta["borders"]
     start = borders["test"][0] - borders["train"][0]

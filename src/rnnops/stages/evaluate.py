@@ -25,7 +25,7 @@ from rnnops.evaluation.backtest import Fold, backtest, make_folds
 from rnnops.evaluation.interpret import attention_weights, gate_activations
 from rnnops.evaluation.metrics import errors_by_step, forecast_errors, naive_scale
 from rnnops.evaluation.report import render
-from rnnops.evaluation.series import full_series, season_period, test_origins
+from rnnops.evaluation.series import full_series, season_period, window_origins
 from rnnops.evaluation.suite import Predict, Setting, applicable, fit_baselines
 from rnnops.models.io import load_model
 from rnnops.names import MODEL, test_metric
@@ -128,7 +128,7 @@ def evaluate(cfg: Config) -> dict[str, Any]:
                       ev)
     test = data.windows("test", cfg.data.lookback, cfg.data.horizon)
     x, y = test.all()
-    origins = test_origins(data, cfg.data.lookback, len(test))
+    origins = window_origins(data, cfg.data.lookback, len(test))
     model = load_model(cfg.paths.model / MODEL_FILE)
 
     train_rows = slice(0, len(data.arrays["train"]))
