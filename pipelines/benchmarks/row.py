@@ -41,6 +41,9 @@ def main() -> None:
     p.add_argument("overrides", nargs="*", help="extra Hydra overrides (e.g. train.max_epochs=1)")
     p.add_argument("--data-root", default=os.environ.get("RNNOPS_DATA_ROOT"))
     args = p.parse_args()
+    import logging
+
+    logging.basicConfig(level=logging.INFO, format="[%(asctime)s][%(name)s] %(message)s")
     rows = yaml.safe_load((HERE / "rows.yaml").read_text())["rows"]
     overrides = row_overrides(args.name, rows, args.data_root, args.overrides)
 
