@@ -174,9 +174,10 @@ def test_grid_tickets_carry_their_values():
     assert got == {0: 0.25, 1: -0.5, 2: 1.0}
 
 
-def test_values_depend_on_the_seed_and_trial_number_only():
+def test_values_depend_on_the_seed_and_trial_number_only(tmp_path):
     def values(seed):
-        queue = make(sampler=SamplerSpec("random", seed, 0))
+        url = f"sqlite:///{tmp_path / f'seed{seed}-{time.monotonic_ns()}.db'}"
+        queue = make(open_storage(url), sampler=SamplerSpec("random", seed, 0))
         queue.work(run_each(queue))
         return [t.params["x"] for t in queue.study.get_trials()]
 

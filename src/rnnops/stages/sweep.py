@@ -86,11 +86,13 @@ def sweep(cfg: Config) -> dict[str, Any]:
                  masked(storage_url(cfg)), plan.n_trials, cfg.sweep.workers)
         q.TrialQueue(study, storage, plan).top_up()
         context = multiprocessing.get_context("spawn")  # fork would copy torch's threads
-        helpers = [context.Process(target=work, args=(cfg, run_id, False), daemon=False)
-                   for _ in range(cfg.sweep.workers - 1)]
+        ready = [context.Event() for _ in range(cfg.sweep.workers - 1)]
+        helpers = [context.Process(target=work, args=(cfg, run_id, False), daemon=False,
+                                   kwargs={"ready": event}) for event in ready]
         for helper in helpers:
             helper.start()
         try:
+            wait_until_ready(helpers, ready)
             work(cfg, run_id, nested=True, study=study, storage=storage, data=data)
         finally:
             for helper in helpers:
@@ -101,19 +103,35 @@ def sweep(cfg: Config) -> dict[str, Any]:
         return summarise(cfg, study)
 
 
+def wait_until_ready(helpers: list[Any], ready: list[Any], timeout_s: float = 300) -> None:
+    """Start together: a helper process needs seconds to import torch and open the stores, and
+    without waiting the first worker would take most trials before the others arrive."""
+    deadline = time.monotonic() + timeout_s
+    while time.monotonic() < deadline:
+        if all(e.is_set() or not h.is_alive() for h, e in zip(helpers, ready, strict=True)):
+            return
+        time.sleep(0.1)
+    log.warning("sweep workers not ready after %.0f s; starting without them", timeout_s)
+
+
 def work(cfg: Config, parent_run: str, nested: bool, study: Any = None, storage: Any = None,
-         data: PreparedData | None = None) -> None:
+         data: PreparedData | None = None, ready: Any = None) -> None:
     """One worker: take tickets from the study and run them until none is left. In a helper
-    process (spawned) it opens everything itself."""
+    process (spawned) it opens everything itself, then sets `ready`."""
     if study is None:
-        logging.basicConfig(level=logging.INFO, format="[%(asctime)s][%(name)s] %(message)s")
+        logging.basicConfig(level=logging.INFO,
+                            format="[%(asctime)s][%(name)s][%(levelname)s] - %(message)s")
         study, storage = open_study(cfg)
         data = PreparedData.load(cfg.paths.prepared)
         tracking.configure(cfg)
+        import rnnops.training.fit  # noqa: F401  (the slow imports, before saying ready)
+    if ready is not None:
+        ready.set()
     run_cfg = worker_config(cfg)
     sampler, _ = specs(cfg.sweep, cfg.seed)
     queue = q.TrialQueue(study, storage, budget(cfg), sampler)
     deadline = None if cfg.sweep.timeout_s is None else time.monotonic() + cfg.sweep.timeout_s
+    log.info("worker %s on study %s", q.worker_name(), study.study_name)
 
     def run(trials: list[Any]) -> None:
         for trial in trials:
@@ -202,7 +220,8 @@ def summarise(cfg: Config, study: Any) -> dict[str, Any]:
     }
     tracking.log_metrics({f"best_{VAL_LOSS}": float(best.value),
                           **{f"trials_{k.lower()}": float(v) for k, v in counts.items()}})
-    tracking.log_params({f"best.{k}": v for k, v in best.params.items()})
+    # Tags, not params: a resumed study may find a better trial, and MLflow params never change.
+    tracking.set_tags({f"best.{k}": str(v) for k, v in best.params.items()})
     with staged(cfg.paths.sweep) as (folder,):
         folder.mkdir()
         (folder / BEST_PARAMS).write_text(yaml.safe_dump(summary, sort_keys=False))

@@ -143,6 +143,7 @@ class TrialQueue:
                 study_name=self.study.study_name, storage=self.storage, pruner=self.study.pruner,
                 sampler=self.sampler.build(frozen.number) if self.sampler else self.study.sampler,
             )
+            view.get_trials(deepcopy=False)  # Optuna's RDB cache must know a trial to store params
             return optuna.Trial(view, trial_id), trial_id
         return None
 
