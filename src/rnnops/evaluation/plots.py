@@ -59,7 +59,8 @@ def window_plot(frame: pd.DataFrame, path: Path, unit: str) -> None:
     _save(fig, path)
 
 
-def learning_curve_plot(history: pd.DataFrame, path: Path, best_epoch: int) -> None:
+def learning_curve_plot(history: pd.DataFrame, path: Path, best_epoch: int,
+                        ylabel: str = "MSE (scaled)") -> None:
     """history: columns epoch, train_loss, val_loss."""
     plt = _pyplot()
     fig, ax = plt.subplots(figsize=(7, 4))
@@ -69,7 +70,7 @@ def learning_curve_plot(history: pd.DataFrame, path: Path, best_epoch: int) -> N
     ax.axvline(best_epoch, color="grey", ls="--", lw=1, label=f"best epoch {best_epoch}")
     ax.set_yscale("log")
     ax.set_xlabel("epoch")
-    ax.set_ylabel("MSE (scaled)")
+    ax.set_ylabel(ylabel)
     ax.legend()
     _save(fig, path)
 
@@ -89,13 +90,14 @@ def horizon_plot(frame: pd.DataFrame, path: Path, metric: str) -> None:
 
 
 def comparison_plot(frame: pd.DataFrame, path: Path, metric: str) -> None:
-    """frame: columns forecaster and the metric; bars sorted, the model highlighted."""
+    """frame: columns forecaster and test_error (the metric); bars sorted, the model
+    highlighted."""
     plt = _pyplot()
-    frame = frame.sort_values(metric)
+    frame = frame.sort_values("test_error")
     fig, ax = plt.subplots(figsize=(7, 0.45 * len(frame) + 1.2))
     colors = ["tab:red" if name == "model" else "tab:blue" for name in frame["forecaster"]]
-    ax.barh(frame["forecaster"], frame[metric], color=colors)
-    for y, value in enumerate(frame[metric]):
+    ax.barh(frame["forecaster"], frame["test_error"], color=colors)
+    for y, value in enumerate(frame["test_error"]):
         ax.text(value, y, f" {value:.4g}", va="center", fontsize="small")
     ax.invert_yaxis()
     ax.set_xlabel(f"test {metric.upper()} (scaled)")

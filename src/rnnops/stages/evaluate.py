@@ -19,6 +19,7 @@ from rnnops import tracking
 from rnnops.atomic import staged
 from rnnops.config import Config
 from rnnops.data.prepared import PreparedData
+from rnnops.data.prepared_text import load_prepared_text
 from rnnops.errors import UserError
 from rnnops.evaluation import plots as draw
 from rnnops.evaluation.backtest import Fold, backtest, make_folds
@@ -31,6 +32,7 @@ from rnnops.models.io import load_model
 from rnnops.names import MODEL, test_metric
 from rnnops.stages.train import HISTORY, MODEL_FILE, load_run_info
 from rnnops.training.fit import predict
+from rnnops.training.language import language_metrics, stream_loss
 
 log = logging.getLogger(__name__)
 
@@ -115,8 +117,7 @@ def model_per_fold(cfg: Config, data: PreparedData, series: np.ndarray,
 
 def evaluate(cfg: Config) -> dict[str, Any]:
     if cfg.data.kind == "text":
-        raise UserError("evaluate scores forecasters; a language model's perplexity or bits per "
-                        "character are logged by train (try `rnnops generate` for its text)")
+        return evaluate_language_model(cfg)
     ev = cfg.evaluate
     data = PreparedData.load(cfg.paths.prepared)
     run_info = load_run_info(cfg)
@@ -280,3 +281,39 @@ def write_plots(folder: Path, cfg: Config, data: PreparedData, run_info: dict[st
         draw.note_plot(f"{run_info['model']}: its first recurrent layer has no gates to show "
                        "(drawn for lstm, peephole_lstm, gru and gru_classic)", folder / GATES_PNG)
     return written
+
+
+def evaluate_language_model(cfg: Config) -> dict[str, Any]:
+    """The text branch: the language model's loss on the test stream (the validation stream when
+    the corpus has no test part, as Tiny Shakespeare), as perplexity for words and bits per
+    character for characters, with the state carried across the whole stream."""
+    splits, _ = load_prepared_text(cfg.paths.prepared)
+    run_info = load_run_info(cfg)
+    model = load_model(cfg.paths.model / MODEL_FILE)
+    split = "test" if "test" in splits else "val"
+    loss = stream_loss(model, splits[split], cfg.train.eval_batch_size, cfg.train.bptt)
+    metrics = {MODEL: {**language_metrics(loss, cfg.data.level), "split": split,
+                       "tokens": len(splits[split])}}
+    log.info("%s %s: %s", cfg.data.name, split, metrics[MODEL])
+    history = pd.read_csv(cfg.paths.model / HISTORY)
+    tracking.configure(cfg)
+    with tracking.run(run_id=run_info["run_id"]):
+        tracking.log_metrics({test_metric(MODEL, k): v for k, v in metrics[MODEL].items()
+                              if isinstance(v, float)})
+        paths = (cfg.paths.reports / PLOTS, cfg.paths.reports / METRICS,
+                 cfg.paths.reports / REPORT)
+        with staged(*paths) as (plots, metrics_tmp, report_tmp):
+            plots.mkdir()
+            draw.learning_curve_plot(history, plots / LEARNING_CURVE_PNG, run_info["best_epoch"],
+                                     ylabel="cross-entropy (nats per token)")
+            metrics_tmp.write_text(json.dumps(metrics, indent=2) + "\n")
+            rows = "\n".join(f"| {k} | {v:.4f} |" if isinstance(v, float) else f"| {k} | {v} |"
+                             for k, v in metrics[MODEL].items())
+            report = (f"# {cfg.data.name}: {run_info['model']} language model\n\n"
+                      f"MLflow run {run_info['run_id']}, best epoch {run_info['best_epoch']} of "
+                      f"{run_info['epochs_run']}.\n\n| {split} | value |\n|---|---|\n{rows}\n\n"
+                      f"![learning curve]({PLOTS}/{LEARNING_CURVE_PNG})\n")
+            report_tmp.write_text(report)
+            tracking.log_artifacts([plots / LEARNING_CURVE_PNG], f"evaluation/{PLOTS}")
+            tracking.log_text(report, f"evaluation/{REPORT}")
+    return metrics
