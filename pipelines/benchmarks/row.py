@@ -40,6 +40,8 @@ def main() -> None:
     p.add_argument("name")
     p.add_argument("overrides", nargs="*", help="extra Hydra overrides (e.g. train.max_epochs=1)")
     p.add_argument("--data-root", default=os.environ.get("RNNOPS_DATA_ROOT"))
+    p.add_argument("--stages", default=",".join(STAGES),
+                   help="comma-separated subset, e.g. evaluate to re-evaluate a trained row")
     args = p.parse_args()
     import logging
 
@@ -52,11 +54,20 @@ def main() -> None:
     from rnnops.entry import run_stage
 
     cfg = compose(ROOT / "conf", overrides)
-    seconds, results = {}, {}
-    for stage in STAGES:
+    out = HERE / "runs" / args.name / "result.json"
+    previous = json.loads(out.read_text()) if out.exists() else {}
+    seconds, results = dict(previous.get("seconds", {})), {}
+    for stage in args.stages.split(","):
+        if stage not in STAGES:
+            raise SystemExit(f"row.py: error: unknown stage {stage!r}; stages are "
+                             f"{', '.join(STAGES)}")
         start = time.perf_counter()
         results[stage] = run_stage(stage, cfg)
         seconds[stage] = round(time.perf_counter() - start, 1)
+    if "train" not in results:  # re-evaluated: the training is the one recorded in run.json
+        from rnnops.stages.train import load_run_info
+
+        results["train"] = load_run_info(cfg)
     import torch
 
     result = {
@@ -69,7 +80,6 @@ def main() -> None:
         "command": shlex.join(["python", "pipelines/benchmarks/row.py", args.name,
                                *args.overrides]),
     }
-    out = HERE / "runs" / args.name / "result.json"
     out.write_text(json.dumps(result, indent=2) + "\n")
     print(json.dumps(result, indent=2))
 
