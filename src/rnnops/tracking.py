@@ -225,37 +225,37 @@ def promote_if_better(name: str, version: str, metric: str, value: float) -> dic
     from mlflow.exceptions import MlflowException
 
     client = MlflowClient()
+    version = str(version)
     try:
         champion = client.get_model_version_by_alias(name, CHAMPION)
     except MlflowException:
         champion = None
+    held_by = str(champion.version) if champion is not None else None  # MLflow 3: an int
+    already = held_by == version
     previous = None
     if champion is not None and _score_tag(metric) in champion.tags:
         previous = float(champion.tags[_score_tag(metric)])
-    if champion is not None and champion.version == str(version):
-        promoted = True  # evaluated again: it stays the champion
-        previous = value
+    if already:
+        promoted, held_by, previous = True, None, None  # evaluated again: it stays champion
     elif champion is not None and previous is None:
         log.warning("champion %s v%s has no test %s to compare with; the alias stays. Move it "
                     "with MlflowClient().set_registered_model_alias if you mean to", name,
-                    champion.version, metric)
+                    held_by, metric)
         promoted = False
     else:
         promoted = previous is None or value < previous
     client.set_model_version_tag(name, version, _score_tag(metric), repr(float(value)))
     client.set_model_version_tag(name, version, f"rnnops.champion_test_{metric}",
                                  "none" if previous is None else repr(previous))
-    client.set_model_version_tag(name, version, "rnnops.champion_version",
-                                 champion.version if champion is not None else "none")
+    client.set_model_version_tag(name, version, "rnnops.champion_version", held_by or "none")
     if promoted:
-        client.set_registered_model_alias(name, CHAMPION, str(version))
+        client.set_registered_model_alias(name, CHAMPION, version)
     log.info("%s v%s: test %s %.5g vs champion %s: %s", name, version, metric, value,
-             "none" if previous is None else f"{previous:.5g}",
+             "none" if previous is None else f"v{held_by} {previous:.5g}",
              "champion" if promoted else "alias unchanged")
-    return {"name": name, "version": str(version), "value": float(value),
-            "champion_version": champion.version if champion is not None else None,
-            "champion_value": previous if champion is None or champion.version != str(version)
-            else None, "promoted": promoted}
+    return {"name": name, "version": version, "value": float(value),
+            "champion_version": held_by, "champion_value": previous, "promoted": promoted,
+            "already_champion": already}
 
 
 def model_uri(model: str) -> str:

@@ -54,7 +54,8 @@ def render(
             f"Version {champion['version']} of `{champion['name']}` scored test {metric} "
             f"{champion['value']:.5g}; the champion before it: "
             + (f"version {champion['champion_version']} with {previous:.5g}. "
-               if previous is not None else "none. ")
+               if previous is not None else
+               "this same version. " if champion.get("already_champion") else "none. ")
             + ("The `champion` alias now points to this version."
                if champion["promoted"] else "The `champion` alias stays where it was.")
         )

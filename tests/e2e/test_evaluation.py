@@ -1,0 +1,169 @@
+"""The evaluate stage end to end on the real CO2 series: the model against every baseline on the
+same test windows, the backtest, plots, report, MLflow (checked in a real browser) and the
+champion alias."""
+
+from __future__ import annotations
+
+import json
+import runpy
+import shutil
+
+import pandas as pd
+import pytest
+
+from rnnops.entry import run_stage
+from tests.conftest import ROOT
+from tests.e2e.conftest import mlflow_client, tiny
+
+BASELINES = ["last_value", "seasonal_naive", "window_mean", "linear", "ets", "arima"]
+METRICS = ["mse", "mae", "rmse", "smape", "mase"]
+
+
+@pytest.fixture(scope="module")
+def evaluated(tmp_path_factory):
+    root = tmp_path_factory.mktemp("evaluate")
+    cfg = tiny(root, "train.max_epochs=6", "evaluate.backtest.folds=2")
+    for stage in ("prepare", "train"):  # no sweep: train uses the configured values
+        run_stage(stage, cfg)
+    return root, run_stage("evaluate", cfg), json.loads((root / "models/train/run.json")
+                                                        .read_text())
+
+
+def test_metrics_hold_the_model_and_every_baseline(evaluated):
+    root, metrics, _ = evaluated
+    assert json.loads((root / "reports/metrics.json").read_text()) == metrics
+    assert list(metrics) == ["model", *BASELINES]
+    for values in metrics.values():
+        assert set(values) == set(METRICS) | {f"{m}_original" for m in METRICS}
+        assert values["mase_original"] == pytest.approx(values["mase"])  # scale-free
+    # Data-only baselines on CO2's 433 test windows (docs/benchmarks.md has the same figures)
+    assert metrics["seasonal_naive"]["mse"] == pytest.approx(0.03004, abs=5e-5)
+    assert metrics["last_value"]["mse"] == pytest.approx(0.08902, abs=5e-5)
+    # on this trending, seasonal series the linear and ARIMA models beat the seasonal naive
+    # forecast, which beats the last value; ETS only the last value
+    for fitted in ("linear", "arima"):
+        assert metrics[fitted]["mse"] < metrics["seasonal_naive"]["mse"]
+    for better in ("seasonal_naive", "ets"):
+        assert metrics[better]["mase"] < metrics["last_value"]["mase"]
+
+
+def test_plots_data_files_and_report(evaluated):
+    root, metrics, info = evaluated
+    plots = root / "reports/plots"
+    for name in ["forecast", "forecast_windows", "horizon", "comparison", "backtest", "gates"]:
+        assert (plots / f"{name}.png").stat().st_size > 5000, name
+        assert (plots / f"{name}.csv").is_file(), name
+    assert (plots / "learning_curve.png").is_file() and (plots / "attention.png").is_file()
+    horizon = pd.read_csv(plots / "horizon.csv")
+    assert list(horizon.columns) == ["step", "model", *BASELINES] and len(horizon) == 26
+    # the per-step MAE averages to the overall MAE (every step has the same windows)
+    assert horizon["model"].mean() == pytest.approx(metrics["model"]["mae"], rel=1e-9)
+    gates = pd.read_csv(plots / "gates.csv")
+    assert list(gates.columns) == ["step", "input_mean", "forget_mean", "output_mean"]
+    assert len(gates) == 104 and gates.drop(columns="step").stack().between(0, 1).all()
+    table = pd.read_csv(plots / "backtest_table.csv")
+    assert sorted(table["fold"].unique()) == [1, 2]
+    assert table.groupby("forecaster")["windows"].sum().eq(433).all()
+    assert (table["fit_end"] == table["first_origin"] + 1).all()  # nothing after the origin
+    report = (root / "reports/report.md").read_text()
+    for name in ["model", *BASELINES]:
+        assert f"| {name} | {metrics[name]['mse']:.4g} |" in report
+    assert "![Forecast against actual, test period](plots/forecast.png)" in report
+    assert f"Version {info['model_version']} of `rnnops-co2-forecaster`" in report
+
+
+def test_mlflow_run_has_metrics_curves_artifacts_and_champion(evaluated):
+    root, metrics, info = evaluated
+    client = mlflow_client(root)
+    run = client.get_run(info["run_id"])
+    for name in BASELINES:
+        assert run.data.metrics[f"test/{name}/mase"] == pytest.approx(metrics[name]["mase"])
+    curve = client.get_metric_history(info["run_id"], "test/mae_by_step")
+    assert [m.step for m in sorted(curve, key=lambda m: m.step)] == list(range(1, 27))
+    files = {a.path for a in client.list_artifacts(info["run_id"], "evaluation")}
+    assert {"evaluation/plots", "evaluation/report.md", "evaluation/metrics.json"} <= files
+    plots = {a.path for a in client.list_artifacts(info["run_id"], "evaluation/plots")}
+    assert "evaluation/plots/forecast.png" in plots
+    champion = client.get_model_version_by_alias("rnnops-co2-forecaster", "champion")
+    assert str(champion.version) == info["model_version"]
+    assert float(champion.tags["rnnops.test_mse"]) == pytest.approx(metrics["model"]["mse"])
+    assert champion.tags["rnnops.champion_test_mse"] == "none"
+
+
+def test_champion_moves_only_on_improvement(evaluated):
+    import mlflow
+
+    from rnnops import tracking
+    from rnnops.data.prepared import PreparedData
+    from rnnops.models.io import load_model
+
+    root, metrics, info = evaluated
+    name, first = "rnnops-co2-forecaster", info["model_version"]
+    best = metrics["model"]["mse"]
+    mlflow.set_tracking_uri(f"sqlite:///{root / 'mlruns' / 'mlflow.db'}")
+    model = load_model(root / "models/train/model.pt")
+    data = PreparedData.load(root / "data/prepared")
+    client = mlflow_client(root)
+    with mlflow.start_run():
+        worse = tracking.log_model(model, data, 104, 26, name)
+        decision = tracking.promote_if_better(name, worse, "mse", best * 1.5)
+        assert not decision["promoted"]
+        assert str(client.get_model_version_by_alias(name, "champion").version) == first
+        tags = client.get_model_version(name, worse).tags
+        assert float(tags["rnnops.test_mse"]) == pytest.approx(best * 1.5)
+        assert float(tags["rnnops.champion_test_mse"]) == pytest.approx(best)
+        assert tags["rnnops.champion_version"] == first
+        tie = tracking.log_model(model, data, 104, 26, name)
+        assert not tracking.promote_if_better(name, tie, "mse", best)["promoted"]
+        better = tracking.log_model(model, data, 104, 26, name)
+        assert tracking.promote_if_better(name, better, "mse", best * 0.5)["promoted"]
+    assert str(client.get_model_version_by_alias(name, "champion").version) == better
+    # evaluating the champion again keeps it
+    assert tracking.promote_if_better(name, better, "mse", best * 0.5)["promoted"]
+    assert float(client.get_model_version(name, better).tags["rnnops.champion_test_mse"]) == \
+        pytest.approx(best)
+
+
+def test_seq2seq_attention_heat_map(tmp_path):
+    cfg = tiny(tmp_path, "model=seq2seq", "train.max_epochs=1", "evaluate.backtest.folds=0",
+               "evaluate.baselines=[last_value]")
+    for stage in ("prepare", "train"):
+        run_stage(stage, cfg)
+    metrics = run_stage("evaluate", cfg)
+    assert list(metrics) == ["model", "last_value"]
+    attention = pd.read_csv(tmp_path / "reports/plots/attention.csv")
+    assert len(attention) == 26 * 104
+    # each horizon step's weights over the lookback form a distribution
+    sums = attention.groupby("horizon_step")["weight"].sum()
+    assert sums.to_numpy() == pytest.approx([1.0] * 26, abs=1e-5)
+    assert (tmp_path / "reports/plots/attention.png").stat().st_size > 10_000
+    assert "![Attention (encoder-decoder)](plots/attention.png)" in \
+        (tmp_path / "reports/report.md").read_text()
+
+
+def test_unknown_baseline_fails_before_any_work(evaluated, tmp_path):
+    root = evaluated[0]
+    for folder in ("data", "models"):
+        shutil.copytree(root / folder, tmp_path / folder)
+    with pytest.raises(SystemExit):
+        run_stage("evaluate", tiny(tmp_path, "evaluate.baselines=[last_value,prophet]"))
+    assert not (tmp_path / "reports").exists()
+
+
+@pytest.mark.skipif(not shutil.which("chromium"),
+                    reason="Debian's chromium is not installed (make system-packages)")
+def test_mlflow_ui_shows_the_run_its_test_metric_and_the_forecast_plot(evaluated, tmp_path):
+    """A real `mlflow ui` on this store, opened in headless Chromium."""
+    root, metrics, info = evaluated
+    ui = runpy.run_path(str(ROOT / "scripts" / "screenshots.py"))
+    experiment = mlflow_client(root).get_experiment_by_name("rnnops-co2").experiment_id
+    with ui["mlflow_ui"](root / "mlruns") as url, ui["browser_page"]() as page:
+        text = ui["runs_page"](page, url, experiment, tmp_path / "runs.png")
+        assert "train-lstm" in text and "rnnops-co2-forecaster" in text
+        row = ui["run_metrics"](page, url, experiment, info["run_id"], tmp_path / "run.png")
+        assert "test/mse" in row and f"{metrics['model']['mse']:.6f}"[:7] in row
+        width = ui["forecast_artifact"](page, url, experiment, info["run_id"],
+                                        tmp_path / "forecast.png")
+        assert width == 1000  # forecast.png is 10 x 4 inches at 100 dpi
+    for shot in ("runs.png", "run.png", "forecast.png"):
+        assert (tmp_path / shot).stat().st_size > 10_000
