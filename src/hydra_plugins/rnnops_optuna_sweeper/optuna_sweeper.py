@@ -13,6 +13,7 @@ from __future__ import annotations
 import logging
 import math
 import random
+import sys
 import time
 from collections.abc import Mapping, Sequence
 from pathlib import Path
@@ -21,7 +22,6 @@ from typing import Any
 from hydra.core.override_parser.overrides_parser import OverridesParser
 from hydra.core.override_parser.types import Quote, QuotedString
 from hydra.core.plugins import Plugins
-from hydra.errors import CompactHydraException
 from hydra.plugins.sweeper import Sweeper
 from hydra.types import HydraContext, TaskFunction
 from omegaconf import DictConfig, OmegaConf
@@ -29,10 +29,6 @@ from omegaconf import DictConfig, OmegaConf
 log = logging.getLogger(__name__)
 
 RESULTS = "optimization_results.yaml"
-
-
-class SweeperError(CompactHydraException):
-    """Printed by Hydra as one line, without a traceback."""
 
 
 class OptunaSweeper(Sweeper):
@@ -54,8 +50,9 @@ class OptunaSweeper(Sweeper):
 
         try:
             return self._sweep(arguments)
-        except UserError as exc:
-            raise SweeperError(f"rnnops optuna sweeper: error: {exc}") from None
+        except UserError as exc:  # one line and exit 2, as rnnops' stages report bad input
+            print(f"rnnops optuna sweeper: error: {exc}", file=sys.stderr)
+            raise SystemExit(2) from None
 
     def _settings(self) -> dict[str, Any]:
         from rnnops.errors import ConfigError
@@ -141,7 +138,9 @@ class OptunaSweeper(Sweeper):
             returns.append(results)
 
         deadline = None if o["timeout_s"] is None else time.monotonic() + o["timeout_s"]
-        queue.work(run, batch_size=o["n_jobs"],
+        # The first job runs alone: stores the jobs share (MLflow's SQLite file) are created by
+        # one process, not raced for by parallel ones.
+        queue.work(run, batch_size=o["n_jobs"], first_batch=1,
                    stop=None if deadline is None else (lambda: time.monotonic() > deadline))
         self._report(study, sweep_dir, url)
         return returns
@@ -162,8 +161,10 @@ class OptunaSweeper(Sweeper):
             queue.fail(trial, f"{type(exc).__name__}: {exc}".splitlines()[0])
             log.warning("trial %d failed: %s", trial.number, exc)
             return
-        # The job's pruning callback marks the trial in the shared storage.
-        if pruned or PRUNED_AT in trial.user_attrs:
+        # The job's pruning callback marked the trial in the shared storage (trial.user_attrs
+        # is this process's copy from before the job ran).
+        (stored,) = [t for t in trial.study.get_trials(deepcopy=False) if t.number == trial.number]
+        if pruned or PRUNED_AT in stored.user_attrs:
             trial.study.tell(trial, state=TrialState.PRUNED, skip_if_finished=True)
             log.info("trial %d pruned", trial.number)
             return

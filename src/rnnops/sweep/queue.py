@@ -199,14 +199,16 @@ class TrialQueue:
         run: Callable[[list[Any]], None],
         *,
         batch_size: int = 1,
+        first_batch: int | None = None,
         stop: Callable[[], bool] | None = None,
         on_reaped: Callable[[Any], None] | None = None,
         poll_s: float | None = None,
     ) -> None:
-        """Run tickets `batch_size` at a time until every ticket is finished (waiting for other
-        workers' running trials, which may die and come back as retries) or `stop()` is true.
-        `run` must tell every trial it is given."""
+        """Run tickets `batch_size` at a time (`first_batch` for the first) until every ticket is
+        finished (waiting for other workers' running trials, which may die and come back as
+        retries) or `stop()` is true. `run` must tell every trial it is given."""
         poll = poll_s or min(1.0, self.budget.heartbeat_s)
+        size = first_batch or batch_size
         while True:
             for dead in self.reap():
                 if on_reaped is not None:
@@ -215,13 +217,14 @@ class TrialQueue:
             if stop is not None and stop():
                 return
             batch: list[tuple[Any, int]] = []
-            while len(batch) < batch_size and (taken := self.claim()) is not None:
+            while len(batch) < size and (taken := self.claim()) is not None:
                 batch.append(taken)
             if not batch:
                 if not self.open_tickets():
                     return
                 time.sleep(poll)
                 continue
+            size = batch_size
             trials = [trial for trial, _ in batch]
             with Heartbeat(self.storage, [i for _, i in batch], self.budget.heartbeat_s):
                 try:
