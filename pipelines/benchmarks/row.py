@@ -65,9 +65,10 @@ def main() -> None:
         results[stage] = run_stage(stage, cfg)
         seconds[stage] = round(time.perf_counter() - start, 1)
     if "train" not in results:  # re-evaluated: the training is the one recorded in run.json
+        from rnnops.config import from_dictconfig
         from rnnops.stages.train import load_run_info
 
-        results["train"] = load_run_info(cfg)
+        results["train"] = load_run_info(from_dictconfig(cfg))
     import torch
 
     result = {

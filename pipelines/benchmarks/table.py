@@ -16,7 +16,8 @@ Produced by `dvc repro pipelines/benchmarks/dvc.yaml` (or `make results`), one r
 of that pipeline; each row's command below reproduces it alone. Data: the ETT files, Penn
 Treebank and Tiny Shakespeare by their pinned URLs, or `RNNOPS_DATA_ROOT` for local copies.
 Published figures: SegRNN (Lin et al. 2023), DLinear (Zeng et al. 2023), Informer (Zhou et al.
-2021), Zaremba et al. (2014). Rows not run yet say so.
+2021), Zaremba et al. (2014). Rows not run yet say so. Wall times are for the machine named in
+the row, which may have been shared with other work while the row ran (see the notes).
 """
 
 
@@ -52,10 +53,15 @@ def main() -> None:
                          f"`python pipelines/benchmarks/row.py {name}` |")
             continue
         r = json.loads(path.read_text())
-        minutes = sum(r["seconds"].values()) / 60
+        minutes = sum(v for v in r["seconds"].values() if v) / 60
         lines.append(f"| {name} | {ours(r)} | {target} | {target_met(r, row.get('target', {}))} "
                      f"| {published} | {r['train']['epochs_run']} | {minutes:.1f} min | "
                      f"{r['device']} | `{r['command']}` |")
+    notes = [f"- {name}: {json.loads(p.read_text())['note']}" for name in rows
+             if (p := HERE / "runs" / name / "result.json").exists()
+             and "note" in json.loads(p.read_text())]
+    if notes:
+        lines += ["\n## Notes\n", *notes]
     OUT.write_text("\n".join(lines) + "\n")
     print(f"wrote {OUT}")
 
