@@ -43,4 +43,4 @@ params: setup       ## rewrite params.yaml from conf/ (as dvc exp run does)
 	$(PY) pipelines/compose_params.py
 
 lint: setup
-	ruff check src tests pipelines bench
+	ruff check src tests pipelines bench scripts
