@@ -169,3 +169,29 @@ def test_mlflow_ui_shows_the_run_its_test_metric_and_the_forecast_plot(evaluated
         assert width == 1000  # forecast.png is 10 x 4 inches at 100 dpi
     for shot in ("runs.png", "run.png", "forecast.png"):
         assert (tmp_path / shot).stat().st_size > 10_000
+
+
+def test_dvc_plots_show_renders_every_evaluate_plot(evaluated, tmp_path):
+    """dvc.yaml's plot definitions against the files evaluate wrote (no sweep ran here)."""
+    import os
+    import subprocess
+    import sys
+
+    import yaml
+
+    root = evaluated[0]
+    project = tmp_path / "project"
+    for folder in ("reports", "models/train"):
+        shutil.copytree(root / folder, project / folder)
+    plots = yaml.safe_load((ROOT / "dvc.yaml").read_text())["plots"]
+    (project / "dvc.yaml").write_text(yaml.safe_dump({"plots": plots}, sort_keys=False))
+    dvc = [sys.executable, "-m", "dvc"]
+    env = {**os.environ, "DVC_NO_ANALYTICS": "1"}
+    subprocess.run([*dvc, "init", "--no-scm", "-q"], cwd=project, env=env, check=True)
+    out = subprocess.run([*dvc, "plots", "show", "--json"], cwd=project, env=env,
+                         capture_output=True, text=True, timeout=120)
+    shown = json.loads(out.stdout)
+    assert {e["name"] for e in shown.get("errors", [])} == {"sweep trials"}
+    rendered = {name for name, data in shown["data"].items() if data}
+    assert rendered == {next(iter(p)) if isinstance(p, dict) else p for p in plots} - \
+        {"sweep trials"}
