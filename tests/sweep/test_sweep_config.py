@@ -59,3 +59,14 @@ def test_config_choices_are_exactly_the_registries():
 def test_default_space_has_a_conditional_parameter():
     cfg = load()
     assert cfg.sweep.params["model.nonlinearity"].when == {"model.name": ("rnn",)}
+
+
+def test_the_cells_grid_covers_each_cell_and_the_rnn_nonlinearity():
+    from rnnops.sweep.space import grid
+    from rnnops.sweep.study import lookup
+
+    cfg = load("sweep=cells")
+    points = grid(cfg.sweep.params, lookup(cfg))
+    assert len(points) == cfg.sweep.n_trials == 16
+    assert {p["model.name"] for p in points} == {"rnn", "lstm", "gru"}
+    assert sum("model.nonlinearity" in p for p in points) == 8  # rnn only
