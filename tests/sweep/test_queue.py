@@ -184,8 +184,10 @@ def test_values_depend_on_the_seed_and_trial_number_only(tmp_path):
     assert values(7) == values(7) != values(8)
 
 
-def test_threads_sharing_a_sqlite_study_run_exactly_n(tmp_path):
-    url = f"sqlite:///{tmp_path / 'optuna.db'}"
+@pytest.mark.parametrize("kind", ["sqlite", "journal"])
+def test_threads_sharing_a_study_run_exactly_n(tmp_path, kind):
+    url = (f"sqlite:///{tmp_path / 'optuna.db'}" if kind == "sqlite"
+           else f"journal:{tmp_path / 'optuna.log'}")
     make(open_storage(url), n_trials=12).top_up()
     errors = []
 
