@@ -20,10 +20,10 @@ from rnnops.sweep.study import load_or_create
 PRUNER = PrunerSpec("median", n_startup_trials=1, warmup_epochs=0)
 
 
-def trainer(epoch: int, loss: float):
+def trainer(epoch: int, loss: float, max_epochs: int = 10):
     """What the callback reads from Lightning's Trainer after a validation."""
-    return SimpleNamespace(current_epoch=epoch, sanity_checking=False, should_stop=False,
-                           callback_metrics={VAL_LOSS: torch.tensor(loss)})
+    return SimpleNamespace(current_epoch=epoch, max_epochs=max_epochs, sanity_checking=False,
+                           should_stop=False, callback_metrics={VAL_LOSS: torch.tensor(loss)})
 
 
 @pytest.fixture
@@ -64,8 +64,12 @@ def test_a_job_reports_every_epoch_and_is_pruned_by_the_studys_pruner(running_tr
     callback.on_validation_end(bad, None)
     assert bad.should_stop and current.pruned_at == 2
 
+    last = trainer(epoch=2, loss=0.9, max_epochs=3)  # the last epoch is never pruned
+    callback.on_validation_end(last, None)
+    assert not last.should_stop and current.pruned_at == 2
+
     frozen = study.get_trials()[number]
     assert frozen.state == TrialState.RUNNING  # the sweeper, not the job, tells the outcome
-    assert frozen.intermediate_values == pytest.approx({1: 0.2, 2: 0.15})
+    assert frozen.intermediate_values == pytest.approx({1: 0.2, 2: 0.15, 3: 0.9})
     assert frozen.user_attrs[PRUNED_AT] == 2
     assert frozen.user_attrs[q.WORKER] == q.worker_name()

@@ -28,7 +28,9 @@ class OptunaPruning(pl.Callback):
         # Step = epochs trained so far, so pruner settings (warm-up, min resource) count epochs.
         epochs = trainer.current_epoch + 1
         self.trial.report(float(value), step=epochs)
-        if self.trial.should_prune():
+        # At the last epoch there is nothing left to save: the trial completes (Hyperband would
+        # otherwise prune a fully trained trial at its top rung and hide its value from TPE).
+        if epochs < trainer.max_epochs and self.trial.should_prune():
             self.pruned_at = epochs
             self.trial.set_user_attr(PRUNED_AT, epochs)
             trainer.should_stop = True  # the caller tells Optuna PRUNED once fit returns
