@@ -124,7 +124,6 @@ def work(cfg: Config, parent_run: str, nested: bool, study: Any = None, storage:
         study, storage = open_study(cfg)
         data = PreparedData.load(cfg.paths.prepared)
         tracking.configure(cfg)
-        import rnnops.training.fit  # noqa: F401  (the slow imports, before saying ready)
     if ready is not None:
         ready.set()
     run_cfg = worker_config(cfg)
