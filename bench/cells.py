@@ -6,7 +6,7 @@ them alike; the table gives the median per cell and its ratios to torch.nn.LSTM'
 torch.nn.GRU's medians. `*` marks the implementation that `model.implementation=auto` runs.
 
     python bench/cells.py                     # B=64, I=7, H=128, T=96, 720, 1024; CPU (+ GPU)
-    python bench/cells.py --lengths 96 --rounds 3
+    python bench/cells.py --lengths 96 --rounds 3 --threads 1
 """
 
 from __future__ import annotations
@@ -89,7 +89,11 @@ def main() -> None:
     parser.add_argument("--hidden", type=int, default=128)
     parser.add_argument("--lengths", type=int, nargs="+", default=[96, 720, 1024])
     parser.add_argument("--rounds", type=int, default=7)
+    parser.add_argument("--threads", type=int, default=0,
+                        help="torch CPU threads (0: torch's default, one per core)")
     args = parser.parse_args()
+    if args.threads:
+        torch.set_num_threads(args.threads)
     devices = [torch.device("cpu")] + ([torch.device("cuda")] if torch.cuda.is_available()
                                        else [])
     print(f"torch {torch.__version__}, {torch.get_num_threads()} CPU threads; "
