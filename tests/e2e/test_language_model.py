@@ -34,6 +34,7 @@ def test_language_model_pipeline(tmp_path):
     run_stage("prepare", cfg)
     info = run_stage("train", cfg)
     assert info["kind"] == "language_model" and info["vocab_size"] == vocab
+    assert info["model_version"] == "1"  # registered as a text-generating pyfunc
     metrics = run_stage("evaluate", cfg)
     model = metrics["model"]
     assert model["split"] == "test" and model["tokens"] == 150 * 6

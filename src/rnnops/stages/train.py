@@ -140,8 +140,12 @@ def train_language_model(cfg: Config) -> dict[str, Any]:
         val = {f"best_val/{k}": v
                for k, v in language_metrics(result.best_val_loss, cfg.data.level).items()}
         tracking.log_metrics({**val, "best_epoch": result.best_epoch})
+        version = tracking.log_language_model(result.model, vocab, cfg.data.level,
+                                              cfg.tracking.registered_model)
         info = {
             "run_id": run_id,
+            "registered_model": cfg.tracking.registered_model,
+            "model_version": version,
             "model": cfg.model.label,
             "kind": "language_model",
             "vocab_size": len(vocab),
