@@ -1,0 +1,169 @@
+"""Sweeps on a real series: TPE with Hyperband pruning against random search without pruning at
+the same budget of training epochs, then trials per hour with 1 and 2 worker processes.
+
+Both searches run the sweep's own objective (the train stage's `fit`) over one search space, side
+by side in this process, and stop starting trials once they have trained `--budget` epochs. The
+table gives each search's best val/loss at the budget (and at half of it), and the epochs each
+needed to reach the best val/loss that random search found. Throughput runs the sweep stage
+itself (`sweep.workers=1` and `=2`, MLflow logging included) on one fixed set of trials.
+
+    python bench/sweep.py                     # weekly Mauna Loa CO2 (ships with statsmodels)
+    python bench/sweep.py --data etth1        # ETTh1's OT column from ../shared/data (slower)
+"""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import os
+import tempfile
+import time
+import warnings
+from pathlib import Path
+from typing import Any
+
+ROOT = Path(__file__).resolve().parents[1]
+SHARED = ROOT.parent / "shared" / "data"
+
+SPACE = [
+    "sweep.space.train.lr.low=1e-4", "sweep.space.train.lr.high=3e-2",
+    "sweep.space.model.hidden_size.low=8", "sweep.space.model.hidden_size.high=48",
+    "~sweep.space.train.l2",
+]
+
+
+def compose(root: Path, data: str, *overrides: str) -> Any:
+    from hydra import compose as hydra_compose
+    from hydra import initialize_config_dir
+
+    if data == "etth1":
+        if not (SHARED / "ETTh1.csv").exists():
+            raise SystemExit(f"{SHARED / 'ETTh1.csv'} not found; use --data co2")
+        source = ["data=etth1", f"data.root={SHARED}", "data.features=S", "data.horizon=24",
+                  "data.stride=4"]
+    else:
+        source = ["data=co2", "data.stride=4"]  # every 4th training window: cheap epochs
+    with initialize_config_dir(str(ROOT / "conf"), version_base="1.3"):
+        return hydra_compose("config", overrides=[
+            f"paths.root={root}", *source, "model=lstm", "trainer.progress_bar=false",
+            "train.patience=100", *SPACE, *overrides])
+
+
+def search(cfg: Any, data: Any, budget: int) -> list[dict[str, Any]]:
+    """Trials in the order they ended, each with the epochs trained so far in this search."""
+    from optuna.trial import TrialState
+
+    from rnnops.sweep.algorithms import specs
+    from rnnops.sweep.objective import run_trial
+    from rnnops.sweep.queue import Budget, TrialQueue
+    from rnnops.sweep.space import suggest
+    from rnnops.sweep.storage import open_storage
+    from rnnops.sweep.study import load_or_create, lookup
+
+    storage = open_storage(f"sqlite:///{cfg.paths.optuna / 'bench.db'}")
+    sampler, pruner = specs(cfg.sweep, cfg.seed)
+    name = f"{cfg.sweep.sampler}-{cfg.sweep.pruner}"
+    study = load_or_create(name, storage, sampler, pruner)
+    queue = TrialQueue(study, storage, Budget(n_trials=1000), sampler)
+    ended: list[dict[str, Any]] = []
+    used = 0
+
+    def run(trials: list[Any]) -> None:
+        nonlocal used
+        for trial in trials:
+            params = suggest(trial, cfg.sweep.params, lookup(cfg))
+            result = run_trial(cfg, data, trial, params)
+            pruned = result.pruned_at is not None
+            trial.study.tell(trial, None if pruned else result.value,
+                             state=TrialState.PRUNED if pruned else TrialState.COMPLETE)
+            used += result.epochs
+            ended.append({"epochs": used, "value": None if pruned else result.value})
+
+    queue.work(run, stop=lambda: used >= budget)
+    return ended
+
+
+def best_within(ended: list[dict[str, Any]], epochs: float) -> float:
+    values = [e["value"] for e in ended if e["value"] is not None and e["epochs"] <= epochs]
+    return min(values) if values else float("nan")
+
+
+def epochs_to_reach(ended: list[dict[str, Any]], target: float) -> int | None:
+    for e in ended:
+        if e["value"] is not None and e["value"] <= target:
+            return e["epochs"]
+    return None
+
+
+def throughput(root: Path, data: str, workers: int, trials: int, epochs: int) -> float:
+    from rnnops.config import from_dictconfig
+    from rnnops.stages.sweep import sweep
+
+    cfg = from_dictconfig(compose(root, data, "sweep.sampler=random", "sweep.pruner=none",
+                                  f"sweep.n_trials={trials}", f"sweep.max_epochs={epochs}",
+                                  f"sweep.workers={workers}",
+                                  f"sweep.study_name=throughput-{workers}"))
+    start = time.perf_counter()
+    sweep(cfg)
+    return trials / (time.perf_counter() - start) * 3600
+
+
+def main() -> None:
+    p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    p.add_argument("--data", choices=("co2", "etth1"), default="co2")
+    p.add_argument("--budget", type=int, default=60, help="training epochs per search")
+    p.add_argument("--max-epochs", type=int, default=9, help="epochs of an unpruned trial")
+    p.add_argument("--throughput-trials", type=int, default=6)
+    p.add_argument("--throughput-epochs", type=int, default=2)
+    args = p.parse_args()
+    warnings.filterwarnings("ignore")
+    logging.basicConfig(level=logging.WARNING)
+
+    from rnnops.config import from_dictconfig
+    from rnnops.data.prepared import PreparedData
+    from rnnops.entry import run_stage, seed_everything
+
+    with tempfile.TemporaryDirectory(prefix="rnnops-bench-sweep-") as folder:
+        root = Path(folder)
+        run_stage("prepare", compose(root, args.data))
+        data = PreparedData.load(root / "data" / "prepared")
+        common = [f"sweep.max_epochs={args.max_epochs}", "sweep.n_startup_trials=4",
+                  "sweep.min_epochs=1", "sweep.reduction_factor=3"]
+        arms = {"random, no pruning": ["sweep.sampler=random", "sweep.pruner=none"],
+                "TPE + Hyperband": ["sweep.sampler=tpe", "sweep.pruner=hyperband"]}
+        results, seconds = {}, {}
+        for label, overrides in arms.items():
+            cfg = from_dictconfig(compose(root, args.data, *common, *overrides))
+            cfg.paths.optuna.mkdir(parents=True, exist_ok=True)
+            seed_everything(cfg.seed)
+            start = time.perf_counter()
+            results[label] = search(cfg, data, args.budget)
+            seconds[label] = time.perf_counter() - start
+
+        random_best = best_within(results["random, no pruning"], float("inf"))
+        print(f"\n{args.data}: LSTM forecaster, {args.budget} training epochs per search, "
+              f"{args.max_epochs} epochs per unpruned trial, seed 42, {os.cpu_count()} cores")
+        print(f"{'search':<20} {'trials':>6} {'epochs':>6} {'best@half':>10} "
+              f"{'best@budget':>11} {'epochs to random best':>22} {'seconds':>8}")
+        for label, ended in results.items():
+            reach = epochs_to_reach(ended, random_best)
+            print(f"{label:<20} {len(ended):>6} {ended[-1]['epochs']:>6} "
+                  f"{best_within(ended, args.budget / 2):>10.5f} "
+                  f"{best_within(ended, args.budget):>11.5f} "
+                  f"{'not reached' if reach is None else reach:>22} {seconds[label]:>8.1f}")
+        tpe_reach = epochs_to_reach(results["TPE + Hyperband"], random_best)
+        random_reach = epochs_to_reach(results["random, no pruning"], random_best)
+        if tpe_reach is not None:
+            print(f"TPE + Hyperband reached random search's best ({random_best:.5f}) in "
+                  f"{tpe_reach / random_reach:.2f}x the epochs random search needed")
+
+        rates = {w: throughput(root, args.data, w, args.throughput_trials,
+                               args.throughput_epochs) for w in (1, 2)}
+        print(f"\nthroughput ({args.throughput_trials} random trials x "
+              f"{args.throughput_epochs} epochs, sweep stage with MLflow):")
+        for workers, rate in rates.items():
+            print(f"  {workers} worker(s): {rate:8.1f} trials/hour  ({rate / rates[1]:.2f}x)")
+
+
+if __name__ == "__main__":
+    main()
