@@ -15,12 +15,7 @@ from rnnops.models.cells.scan import g
 B, T, IN, H = 3, 6, 4, 5
 
 
-@pytest.fixture(autouse=True)
-def _float64():
-    torch.manual_seed(0)
-    torch.set_default_dtype(torch.float64)
-    yield
-    torch.set_default_dtype(torch.float32)
+pytestmark = pytest.mark.usefixtures("float64")
 
 
 def sigma(v):

@@ -8,13 +8,7 @@ from rnnops.models import CELLS
 from rnnops.models.dropout import LockedDropout, WeightDrop, embedding_dropout
 from rnnops.models.layers import RecurrentStack, detach_state
 
-
-@pytest.fixture(autouse=True)
-def _float64():
-    torch.manual_seed(0)
-    torch.set_default_dtype(torch.float64)
-    yield
-    torch.set_default_dtype(torch.float32)
+pytestmark = pytest.mark.usefixtures("float64")
 
 
 def copy_torch_layers(stack: RecurrentStack, reference: nn.LSTM) -> None:

@@ -95,19 +95,26 @@ def train(cfg: Config) -> dict[str, Any]:
                               "best_epoch": result.best_epoch})
         version = tracking.log_model(result.model, data, cfg.data.lookback, cfg.data.horizon,
                                      cfg.tracking.registered_model)
-        info = {
-            "run_id": run_id,
-            "registered_model": cfg.tracking.registered_model,
-            "model_version": version,
-            "model": cfg.model.label,
-            "best_epoch": result.best_epoch,
-            "best_val_loss": result.best_val_loss,
-            "epochs_run": result.epochs_run,
-        }
+        info = run_info(cfg, run_id, version, result)
         write_outputs(cfg, result, info)
     log.info("trained %s: best %s %.5f at epoch %d of %d", cfg.model.label, VAL_LOSS,
              result.best_val_loss, result.best_epoch, result.epochs_run)
     return info
+
+
+def run_info(cfg: Config, run_id: str, version: str, result: FitResult,
+             **extra: Any) -> dict[str, Any]:
+    """run.json: the MLflow run and registered version evaluate reports to, and the fit."""
+    return {
+        "run_id": run_id,
+        "registered_model": cfg.tracking.registered_model,
+        "model_version": version,
+        "model": cfg.model.label,
+        "best_epoch": result.best_epoch,
+        "best_val_loss": result.best_val_loss,
+        "epochs_run": result.epochs_run,
+        **extra,
+    }
 
 
 def write_outputs(cfg: Config, result: FitResult, info: dict[str, Any],
@@ -142,18 +149,8 @@ def train_language_model(cfg: Config) -> dict[str, Any]:
         tracking.log_metrics({**val, "best_epoch": result.best_epoch})
         version = tracking.log_language_model(result.model, vocab, cfg.data.level,
                                               cfg.tracking.registered_model)
-        info = {
-            "run_id": run_id,
-            "registered_model": cfg.tracking.registered_model,
-            "model_version": version,
-            "model": cfg.model.label,
-            "kind": "language_model",
-            "vocab_size": len(vocab),
-            "best_epoch": result.best_epoch,
-            "best_val_loss": result.best_val_loss,
-            **val,
-            "epochs_run": result.epochs_run,
-        }
+        info = run_info(cfg, run_id, version, result, kind="language_model",
+                        vocab_size=len(vocab), **val)
         write_outputs(cfg, result, info, artifacts=(HISTORY, MODEL_FILE))
     log.info("trained language model %s: best %s %.4f at epoch %d of %d", cfg.model.label,
              VAL_LOSS, result.best_val_loss, result.best_epoch, result.epochs_run)
