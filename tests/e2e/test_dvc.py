@@ -19,7 +19,7 @@ from tests.e2e.conftest import TINY, mlflow_client, run_script, tiny
 BIN = Path(sys.executable).parent
 
 
-def sh(cwd: Path, *cmd: str, timeout: int = 900) -> str:
+def sh(cwd: Path, *cmd: str, timeout: int = 1800) -> str:
     env = {**os.environ, "PATH": f"{BIN}:{os.environ['PATH']}", "DVC_NO_ANALYTICS": "1",
            "GIT_AUTHOR_NAME": "ci", "GIT_AUTHOR_EMAIL": "ci@localhost",
            "GIT_COMMITTER_NAME": "ci", "GIT_COMMITTER_EMAIL": "ci@localhost"}
