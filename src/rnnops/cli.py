@@ -50,6 +50,8 @@ def parser() -> argparse.ArgumentParser:
     s.add_argument("--method", choices=("greedy", "beam", "sample"), default="greedy")
     s.add_argument("--max-tokens", type=int, default=30, help="tokens to generate (default 30)")
     s.add_argument("--width", type=int, default=5, help="beam width (default 5)")
+    s.add_argument("--length-penalty", type=float, default=1.0, help="beam scores are summed "
+                   "log-probabilities / length^this (0: none; default 1: per-token mean)")
     s.add_argument("--temperature", type=float, default=1.0, help="sampling temperature")
     s.add_argument("--top-k", type=int, default=0, help="sample among the k likeliest (0: all)")
     s.add_argument("--seed", type=int, default=0, help="sampling seed")
@@ -171,6 +173,7 @@ def generate_command(dictconfig, args) -> int:
     if kind != "language_model":
         raise UserError(f"model {args.model!r} is a forecaster; use rnnops predict")
     params = {"method": args.method, "max_tokens": args.max_tokens, "width": args.width,
+              "length_penalty": args.length_penalty,
               "temperature": args.temperature, "top_k": args.top_k, "seed": args.seed}
     out = model.predict(pd.DataFrame({"prompt": [args.prompt]}), params=params)
     print(out["text"].iloc[0])

@@ -182,7 +182,7 @@ def test_mlflow_models_serve_answers_invocations(store):
 
 def test_language_model_generates_with_every_method(store):
     root, config, data, model, lm, vocab, _ = store
-    from rnnops.models.decoding import greedy
+    from rnnops.models.decoding import beam_search, greedy
 
     out = rnnops("generate", "--model", f"{LM}/1", "--prompt", "the cat", "--max-tokens", "5",
                  f"paths.root={root}")
@@ -191,14 +191,27 @@ def test_language_model_generates_with_every_method(store):
     with torch.no_grad():
         state = lm(vocab.encode(["the"])[None]).state
         ids = greedy(lm.step, state, vocab.encode(["cat"]), 5, end_token=0)[0]
-    text = " ".join(vocab.decode(ids)).replace(" <eos>", "\n").replace("<eos>", "\n")
-    assert out.stdout.rstrip("\n") == text.rstrip("\n")
-    for method in ("beam", "sample"):
-        out = rnnops("generate", "--model", f"{LM}/1", "--prompt", "the", "--method", method,
-                     "--max-tokens", "4", "--seed", "3", f"paths.root={root}")
-        assert out.returncode == 0, out.stderr
-        words = out.stdout.split()
-        assert 1 <= len(words) <= 4 and set(words) <= set(vocab.tokens)
+
+    def words_of(ids):
+        return " ".join(vocab.decode(ids)).replace(" <eos>", "\n").replace("<eos>", "\n")
+
+    assert out.stdout.rstrip("\n") == words_of(ids).rstrip("\n")
+    # beam: the same as the search in process, per-token mean scores by default
+    out = rnnops("generate", "--model", f"{LM}/1", "--prompt", "the", "--method", "beam",
+                 "--max-tokens", "4", f"paths.root={root}")
+    assert out.returncode == 0, out.stderr
+    with torch.no_grad():
+        best = beam_search(lm.step, None, vocab.ids["the"], 4, 5, end_token=0,
+                           length_penalty=1.0)[0]
+    assert out.stdout.rstrip("\n") == words_of(best.tokens).rstrip("\n")
+    # sample: seeded, so repeatable; words of the vocabulary, at most 4 tokens
+    sampled = [rnnops("generate", "--model", f"{LM}/1", "--prompt", "the", "--method", "sample",
+                      "--max-tokens", "4", "--seed", "3", f"paths.root={root}") for _ in range(2)]
+    assert [o.returncode for o in sampled] == [0, 0], sampled[0].stderr
+    assert sampled[0].stdout == sampled[1].stdout
+    words = sampled[0].stdout.split()
+    assert len(words) <= 4 and set(words) <= set(vocab.tokens)
+    assert sampled[0].stdout.count("\n") + len(words) >= 4  # an <eos> prints as a line break
     out = rnnops("generate", "--model", f"{NAME}@champion", "--prompt", "x", f"paths.root={root}")
     assert out.returncode == 2
     assert out.stderr.strip() == (f"rnnops generate: error: model '{NAME}@champion' is a "

@@ -157,17 +157,18 @@ def running_trial_of(root, overrides, pid, mid_training=False):
 
 def test_a_killed_worker_s_trial_is_failed_retried_and_the_study_completes(tmp_path):
     run_stage("prepare", tiny(tmp_path))
-    # short epochs, enough of them that the kill lands mid-trial
-    overrides = ["sweep.n_trials=4", "sweep.max_epochs=6", "train.patience=6",
+    # enough epochs that the victim is still mid-trial when it is seen there; the survivor
+    # starts only after the kill, so a fast survivor cannot finish the study first (CI's quiet
+    # machine did exactly that when both ran at once)
+    overrides = ["sweep.n_trials=4", "sweep.max_epochs=20", "train.patience=20",
                  "train.limit_batches=6", "sweep.pruner=none", "sweep.heartbeat_s=1",
                  "sweep.grace_s=4"]
-    survivor = start_worker(tmp_path, *overrides)
-    wait_for(running_trial_of(tmp_path, overrides, survivor.pid), what="the first worker")
-    victim = start_worker(tmp_path, *overrides)  # joins the same study
+    victim = start_worker(tmp_path, *overrides)
     dead = wait_for(running_trial_of(tmp_path, overrides, victim.pid, mid_training=True),
-                    what="the second worker in mid-trial")
+                    what="the first worker in mid-trial")
     victim.send_signal(signal.SIGKILL)
     victim.wait()
+    survivor = start_worker(tmp_path, *overrides)  # joins the same study
     _, err = survivor.communicate(timeout=600)
     assert survivor.returncode == 0, err
 

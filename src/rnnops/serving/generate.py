@@ -20,8 +20,10 @@ from rnnops.serving import MODEL, SERVICE
 VOCAB = "vocab.json"
 METHODS = ("greedy", "beam", "sample")
 #: Decoding parameters and their defaults; MLflow passes them as `params`.
+#: Beam scores default to the mean log-probability per token (length_penalty 1): unnormalised
+#: sums favour ending at once, which an untrained or small model often does.
 DEFAULTS: dict[str, Any] = {"method": "greedy", "max_tokens": 30, "width": 5,
-                            "temperature": 1.0, "top_k": 0, "seed": 0}
+                            "length_penalty": 1.0, "temperature": 1.0, "top_k": 0, "seed": 0}
 
 
 @dataclass
@@ -77,7 +79,8 @@ class TextGenerator:
             out = greedy(self.model.step, state, start, steps, end_token=end)[0].tolist()
         elif p["method"] == "beam":
             best = beam_search(self.model.step, state, int(start), steps, int(p["width"]),
-                               end_token=end)[0]
+                               end_token=end,
+                               length_penalty=float(p["length_penalty"]))[0]
             out = best.tokens
         else:
             generator = torch.Generator().manual_seed(int(p["seed"]))
