@@ -5,7 +5,7 @@ PY := $(BIN)/python
 export PATH := $(BIN):$(PATH)
 export DVC_NO_ANALYTICS := 1
 
-.PHONY: setup system-packages run test test-fast ui bench results params lint
+.PHONY: setup system-packages run test test-fast ui bench bench-throughput results params lint
 
 setup: $(VENV)/.installed
 
@@ -35,6 +35,19 @@ ui: setup           ## MLflow UI on http://127.0.0.1:5000
 
 bench: setup
 	$(PY) bench/pipeline.py
+
+# The peer libraries get their own environment (torch pinned first, as above): they are never
+# dependencies of rnnops.
+BENCH_VENV := .venv-bench
+$(BENCH_VENV)/.installed:
+	python3 -m venv $(BENCH_VENV)
+	$(BENCH_VENV)/bin/python -m pip install -q --upgrade pip
+	$(BENCH_VENV)/bin/python -m pip install -q torch==2.13.0
+	$(BENCH_VENV)/bin/python -m pip install -q darts neuralforecast
+	touch $@
+
+bench-throughput: setup $(BENCH_VENV)/.installed  ## trainer vs raw loop, Darts, NeuralForecast
+	$(PY) bench/throughput.py --peers $(BENCH_VENV)/bin/python
 
 results: setup      ## the published tables reproduced (hours on a CPU): docs/results.md
 	dvc repro pipelines/benchmarks/dvc.yaml

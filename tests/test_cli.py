@@ -38,3 +38,11 @@ def test_unknown_group_option_names_it(tmp_path):
         "available options in 'model': gru, gru_classic, lstm, mingru, minlstm, "
         "peephole_lstm, rnn, segrnn, seq2seq"
     )
+
+
+def test_sweep_workers_flag_is_the_config_key(tmp_path):
+    out = rnnops("sweep", "--workers", "0", f"paths.root={tmp_path}")
+    assert out.returncode == 2
+    assert out.stderr.strip() == ("rnnops sweep: error: config key 'sweep.workers': 0 must be "
+                                  ">= 1")
+    assert list(tmp_path.iterdir()) == []

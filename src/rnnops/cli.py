@@ -28,6 +28,10 @@ def parser() -> argparse.ArgumentParser:
     sub = p.add_subparsers(dest="command", required=True, metavar="COMMAND")
     for name, text in STAGE_HELP.items():
         s = sub.add_parser(name, help=text, description=text)
+        if name == "sweep":
+            s.add_argument("--workers", type=int, help="worker processes on the one study (the "
+                           "same as sweep.workers=N; more machines join with the same "
+                           "sweep.storage and sweep.study_name)")
         _common(s)
     s = sub.add_parser("predict", help=PREDICT_HELP, description=PREDICT_HELP,
                        epilog="example: rnnops predict --input history.csv "
@@ -94,6 +98,8 @@ def one_line(message: str) -> str:
 
 def main(argv: list[str] | None = None) -> int:
     args = parser().parse_args(argv)
+    if getattr(args, "workers", None) is not None:
+        args.overrides.append(f"sweep.workers={args.workers}")
     logging.basicConfig(level=logging.INFO, format="[%(asctime)s][%(name)s] %(message)s")
     try:
         cfg = compose(args.config_dir, args.overrides)

@@ -117,9 +117,11 @@ class TrainConfig:
 class TrainerConfig:
     accelerator: str = "cpu"
     devices: int = 1
-    threads: int = 0
-    precision: str = "32-true"
+    threads: int = 0  # 0: one per core this process may use
+    precision: str = "auto"  # auto: bf16-mixed on a bf16 GPU, 32-true on CPU; or Lightning's
     progress_bar: bool = True
+    allocator: str = "retain"  # retain: freed memory kept for reuse (glibc); system: defaults
+    compile: bool = False  # torch.compile the model
 
 
 @dataclass(frozen=True)
@@ -363,7 +365,8 @@ _RULES: list[tuple[str, typing.Callable[[Any], bool], str]] = [
     ("train.tar", lambda v: v >= 0, "must be >= 0"),
     ("train.limit_batches", lambda v: v >= 0, "must be >= 0 (0 uses every batch)"),
     ("trainer.devices", lambda v: v >= 1, "must be >= 1"),
-    ("trainer.threads", lambda v: v >= 0, "must be >= 0 (0 keeps torch's default)"),
+    ("trainer.threads", lambda v: v >= 0, "must be >= 0 (0: one per usable core)"),
+    ("trainer.allocator", lambda v: v in ("retain", "system"), "must be retain or system"),
     ("sweep.n_trials", lambda v: v >= 1, "must be >= 1"),
     ("sweep.max_epochs", lambda v: v >= 1, "must be >= 1"),
     ("sweep.n_startup_trials", lambda v: v >= 0, "must be >= 0"),

@@ -202,16 +202,20 @@ def test_gradcheck(name, implementation):
     assert torch.autograd.gradcheck(run, (x, *weights))
 
 
-@pytest.mark.parametrize("cls", [PeepholeLSTM, ClassicGRU])
+@pytest.mark.parametrize(("name", "fast", "reference"), [
+    ("peephole_lstm", "fused", "loop"), ("gru_classic", "fused", "loop"),
+    ("lstm", "stepwise", "fused"),  # the hand-written kernel against torch's
+])
 @pytest.mark.parametrize("steps, layers", [(1, 1), (5, 1), (9, 3)])
-def test_fused_equals_reference_outputs_states_and_gradients(cls, steps, layers):
-    """The hand-written backward against autograd through the equations, stacked in layers
-    with a given initial state, the gradients of every input, state and weight compared."""
+def test_fused_equals_reference_outputs_states_and_gradients(name, fast, reference, steps,
+                                                              layers):
+    """The hand-written backward against autograd through the equations (or torch's kernel),
+    stacked in layers with a given initial state, the gradients of every input, state and
+    weight compared."""
     from rnnops.models.layers import RecurrentStack
 
-    name = "peephole_lstm" if cls is PeepholeLSTM else "gru_classic"
-    fused = RecurrentStack(name, IN, H, layers, cell_options={"implementation": "fused"})
-    loop = RecurrentStack(name, IN, H, layers, cell_options={"implementation": "loop"})
+    fused = RecurrentStack(name, IN, H, layers, cell_options={"implementation": fast})
+    loop = RecurrentStack(name, IN, H, layers, cell_options={"implementation": reference})
     loop.load_state_dict(fused.state_dict())
     x = torch.randn(B, steps, IN, requires_grad=True)
     _, start = fused(torch.randn(B, 3, IN))  # a nonzero initial state for every layer

@@ -14,8 +14,9 @@ from pytorch_lightning.callbacks import EarlyStopping, ModelCheckpoint
 from rnnops.config import Config
 from rnnops.data.prepared import PreparedData
 from rnnops.data.windows import EpochShuffle, IndexBatches, WindowDataset
-from rnnops.models import Forecaster, build_model
+from rnnops.models import Forecaster, autotune, build_model
 from rnnops.names import VAL_LOSS
+from rnnops.training import runtime
 from rnnops.training.callbacks import (
     AtomicCheckpointIO,
     EpochSeed,
@@ -102,8 +103,7 @@ def start_run(cfg: Config) -> None:
     """Process settings every training shares, then the seed that the initial weights use."""
     # Lightning's per-Trainer banners (GPU available, tips) would repeat for every sweep trial.
     logging.getLogger("pytorch_lightning.utilities.rank_zero").setLevel(logging.WARNING)
-    if cfg.trainer.threads:
-        torch.set_num_threads(cfg.trainer.threads)
+    runtime.configure(cfg.trainer)
     # The entry point seeds once per process; training reseeds so that every sweep trial and a
     # rerun in the same process start from the same initial weights.
     torch.manual_seed(cfg.seed)
@@ -123,6 +123,10 @@ def run_trainer(
     """Lightning's fit of `module` (which holds the network as `module.model`) with the
     project's callbacks: epoch seeding, history, NaN guard, early stopping on val/loss, and
     atomic checkpoints with resume when `checkpoint_dir` is given."""
+    # Cells with implementation=auto run the faster of their exact implementations at this
+    # batch's shape (the first batch's input; language-model chunks are (x, y, length)).
+    autotune.tune(module.model, next(iter(train_loader))[0])
+    runtime.maybe_compile(module.model, cfg.trainer.compile)
     history = History(epoch_sink)
     all_callbacks: list[pl.Callback] = [
         EpochSeed(cfg.seed),
@@ -154,7 +158,7 @@ def run_trainer(
     trainer = pl.Trainer(
         accelerator=cfg.trainer.accelerator,
         devices=cfg.trainer.devices,
-        precision=cfg.trainer.precision,
+        precision=runtime.resolve_precision(cfg.trainer.precision, cfg.trainer.accelerator),
         max_epochs=max_epochs or cfg.train.max_epochs,
         limit_train_batches=cfg.train.limit_batches or None,
         limit_val_batches=cfg.train.limit_batches or None,

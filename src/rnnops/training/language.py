@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import math
 
-import pytorch_lightning as pl
 import torch
 from torch import nn
 
@@ -21,6 +20,7 @@ from rnnops.models.layers import detach_state
 from rnnops.names import TRAIN_LOSS, VAL_LOSS
 from rnnops.training.callbacks import EpochSink
 from rnnops.training.fit import FitResult, run_trainer, start_run
+from rnnops.training.module import ResidentBatches
 from rnnops.training.optimization import configure_optimization
 from rnnops.training.regularizers import (
     activation_penalty,
@@ -66,7 +66,7 @@ class StreamChunks:
         return iter(self.chunks)
 
 
-class LanguageModule(pl.LightningModule):
+class LanguageModule(ResidentBatches):
     def __init__(self, model: LanguageModel, cfg: Config):
         super().__init__()
         self.model, self.train_cfg = model, cfg.train

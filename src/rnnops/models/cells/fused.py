@@ -15,6 +15,7 @@ import torch
 from torch import nn
 
 from rnnops.models.cells.common import batch_first_state, check_implementation, check_input
+from rnnops.models.cells.kernels.peephole_lstm import peephole_lstm
 
 
 class _Fused:
@@ -38,9 +39,29 @@ class RNN(_Fused, nn.RNN):
 
 
 class LSTM(_Fused, nn.LSTM):
+    """`fused`: torch's kernel; `stepwise`: the same equations through the hand-written kernel
+    (kernels/peephole_lstm.py without peepholes), sometimes faster on a CPU; `auto` lets
+    models/autotune.py measure both at the run's shape (fused until it has)."""
+
+    implementations = ("auto", "fused", "stepwise")
+    tunable = ("fused", "stepwise")
+
     def __init__(self, input_size: int, hidden_size: int, implementation: str = "auto"):
         check_implementation("lstm", implementation, self.implementations)
         super().__init__(input_size, hidden_size, batch_first=True)
+        self.implementation = implementation
+
+    def forward(self, x: torch.Tensor, state=None):
+        if self.implementation != "stepwise":
+            return super().forward(x, state)
+        check_input(x, self.input_size, "lstm")
+        if state is None:
+            h = c = x.new_zeros(x.shape[0], self.hidden_size)
+        else:
+            h, c = state
+        y, h, c = peephole_lstm(x, h, c, self.weight_ih_l0, self.weight_hh_l0,
+                                self.bias_ih_l0 + self.bias_hh_l0)
+        return y, (h, c)
 
 
 class GRU(_Fused, nn.GRU):

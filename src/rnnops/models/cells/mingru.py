@@ -37,6 +37,7 @@ class MinGRU(nn.Module):
     fused = False
     recurrent_weights = ()  # nothing recurrent to drop: the gates see only x_t
     implementations = IMPLEMENTATIONS
+    tunable = ("scan", "sequential")  # models/autotune.py measures both for `auto`
 
     def __init__(self, input_size: int, hidden_size: int, implementation: str = "auto"):
         super().__init__()

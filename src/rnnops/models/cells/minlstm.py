@@ -23,6 +23,7 @@ class MinLSTM(nn.Module):
     fused = False
     recurrent_weights = ()
     implementations = IMPLEMENTATIONS
+    tunable = ("scan", "sequential")  # models/autotune.py measures both for `auto`
 
     def __init__(self, input_size: int, hidden_size: int, implementation: str = "auto"):
         super().__init__()

@@ -13,6 +13,8 @@ from __future__ import annotations
 import torch
 
 from rnnops.models.cells.kernels.shared import (
+    backward_under_autocast,
+    float32_under_autocast,
     input_projection,
     input_projection_backward,
     sigmoid_backward,
@@ -22,6 +24,7 @@ from rnnops.models.cells.kernels.shared import (
 
 class ClassicGRUFunction(torch.autograd.Function):
     @staticmethod
+    @float32_under_autocast
     def forward(ctx, x, h0, weight_ih, weight_hh, bias):
         batch, steps, _ = x.shape
         hidden = h0.shape[1]
@@ -40,6 +43,7 @@ class ClassicGRUFunction(torch.autograd.Function):
         return h[1:].transpose(0, 1).contiguous(), h[steps].clone()
 
     @staticmethod
+    @backward_under_autocast
     def backward(ctx, dy, dh_last):
         x, weight_ih, weight_hh, gates, h, reset_h = ctx.saved_tensors
         steps, batch, three_hidden = gates.shape

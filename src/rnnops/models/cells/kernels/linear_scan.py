@@ -11,9 +11,12 @@ from __future__ import annotations
 
 import torch
 
+from rnnops.models.cells.kernels.shared import backward_under_autocast, float32_under_autocast
+
 
 class LinearScanFunction(torch.autograd.Function):
     @staticmethod
+    @float32_under_autocast
     def forward(ctx, a, b, h0):
         batch, steps, hidden = b.shape
         a_t, b_t = a.transpose(0, 1).contiguous(), b.transpose(0, 1).contiguous()
@@ -25,6 +28,7 @@ class LinearScanFunction(torch.autograd.Function):
         return h[1:].transpose(0, 1)
 
     @staticmethod
+    @backward_under_autocast
     def backward(ctx, dy):
         a_t, h = ctx.saved_tensors
         steps = a_t.shape[0]

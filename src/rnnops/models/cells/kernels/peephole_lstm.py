@@ -8,6 +8,9 @@ Backward, per step t from the last, with g the pre-activation gates, h̄ = tanh(
     dc_{t-1} = dc ⊙ f + dg_i ⊙ w_ci + dg_f ⊙ w_cf,  dh_{t-1} = dy_{t-1} + dg W_hh
 
 Every factor that does not depend on dh or dc is computed for all steps at once before the loop.
+Without peepholes (the w_c terms dropped) it is the plain LSTM: the `stepwise` implementation of
+cells/fused.py's `lstm`, which the autotuner (models/autotune.py) runs where it beats the library
+kernel.
 """
 
 from __future__ import annotations
@@ -15,6 +18,8 @@ from __future__ import annotations
 import torch
 
 from rnnops.models.cells.kernels.shared import (
+    backward_under_autocast,
+    float32_under_autocast,
     input_projection,
     input_projection_backward,
     sigmoid_backward,
@@ -24,6 +29,7 @@ from rnnops.models.cells.kernels.shared import (
 
 class PeepholeLSTMFunction(torch.autograd.Function):
     @staticmethod
+    @float32_under_autocast
     def forward(ctx, x, h0, c0, weight_ih, weight_hh, bias, peephole):
         batch, steps, _ = x.shape
         hidden = h0.shape[1]
@@ -34,7 +40,9 @@ class PeepholeLSTMFunction(torch.autograd.Function):
         h = x.new_empty(steps + 1, batch, hidden)
         tanh_c = x.new_empty(steps, batch, hidden)
         c[0], h[0] = c0, h0
-        w_if, w_co = peephole[:2].unsqueeze(0), peephole[2]
+        peeps = peephole is not None  # None: the plain LSTM (torch.nn.LSTM's equations)
+        if peeps:
+            w_if, w_co = peephole[:2].unsqueeze(0), peephole[2]
         recurrent = weight_hh.t()
         # Per-step views made once, in C++ (unbind), not by Python indexing inside the loop.
         for g, c_prev, c_t, h_prev, h_t, tanh_t in zip(
@@ -42,16 +50,22 @@ class PeepholeLSTMFunction(torch.autograd.Function):
             h[1:].unbind(0), tanh_c.unbind(0), strict=True,
         ):
             g.addmm_(h_prev, recurrent)
-            g[:, : 2 * hidden].view(batch, 2, hidden).addcmul_(w_if, c_prev.unsqueeze(1)).sigmoid_()
+            if_gates = g[:, : 2 * hidden]
+            if peeps:
+                if_gates.view(batch, 2, hidden).addcmul_(w_if, c_prev.unsqueeze(1))
+            if_gates.sigmoid_()
             i, f, candidate, o = g.chunk(4, dim=1)
             candidate.tanh_()
             torch.mul(f, c_prev, out=c_t).addcmul_(i, candidate)
-            o.addcmul_(w_co, c_t).sigmoid_()
+            if peeps:
+                o.addcmul_(w_co, c_t)
+            o.sigmoid_()
             torch.mul(o, torch.tanh(c_t, out=tanh_t), out=h_t)
         ctx.save_for_backward(x, weight_ih, weight_hh, peephole, gates, c, h, tanh_c)
         return h[1:].transpose(0, 1).contiguous(), h[steps].clone(), c[steps].clone()
 
     @staticmethod
+    @backward_under_autocast
     def backward(ctx, dy, dh_last, dc_last):
         x, weight_ih, weight_hh, peephole, gates, c, h, tanh_c = ctx.saved_tensors
         steps, batch, four_hidden = gates.shape
@@ -66,7 +80,9 @@ class PeepholeLSTMFunction(torch.autograd.Function):
         sigmoid_backward(c[:-1], f, grad_input=to_f)  # dg_f = dc * c_{t-1} * f(1-f)
         tanh_backward(i, candidate, grad_input=to_c)  # dg_c = dc * i * (1 - c̃^2)
         to_icf = factors[2:].permute(1, 2, 0, 3)  # (T, B, 3, H) view
-        w_ci, w_cf, w_co = peephole
+        peeps = peephole is not None
+        if peeps:
+            w_ci, w_cf, w_co = peephole
         dgates = torch.empty_like(gates)
         dy = dy.transpose(0, 1)
         dh, dc = dy[steps - 1] + dh_last, dc_last.clone()
@@ -76,14 +92,19 @@ class PeepholeLSTMFunction(torch.autograd.Function):
             reversed(to_icf.unbind(0)), reversed(f.unbind(0)), reversed(dy_prev), strict=True,
         ):
             dg_o = torch.mul(dh, o_t, out=dg[:, 3 * hidden:])
-            dc.addcmul_(dh, h_t).addcmul_(dg_o, w_co)
+            dc.addcmul_(dh, h_t)
+            if peeps:
+                dc.addcmul_(dg_o, w_co)
             torch.mul(dc.unsqueeze(1), icf_t, out=dg[:, : 3 * hidden].view(batch, 3, hidden))
-            dc = (dc * f_t).addcmul_(dg[:, :hidden], w_ci).addcmul_(dg[:, hidden: 2 * hidden],
-                                                                    w_cf)
+            dc = dc * f_t
+            if peeps:
+                dc.addcmul_(dg[:, :hidden], w_ci).addcmul_(dg[:, hidden: 2 * hidden], w_cf)
             dh = dg @ weight_hh if dy_t is None else torch.addmm(dy_t, dg, weight_hh)
         flat = dgates.view(steps * batch, four_hidden)
         d_weight_hh = flat.t() @ h[:-1].reshape(steps * batch, hidden)
         dx, d_weight_ih = input_projection_backward(ctx, x, weight_ih, flat, 0, 3)
+        if not peeps:
+            return dx, dh, dc, d_weight_ih, d_weight_hh, flat.sum(0), None
         c_prev = c[:-1].reshape(-1, hidden)
         d_peephole = torch.stack([
             (flat[:, :hidden] * c_prev).sum(0),
@@ -93,6 +114,7 @@ class PeepholeLSTMFunction(torch.autograd.Function):
         return dx, dh, dc, d_weight_ih, d_weight_hh, flat.sum(0), d_peephole
 
 
-def peephole_lstm(x, h0, c0, weight_ih, weight_hh, bias, peephole):
-    """(y, h_T, c_T) for x (B, T, I) and initial states (B, H)."""
+def peephole_lstm(x, h0, c0, weight_ih, weight_hh, bias, peephole=None):
+    """(y, h_T, c_T) for x (B, T, I) and initial states (B, H); without `peephole` (3, H) the
+    plain LSTM of torch.nn.LSTM (with bias = b_ih + b_hh)."""
     return PeepholeLSTMFunction.apply(x, h0, c0, weight_ih, weight_hh, bias, peephole)

@@ -11,6 +11,11 @@ from __future__ import annotations
 
 import torch
 
+# Under GPU autocast (trainer.precision=bf16-mixed) the hand-written kernels run in float32:
+# their in-place updates mix the step's tensors, which must share one dtype.
+float32_under_autocast = torch.amp.custom_fwd(device_type="cuda", cast_inputs=torch.float32)
+backward_under_autocast = torch.amp.custom_bwd(device_type="cuda")
+
 # grad * y * (1 - y) and grad * (1 - y^2) for y = σ(·) and tanh(·), one kernel each, into out=
 sigmoid_backward = torch.ops.aten.sigmoid_backward.grad_input
 tanh_backward = torch.ops.aten.tanh_backward.grad_input

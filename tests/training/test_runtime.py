@@ -1,0 +1,94 @@
+"""Speed settings: the allocator ends the page-fault storm, and no setting changes results."""
+
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+import torch
+
+from rnnops.data.prepared import PreparedData
+from rnnops.data.preprocess import Scaler
+from rnnops.training import runtime
+from rnnops.training.fit import fit
+from tests.conftest import load
+
+# Five training steps of the benchmark's LSTM shape; prints minor page faults per step after
+# three warm-up steps.
+FAULTS = """
+import resource, sys, torch
+from rnnops.training.runtime import configure_allocator
+print(configure_allocator(sys.argv[1]), file=sys.stderr)
+lstm = torch.nn.LSTM(1, 128, 2, batch_first=True)
+x = torch.randn(64, 96, 1)
+def step():
+    y, _ = lstm(x)
+    y.sum().backward()
+for _ in range(3):  # the heap grows to the working set
+    step()
+before = resource.getrusage(resource.RUSAGE_SELF).ru_minflt
+for _ in range(5):
+    step()
+print((resource.getrusage(resource.RUSAGE_SELF).ru_minflt - before) / 5)
+"""
+
+
+def faults_per_step(allocator: str) -> float:
+    out = subprocess.run([sys.executable, "-c", FAULTS, allocator], capture_output=True,
+                         text=True, check=True)
+    return float(out.stdout)
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="glibc's mallopt")
+def test_retained_memory_ends_the_page_fault_storm():
+    system, retain = faults_per_step("system"), faults_per_step("retain")
+    assert system > 1000, system  # glibc's defaults unmap the step's buffers every time
+    assert retain < system / 20, (retain, system)
+
+
+def test_precision_auto_is_float32_on_cpu_and_explicit_values_pass():
+    assert runtime.resolve_precision("auto", "cpu") == "32-true"
+    assert runtime.resolve_precision("bf16-mixed", "cpu") == "bf16-mixed"
+
+
+def test_threads_default_to_the_usable_cores():
+    before = torch.get_num_threads()
+    try:
+        assert runtime.configure_threads(0) == len(__import__("os").sched_getaffinity(0))
+        assert runtime.configure_threads(1) == 1 == torch.get_num_threads()
+    finally:
+        torch.set_num_threads(before)
+
+
+def sines(rows: int = 400) -> PreparedData:
+    t = np.arange(rows, dtype=np.float32)[:, None]
+    series = np.concatenate([np.sin(t / 7), np.cos(t / 11)], axis=1).astype(np.float32)
+    arrays = {"train": series[:300], "val": series[280:], "test": series[280:]}
+    scaler = Scaler(np.zeros(2), np.ones(2))
+    return PreparedData(arrays, ["a", "b"], [0, 1], scaler, {})
+
+
+def test_fast_settings_give_the_plain_loss_curve(tmp_path, monkeypatch):
+    """Defaults (retained memory, measured implementations, threads per core) against the plain
+    path (C library allocator, torch's fused kernel, one thread): the same epochs, within
+    floating-point rounding."""
+    monkeypatch.setenv("RNNOPS_CACHE", str(tmp_path))
+    base = ["model=lstm", "model.hidden_size=16", "model.num_layers=2", "data.lookback=20",
+            "data.horizon=5", "train.max_epochs=3", "train.patience=3", "train.batch_size=16",
+            "trainer.progress_bar=false", f"paths.root={tmp_path}"]
+    threads = torch.get_num_threads()
+    try:
+        curves = {}
+        for label, options in {
+            "plain": ["trainer.allocator=system", "model.implementation=fused",
+                      "trainer.threads=1"],
+            "stepwise": ["model.implementation=stepwise"],
+            "default": [],
+        }.items():
+            history = fit(load(*base, *options), sines()).history
+            curves[label] = np.array([[r["train/loss"], r["val/loss"]] for r in history])
+    finally:
+        torch.set_num_threads(threads)
+    assert curves["plain"].shape == (3, 2)
+    for label in ("stepwise", "default"):
+        np.testing.assert_allclose(curves[label], curves["plain"], rtol=1e-4, err_msg=label)
