@@ -54,31 +54,16 @@ def measure(device: torch.device, batch: int, length: int, inputs: int, hidden: 
     return {name: statistics.median(t) for name, t in times.items()}
 
 
-def auto_choices(device: torch.device, length: int) -> set[str]:
-    """The labels of the implementations that `auto` runs here, read from the cells' own log."""
-    import logging
-
-    from rnnops.models.cells.common import log_choice
-
+def auto_choices(medians: dict[str, float]) -> set[str]:
+    """The labels `auto` runs: training measures a cell's `tunable` implementations at the run's
+    shape and keeps the fastest (models/autotune.py), so here the fastest of them in this run;
+    cells with one implementation run it."""
     picked: set[str] = set()
-
-    class Catch(logging.Handler):
-        def emit(self, record):
-            cell, implementation, _ = record.args
-            picked.add(f"{cell}[{implementation}]")
-
-    logger = logging.getLogger("rnnops.models")
-    handler, level = Catch(), logger.level
-    logger.addHandler(handler)
-    logger.setLevel(logging.INFO)
-    log_choice.cache_clear()
-    try:
-        with torch.no_grad():
-            for cls in CELLS.values():
-                cls(2, 2).to(device)(torch.zeros(1, length, 2, device=device))
-    finally:
-        logger.removeHandler(handler)
-        logger.setLevel(level)
+    for name, cls in CELLS.items():
+        candidates = getattr(cls, "tunable", ()) or [i for i in cls.implementations
+                                                    if i != "auto"][:1]
+        labels = [name if len(cls.implementations) == 2 else f"{name}[{c}]" for c in candidates]
+        picked.add(min(labels, key=medians.__getitem__))
     return picked
 
 
@@ -104,7 +89,7 @@ def main() -> None:
         for length in args.lengths:
             medians = measure(device, args.batch, length, args.inputs, args.hidden, args.rounds)
             lstm, gru = medians["torch.nn.LSTM"], medians["torch.nn.GRU"]
-            picked = auto_choices(device, length)
+            picked = auto_choices(medians)
             print(f"\n{name}, T={length}")
             print(f"{'cell':<26}{'ms':>10}{'vs torch.nn.LSTM':>18}{'vs torch.nn.GRU':>17}")
             for cell, seconds in medians.items():
