@@ -94,6 +94,19 @@ def maybe_compile(model: torch.nn.Module, compile_: bool) -> None:
         model.forward = torch.compile(model.forward)
 
 
+def configure_determinism() -> None:
+    """Training runs with torch's deterministic algorithms (Lightning's deterministic=True),
+    which by default also fill every new tensor with NaN to expose reads of uninitialised
+    memory: 2-8% of a 2-layer LSTM step on the CPU, measured. Nothing in rnnops reads memory
+    before writing it (the hand-written kernels fill their buffers with out= ops), so the
+    filling is turned off; the algorithms stay deterministic."""
+    if torch.utils.deterministic.fill_uninitialized_memory:
+        torch.utils.deterministic.fill_uninitialized_memory = False
+        _once("torch.utils.deterministic.fill_uninitialized_memory", "False",
+              "deterministic algorithms without the NaN fill of new tensors")
+
+
 def configure(trainer: TrainerConfig) -> None:
     configure_allocator(trainer.allocator)
     configure_threads(trainer.threads)
+    configure_determinism()
