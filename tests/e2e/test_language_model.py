@@ -4,7 +4,10 @@ learns it, and evaluate reports its test perplexity."""
 from __future__ import annotations
 
 import json
+import logging
 import random
+
+import yaml
 
 from rnnops.entry import run_stage
 from tests.conftest import compose
@@ -43,3 +46,28 @@ def test_language_model_pipeline(tmp_path):
     assert metrics == json.loads((tmp_path / "reports" / "metrics.json").read_text())
     assert "perplexity" in (tmp_path / "reports" / "report.md").read_text()
     assert (tmp_path / "reports" / "plots" / "learning_curve.png").is_file()
+
+
+def test_a_sweep_tunes_a_language_model(tmp_path, caplog):
+    """The sweep stage on a text corpus: every trial trains the language model (the train
+    stage's routine), the best values reach best_params.yaml, and the train stage uses them."""
+    write_corpus(tmp_path / "corpus")
+    cfg = compose("data=text", f"data.path={tmp_path / 'corpus'}", f"paths.root={tmp_path}",
+                  "model=gru", "model.hidden_size=16", "train.bptt=10", "train.batch_size=16",
+                  "trainer.progress_bar=false", "sweep.n_trials=3", "sweep.max_epochs=2",
+                  "sweep.pruner=none", "~sweep.space.model", "~sweep.space.train.l2",
+                  "sweep.space.train.lr.type=categorical",
+                  "+sweep.space.train.lr.choices=[0.01,0.003,1e-6]", "sweep.sampler=grid")
+    run_stage("prepare", cfg)
+    summary = run_stage("sweep", cfg)
+    assert summary["trials"] == {"COMPLETE": 3}
+    assert summary["params"] == {"train.lr": 0.01}  # 1e-6 cannot learn the grammar in 2 epochs
+    best = yaml.safe_load((tmp_path / "models" / "sweep" / "best_params.yaml").read_text())
+    assert best["params"] == {"train.lr": 0.01}
+    with caplog.at_level(logging.INFO, logger="rnnops"):
+        info = run_stage("train", compose("data=text", f"data.path={tmp_path / 'corpus'}",
+                                          f"paths.root={tmp_path}", "model=gru",
+                                          "model.hidden_size=16", "train.max_epochs=1",
+                                          "trainer.progress_bar=false"))
+    assert info["kind"] == "language_model"
+    assert "applying best params from" in caplog.text and "'train.lr': 0.01" in caplog.text

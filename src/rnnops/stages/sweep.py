@@ -27,7 +27,7 @@ from rnnops.errors import UserError
 from rnnops.names import VAL_LOSS
 from rnnops.sweep import queue as q
 from rnnops.sweep.algorithms import specs
-from rnnops.sweep.objective import EPOCHS, run_trial
+from rnnops.sweep.objective import EPOCHS, TextData, load_data, run_trial
 from rnnops.sweep.plots import save_plots
 from rnnops.sweep.pruning import PRUNED_AT
 from rnnops.sweep.space import grid, suggest
@@ -68,7 +68,7 @@ def worker_config(cfg: Config) -> Config:
 
 def sweep(cfg: Config) -> dict[str, Any]:
     study, storage = open_study(cfg)  # a bad sweep.storage stops here, before any training
-    data = PreparedData.load(cfg.paths.prepared)
+    data = load_data(cfg)
     plan = budget(cfg)
     tracking.configure(cfg)
     parent = study.user_attrs.get(PARENT_RUN) or {}
@@ -115,14 +115,14 @@ def wait_until_ready(helpers: list[Any], ready: list[Any], timeout_s: float = 30
 
 
 def work(cfg: Config, parent_run: str, nested: bool, study: Any = None, storage: Any = None,
-         data: PreparedData | None = None, ready: Any = None) -> None:
+         data: PreparedData | TextData | None = None, ready: Any = None) -> None:
     """One worker: take tickets from the study and run them until none is left. In a helper
     process (spawned) it opens everything itself, then sets `ready`."""
     if study is None:
         logging.basicConfig(level=logging.INFO,
                             format="[%(asctime)s][%(name)s][%(levelname)s] - %(message)s")
         study, storage = open_study(cfg)
-        data = PreparedData.load(cfg.paths.prepared)
+        data = load_data(cfg)
         tracking.configure(cfg)
     if ready is not None:
         ready.set()
@@ -143,8 +143,8 @@ def work(cfg: Config, parent_run: str, nested: bool, study: Any = None, storage:
     )
 
 
-def run_one(cfg: Config, data: PreparedData, queue: q.TrialQueue, trial: Any, parent_run: str,
-            nested: bool) -> None:
+def run_one(cfg: Config, data: PreparedData | TextData, queue: q.TrialQueue, trial: Any,
+            parent_run: str, nested: bool) -> None:
     """One trial as one MLflow run (its parent: the study's run); Optuna is told the outcome."""
     from optuna.trial import TrialState
 

@@ -68,12 +68,12 @@ def checkpoint_key(cfg: Config) -> str:
 
 
 def train(cfg: Config) -> dict[str, Any]:
-    if cfg.data.kind == "text":
-        return train_language_model(cfg)
-    data = PreparedData.load(cfg.paths.prepared)
     trial = sweep_job.current()  # the Optuna trial when a Hydra sweep launched this job
     if trial.trial is None:  # a sweep job trains the values it was given, not best_params.yaml
         cfg = apply_best_params(cfg)
+    if cfg.data.kind == "text":
+        return train_language_model(cfg)
+    data = PreparedData.load(cfg.paths.prepared)
     tracking.configure(cfg)
     with tracking.run(
         f"train-{cfg.model.label}",

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import math
 
+import pytorch_lightning as pl
 import torch
 from torch import nn
 
@@ -129,6 +130,7 @@ def fit_language_model(
     max_epochs: int | None = None,
     checkpoint_dir=None,
     epoch_sink: EpochSink | None = None,
+    callbacks: list[pl.Callback] | None = None,
 ) -> FitResult:
     start_run(cfg)
     model = make_language_model(cfg, vocab_size)
@@ -137,7 +139,7 @@ def fit_language_model(
                          cfg.seed)
     val = StreamChunks(batchify(splits["val"], t.eval_batch_size), t.bptt)
     return run_trainer(cfg, LanguageModule(model, cfg), train, val, max_epochs=max_epochs,
-                       checkpoint_dir=checkpoint_dir, epoch_sink=epoch_sink)
+                       checkpoint_dir=checkpoint_dir, epoch_sink=epoch_sink, callbacks=callbacks)
 
 
 @torch.no_grad()
