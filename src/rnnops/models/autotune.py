@@ -125,13 +125,14 @@ def _tune(model: nn.Module, cells: list[nn.Module], example: torch.Tensor) -> di
             hook.remove()
         model.train(was_training)
     names = {m: n for n, m in model.named_modules()}
+    stored = _load()
     chosen = {}
     for cell in cells:
         if cell not in inputs:  # not on the forward path of a training batch
             continue
         x, needs_grad = inputs[cell]
         key = _key(cell, x, needs_grad)
-        choice = _memory.get(key) or _load().get(key)
+        choice = _memory.get(key) or stored.get(key)
         if choice in cell.tunable:
             reason = "measured before at this shape"
         else:

@@ -6,25 +6,15 @@ Every switch is a `trainer.*` key, the measured fast choice is the default (docs
 
 from __future__ import annotations
 
-import ctypes
-import ctypes.util
 import logging
 import os
 
 import torch
 
 from rnnops.config import TrainerConfig
+from rnnops.data.memory import retain_freed_memory
 
 log = logging.getLogger("rnnops.training")
-
-# glibc's mallopt parameters (malloc.h)
-_M_TRIM_THRESHOLD, _M_MMAP_THRESHOLD = -1, -3
-# Below this size allocations come from the heap, where freed blocks are reused. glibc's
-# default (a dynamic threshold capped at 32 MB) sends a recurrent step's larger buffers to
-# mmap and unmaps them on free: ~15,900 minor page faults per training step of the benchmark
-# LSTM (B=64, T=96, H=128, 2 layers), 0.02 with these settings, and epochs ~20% faster.
-_MMAP_THRESHOLD = 256 << 20
-_NEVER_TRIM = 2**31 - 1
 
 _applied: dict[str, str] = {}
 
@@ -36,21 +26,17 @@ def _once(key: str, value: str, reason: str) -> None:
 
 
 def configure_allocator(mode: str) -> str:
-    """`retain`: freed memory stays in the process for the next step (glibc mallopt; other C
-    libraries keep their behaviour); `system`: the C library's defaults. Returns what runs."""
+    """`retain`: freed memory stays in the process for the next step (data/memory.py has why);
+    `system`: the C library's defaults. Returns what runs. Retaining lasts for the process: a
+    later `system` run in it (another sweep trial) keeps it, and says so."""
     if mode == "system":
+        if _applied.get("trainer.allocator") == "retain":
+            log.info("trainer.allocator: retain stays in effect (set earlier in this process)")
+            return "retain"
         _once("trainer.allocator", "system", "the C library's defaults, as configured")
         return "system"
-    libc_name = ctypes.util.find_library("c")
-    try:
-        libc = ctypes.CDLL(libc_name)
-        mallopt = libc.mallopt
-    except (OSError, AttributeError, TypeError):
-        _once("trainer.allocator", "system", f"no glibc mallopt in {libc_name!r}")
-        return "system"
-    if not (mallopt(_M_MMAP_THRESHOLD, _MMAP_THRESHOLD) and mallopt(_M_TRIM_THRESHOLD,
-                                                                    _NEVER_TRIM)):
-        _once("trainer.allocator", "system", "mallopt refused the settings")
+    if not retain_freed_memory():
+        _once("trainer.allocator", "system", "no glibc mallopt in this process")
         return "system"
     _once("trainer.allocator", "retain", "glibc keeps freed buffers for reuse: no page-fault "
           "storm per step")
