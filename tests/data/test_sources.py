@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import re
 
 import numpy as np
 import pandas as pd
@@ -126,6 +127,34 @@ def test_ett_root_from_the_environment(tmp_path, monkeypatch):
     prepared = prepare(tmp_path, "data=etth2")
     assert prepared.meta["origin"] == str(SHARED_DATA / "ETTh2.csv")
     assert not (tmp_path / "data" / "downloads").exists()  # nothing was downloaded
+
+
+def test_ettm2_local_copy_is_checked_by_md5(tmp_path, monkeypatch, capsys):
+    """ETTm2 is pinned by md5 (the only published checksum): a copy with that md5 is read and its
+    sha256 recorded; any other content is refused, naming the file and the algorithm."""
+    from rnnops.data import catalog
+
+    rows, rng = 57600, np.random.default_rng(0)
+    frame = pd.DataFrame(rng.standard_normal((rows, 7)),
+                         columns=["HUFL", "HULL", "MUFL", "MULL", "LUFL", "LULL", "OT"])
+    frame.insert(0, "date", pd.date_range("2016-07-01", periods=rows, freq="15min").astype(str))
+    root = tmp_path / "root"
+    root.mkdir()
+    frame.to_csv(root / "ETTm2.csv", index=False)
+    content = (root / "ETTm2.csv").read_bytes()
+    published = catalog.Published("https://example.invalid/ETTm2.csv",
+                                  f"md5:{hashlib.md5(content).hexdigest()}")
+    monkeypatch.setitem(catalog.FILES, "ETTm2.csv", published)
+    prepared = prepare(tmp_path / "ok", "data=ettm2", f"data.root={root}")
+    assert prepared.meta["source_sha256"] == hashlib.sha256(content).hexdigest()
+    assert len(prepared.arrays["train"]) == 34560
+
+    (root / "ETTm2.csv").write_bytes(content[:-10])
+    with pytest.raises(SystemExit):
+        prepare(tmp_path / "bad", "data=ettm2", f"data.root={root}")
+    assert re.search(r"ETTm2\.csv: md5 [0-9a-f]{32} differs from the pinned",
+                     capsys.readouterr().err)
+    assert not (tmp_path / "bad/data/prepared").exists()
 
 
 def test_url_is_downloaded_once_and_verified(tmp_path, http_folder):

@@ -1,5 +1,8 @@
-"""Files from the web, pinned by sha256, downloaded once into a cache (pooch does the work:
-a progress bar, a temporary file that only becomes the cached file once its hash matches)."""
+"""Files from the web, pinned by a checksum, downloaded once into a cache (pooch does the work:
+a progress bar, a temporary file that only becomes the cached file once its hash matches).
+
+A checksum is written as pooch writes it, "ALGORITHM:HEX" (sha256 for files pinned here, md5 where
+only that is published)."""
 
 from __future__ import annotations
 
@@ -16,7 +19,11 @@ ROOT_ENV = "RNNOPS_DATA_ROOT"
 
 
 def sha256_of(path: Path) -> str:
-    h = hashlib.sha256()
+    return hash_of(path, "sha256")
+
+
+def hash_of(path: Path, algorithm: str) -> str:
+    h = hashlib.new(algorithm)
     with open(path, "rb") as f:
         for block in iter(lambda: f.read(1 << 20), b""):
             h.update(block)
@@ -29,14 +36,14 @@ def local_root(configured: str | None) -> Path | None:
     return Path(value).expanduser() if value else None
 
 
-def fetch(url: str, sha256: str, cache: Path, name: str | None = None) -> Path:
+def fetch(url: str, checksum: str, cache: Path, name: str | None = None) -> Path:
     """The cached file for `url`, downloading it first if needed; a hash mismatch is an error
     and leaves nothing in the cache."""
     import pooch
 
     cache.mkdir(parents=True, exist_ok=True)
     try:
-        path = pooch.retrieve(url, known_hash=f"sha256:{sha256}", fname=name, path=cache,
+        path = pooch.retrieve(url, known_hash=checksum, fname=name, path=cache,
                               progressbar=_has_tqdm())
     except ValueError as exc:  # pooch's hash mismatch
         raise DataError(f"{url}: {str(exc).splitlines()[0]} (check data.sha256)") from None
@@ -45,11 +52,12 @@ def fetch(url: str, sha256: str, cache: Path, name: str | None = None) -> Path:
     return Path(path)
 
 
-def verified(path: Path, sha256: str) -> Path:
+def verified(path: Path, checksum: str) -> Path:
     """A local copy whose content must be the pinned file."""
-    actual = sha256_of(path)
-    if actual != sha256:
-        raise DataError(f"{path}: sha256 {actual} differs from the pinned {sha256}; "
+    algorithm, expected = checksum.split(":")
+    actual = hash_of(path, algorithm)
+    if actual != expected:
+        raise DataError(f"{path}: {algorithm} {actual} differs from the pinned {expected}; "
                         "replace the file with the original or clear data.root")
     return path
 

@@ -83,10 +83,10 @@ def load_url(cfg: DataConfig, cache: Path) -> Loaded:
     url, sha256 = require(cfg, "url"), require(cfg, "sha256")
     if not url.startswith(("http://", "https://")):
         raise ConfigError("data.url", f"{url!r} is not an http(s) URL")
-    return _table(cfg, download.fetch(url, sha256, cache), sha256)
+    return _table(cfg, download.fetch(url, f"sha256:{sha256}", cache), sha256)
 
 
-ETT_DATASETS = ["ETTh1", "ETTh2", "ETTm1"]
+ETT_DATASETS = ["ETTh1", "ETTh2", "ETTm1", "ETTm2"]
 
 
 def load_ett(cfg: DataConfig, cache: Path) -> Loaded:
@@ -96,7 +96,8 @@ def load_ett(cfg: DataConfig, cache: Path) -> Loaded:
     path = catalog.locate(f"{name}.csv", cfg.root, cache)
     time_column = cfg.time_column or "date"
     frame = set_time_index(read_table(path, time_column=time_column), time_column, str(path))
-    return Loaded(frame, str(path), catalog.FILES[f"{name}.csv"].sha256)
+    sha256 = catalog.FILES[f"{name}.csv"].sha256 or download.sha256_of(path)  # meta.json's hash
+    return Loaded(frame, str(path), sha256)
 
 
 def load_synthetic(cfg: DataConfig, cache: Path) -> Loaded:
