@@ -9,6 +9,7 @@ itself (`sweep.workers=1` and `=2`, MLflow logging included) on one fixed set of
 
     python bench/sweep.py                     # weekly Mauna Loa CO2 (ships with statsmodels)
     python bench/sweep.py --data etth1        # ETTh1's OT column from ../shared/data (slower)
+    python bench/sweep.py --seeds 1 2 3 --throughput-trials 0   # the search comparison, 3 seeds
 """
 
 from __future__ import annotations
@@ -16,6 +17,7 @@ from __future__ import annotations
 import argparse
 import logging
 import os
+import statistics
 import tempfile
 import time
 import warnings
@@ -62,7 +64,7 @@ def search(cfg: Any, data: Any, budget: int) -> list[dict[str, Any]]:
 
     storage = open_storage(f"sqlite:///{cfg.paths.optuna / 'bench.db'}")
     sampler, pruner = specs(cfg.sweep, cfg.seed)
-    name = f"{cfg.sweep.sampler}-{cfg.sweep.pruner}"
+    name = f"{cfg.sweep.sampler}-{cfg.sweep.pruner}-{cfg.seed}"
     study = load_or_create(name, storage, sampler, pruner)
     queue = TrialQueue(study, storage, Budget(n_trials=1000), sampler)
     ended: list[dict[str, Any]] = []
@@ -108,12 +110,38 @@ def throughput(root: Path, data: str, workers: int, trials: int, epochs: int) ->
     return trials / (time.perf_counter() - start) * 3600
 
 
+def report(args: argparse.Namespace, seed: int, results: dict[str, list[dict[str, Any]]],
+           seconds: dict[str, float]) -> float | None:
+    """Print one seed's table; the ratio of epochs TPE + Hyperband needed to reach random
+    search's best to the epochs random search needed (None when it never got there)."""
+    random_best = best_within(results["random, no pruning"], float("inf"))
+    print(f"\n{args.data}: LSTM forecaster, {args.budget} training epochs per search, "
+          f"{args.max_epochs} epochs per unpruned trial, seed {seed}, {os.cpu_count()} cores")
+    print(f"{'search':<20} {'trials':>6} {'epochs':>6} {'best@half':>10} "
+          f"{'best@budget':>11} {'epochs to random best':>22} {'seconds':>8}")
+    for label, ended in results.items():
+        reach = epochs_to_reach(ended, random_best)
+        print(f"{label:<20} {len(ended):>6} {ended[-1]['epochs']:>6} "
+              f"{best_within(ended, args.budget / 2):>10.5f} "
+              f"{best_within(ended, args.budget):>11.5f} "
+              f"{'not reached' if reach is None else reach:>22} {seconds[label]:>8.1f}")
+    tpe_reach = epochs_to_reach(results["TPE + Hyperband"], random_best)
+    random_reach = epochs_to_reach(results["random, no pruning"], random_best)
+    if tpe_reach is None:
+        return None
+    print(f"TPE + Hyperband reached random search's best ({random_best:.5f}) in "
+          f"{tpe_reach / random_reach:.2f}x the epochs random search needed")
+    return tpe_reach / random_reach
+
+
 def main() -> None:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("--data", choices=("co2", "etth1"), default="co2")
     p.add_argument("--budget", type=int, default=60, help="training epochs per search")
     p.add_argument("--max-epochs", type=int, default=9, help="epochs of an unpruned trial")
-    p.add_argument("--throughput-trials", type=int, default=6)
+    p.add_argument("--seeds", type=int, nargs="+", default=[42],
+                   help="one pair of searches per seed (the ratio is read over several)")
+    p.add_argument("--throughput-trials", type=int, default=6, help="0 skips throughput")
     p.add_argument("--throughput-epochs", type=int, default=2)
     args = p.parse_args()
     warnings.filterwarnings("ignore")
@@ -131,31 +159,25 @@ def main() -> None:
                   "sweep.min_epochs=1", "sweep.reduction_factor=3"]
         arms = {"random, no pruning": ["sweep.sampler=random", "sweep.pruner=none"],
                 "TPE + Hyperband": ["sweep.sampler=tpe", "sweep.pruner=hyperband"]}
-        results, seconds = {}, {}
-        for label, overrides in arms.items():
-            cfg = from_dictconfig(compose(root, args.data, *common, *overrides))
-            cfg.paths.optuna.mkdir(parents=True, exist_ok=True)
-            seed_everything(cfg.seed)
-            start = time.perf_counter()
-            results[label] = search(cfg, data, args.budget)
-            seconds[label] = time.perf_counter() - start
-
-        random_best = best_within(results["random, no pruning"], float("inf"))
-        print(f"\n{args.data}: LSTM forecaster, {args.budget} training epochs per search, "
-              f"{args.max_epochs} epochs per unpruned trial, seed 42, {os.cpu_count()} cores")
-        print(f"{'search':<20} {'trials':>6} {'epochs':>6} {'best@half':>10} "
-              f"{'best@budget':>11} {'epochs to random best':>22} {'seconds':>8}")
-        for label, ended in results.items():
-            reach = epochs_to_reach(ended, random_best)
-            print(f"{label:<20} {len(ended):>6} {ended[-1]['epochs']:>6} "
-                  f"{best_within(ended, args.budget / 2):>10.5f} "
-                  f"{best_within(ended, args.budget):>11.5f} "
-                  f"{'not reached' if reach is None else reach:>22} {seconds[label]:>8.1f}")
-        tpe_reach = epochs_to_reach(results["TPE + Hyperband"], random_best)
-        random_reach = epochs_to_reach(results["random, no pruning"], random_best)
-        if tpe_reach is not None:
-            print(f"TPE + Hyperband reached random search's best ({random_best:.5f}) in "
-                  f"{tpe_reach / random_reach:.2f}x the epochs random search needed")
+        ratios = []
+        for seed in args.seeds:  # one seed is one draw of luck: the ratio is read over several
+            results, seconds = {}, {}
+            for label, overrides in arms.items():
+                cfg = from_dictconfig(compose(root, args.data, *common, *overrides,
+                                              f"seed={seed}"))
+                cfg.paths.optuna.mkdir(parents=True, exist_ok=True)
+                seed_everything(cfg.seed)
+                start = time.perf_counter()
+                results[label] = search(cfg, data, args.budget)
+                seconds[label] = time.perf_counter() - start
+            ratios.append(report(args, seed, results, seconds))
+        if len(ratios) > 1:  # a seed where TPE never got there counts as infinitely many epochs
+            median = statistics.median(float("inf") if r is None else r for r in ratios)
+            print(f"\nepochs to reach random search's best, TPE + Hyperband against random, per "
+                  f"seed: {', '.join('not reached' if r is None else f'{r:.2f}x' for r in ratios)}"
+                  f"; median {median:.2f}x")
+        if not args.throughput_trials:
+            return
 
         rates = {w: throughput(root, args.data, w, args.throughput_trials,
                                args.throughput_epochs) for w in (1, 2)}
