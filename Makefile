@@ -16,6 +16,7 @@ $(VENV)/.installed: pyproject.toml
 	$(PY) -m pip install -q --upgrade pip
 	$(PY) -m pip install -q torch==2.13.0
 	$(PY) -m pip install -q -e ".[dev]"
+	$(PY) -m rnnops.models.cells.kernels.native  # C++ time loops, once per machine (about 20 s)
 	touch $@
 
 system-packages:    ## Debian packages for tests with real services (PostgreSQL, Chromium)

@@ -19,6 +19,7 @@ import torch
 from torch import nn
 
 from rnnops.models import CELLS
+from rnnops.models.cells.kernels import native
 
 
 def time_once(cell: nn.Module, x: torch.Tensor) -> float:
@@ -40,6 +41,8 @@ def measure(device: torch.device, batch: int, length: int, inputs: int, hidden: 
              "torch.nn.GRU": nn.GRU(inputs, hidden, batch_first=True)}
     for name, cls in CELLS.items():
         choices = [i for i in cls.implementations if i != "auto"]
+        if device.type != "cpu" or native.steps() is None:  # C++ loops: CPU, where built
+            choices = [i for i in choices if i != "native"]
         for implementation in choices:
             label = name if len(choices) == 1 else f"{name}[{implementation}]"
             cells[label] = cls(inputs, hidden, implementation=implementation)
@@ -61,9 +64,11 @@ def auto_choices(medians: dict[str, float]) -> set[str]:
     picked: set[str] = set()
     for name, cls in CELLS.items():
         candidates = getattr(cls, "tunable", ()) or [i for i in cls.implementations
-                                                    if i != "auto"][:1]
+                                                    if i != "auto"]
         labels = [name if len(cls.implementations) == 2 else f"{name}[{c}]" for c in candidates]
-        picked.add(min(labels, key=medians.__getitem__))
+        labels = [label for label in labels if label in medians]
+        # tuned cells: the fastest candidate; the others: the first that ran (native, else fused)
+        picked.add(min(labels, key=medians.__getitem__) if hasattr(cls, "tunable") else labels[0])
     return picked
 
 

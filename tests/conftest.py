@@ -27,3 +27,12 @@ def load(*overrides: str):
 @pytest.fixture
 def root():
     return ROOT
+
+
+@pytest.fixture(autouse=True, scope="session")
+def native_loops_from_the_user_cache():
+    """Load (or build once) the C++ LSTM loops from the real cache before any test points
+    RNNOPS_CACHE at a temporary folder, which would make a process build them again there."""
+    from rnnops.models.cells.kernels import native
+
+    native.steps()

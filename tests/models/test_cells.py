@@ -1,12 +1,15 @@
 """Each cell against its equations (transcribed here, step by step), against torch.nn where the
 maths agrees, and against gradcheck; all in float64 on small tensors."""
 
+import shutil
+
 import pytest
 import torch
 from torch import nn
 
 from rnnops.models import CELLS
 from rnnops.models.cells.gru_classic import ClassicGRU
+from rnnops.models.cells.kernels import native
 from rnnops.models.cells.mingru import MinGRU
 from rnnops.models.cells.minlstm import MinLSTM
 from rnnops.models.cells.peephole_lstm import PeepholeLSTM
@@ -70,8 +73,9 @@ def peephole_reference(cell: PeepholeLSTM, x):
     return torch.stack(hs, 1), (h, c)
 
 
-@pytest.mark.parametrize("implementation", ["fused", "loop"])
+@pytest.mark.parametrize("implementation", ["native", "fused", "loop"])
 def test_peephole_lstm_is_its_equations(implementation):
+    skip_without_native(implementation)
     cell = PeepholeLSTM(IN, H, implementation=implementation)
     x = torch.randn(B, T, IN)
     y, (h, c) = cell(x)
@@ -80,8 +84,9 @@ def test_peephole_lstm_is_its_equations(implementation):
     torch.testing.assert_close(c, c_ref)
 
 
-@pytest.mark.parametrize("implementation", ["fused", "loop"])
+@pytest.mark.parametrize("implementation", ["native", "fused", "loop"])
 def test_lstm_and_peephole_lstm_with_zero_peepholes_equal_torch_lstm(implementation):
+    skip_without_native(implementation)
     reference = nn.LSTM(IN, H, batch_first=True)
     x = torch.randn(B, T, IN)
     expected, (h, c) = reference(x)
@@ -190,6 +195,7 @@ IMPLEMENTATIONS = [(name, impl) for name, cls in sorted(CELLS.items())
 
 @pytest.mark.parametrize("name, implementation", IMPLEMENTATIONS)
 def test_gradcheck(name, implementation):
+    skip_without_native(implementation)
     cell = CELLS[name](2, 3, implementation=implementation)
     x = torch.randn(2, 4, 2, requires_grad=True)
     names = [n for n, _ in cell.named_parameters()]
@@ -203,7 +209,8 @@ def test_gradcheck(name, implementation):
 
 
 @pytest.mark.parametrize(("name", "fast", "reference"), [
-    ("peephole_lstm", "fused", "loop"), ("gru_classic", "fused", "loop"),
+    ("peephole_lstm", "native", "loop"), ("peephole_lstm", "fused", "loop"),
+    ("gru_classic", "fused", "loop"),
     ("lstm", "stepwise", "fused"),  # the hand-written kernel against torch's
 ])
 @pytest.mark.parametrize("steps, layers", [(1, 1), (5, 1), (9, 3)])
@@ -214,6 +221,7 @@ def test_fused_equals_reference_outputs_states_and_gradients(name, fast, referen
     weight compared."""
     from rnnops.models.layers import RecurrentStack
 
+    skip_without_native(fast)
     fused = RecurrentStack(name, IN, H, layers, cell_options={"implementation": fast})
     loop = RecurrentStack(name, IN, H, layers, cell_options={"implementation": reference})
     loop.load_state_dict(fused.state_dict())
@@ -230,6 +238,34 @@ def test_fused_equals_reference_outputs_states_and_gradients(name, fast, referen
     torch.testing.assert_close(outputs["fused"][0], outputs["loop"][0])
     for a, b in zip(outputs["fused"][1], outputs["loop"][1], strict=True):
         torch.testing.assert_close(a, b)
+
+
+def skip_without_native(implementation: str) -> None:
+    """The C++ loops need a compiler (scripts/system-packages.txt installs g++); where there is
+    none, the tests of `native` skip, and test_native_loops_build_where_a_compiler_is says why."""
+    if implementation == "native" and native.steps() is None:
+        pytest.skip(f"C++ time loops not available: {native.why_unavailable()}")
+
+
+def test_native_loops_build_where_a_compiler_is():
+    if not shutil.which("c++"):
+        pytest.skip("no C++ compiler on PATH (scripts/system-packages.sh installs g++)")
+    assert native.steps() is not None, native.why_unavailable()
+    assert PeepholeLSTM(IN, H).kernel_loops(torch.zeros(1, 1, IN))[0] == "native"
+
+
+def test_native_refuses_a_machine_without_it(monkeypatch):
+    monkeypatch.setattr(native, "_load", lambda: (None, "no C++ compiler on PATH"))
+    cell = PeepholeLSTM(IN, H, implementation="native")
+    with pytest.raises(ValueError, match="implementation=native cannot run: .*no C\\+\\+ "
+                                         "compiler.*set model.implementation=auto or fused"):
+        cell(torch.zeros(1, 2, IN))
+    auto = PeepholeLSTM(IN, H)  # auto runs the Python loops, with the reason
+    assert auto.kernel_loops(torch.zeros(1, 1, IN)) == (
+        "fused", "hand-written backward, time loops in Python: the C++ time loops are not built "
+        "(no C++ compiler on PATH)")
+    torch.testing.assert_close(auto(torch.ones(1, 2, IN))[0],
+                               auto.reference(torch.ones(1, 2, IN), *[torch.zeros(1, H)] * 2)[0])
 
 
 def test_unknown_implementation_is_refused():

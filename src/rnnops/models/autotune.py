@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import json
 import logging
-import os
 import statistics
 import time
 from pathlib import Path
@@ -23,6 +22,7 @@ import torch
 from torch import nn
 
 from rnnops.atomic import staged
+from rnnops.cache import cache_root
 
 log = logging.getLogger("rnnops.models")
 
@@ -31,9 +31,7 @@ _memory: dict[str, str] = {}
 
 
 def cache_file() -> Path:
-    base = os.environ.get("RNNOPS_CACHE") or os.environ.get("XDG_CACHE_HOME") or (
-        Path.home() / ".cache")
-    return Path(base) / "rnnops" / "implementations.json"
+    return cache_root() / "implementations.json"
 
 
 def _key(cell: nn.Module, x: torch.Tensor, needs_grad: bool) -> str:

@@ -10,6 +10,7 @@ from torch import nn
 
 from rnnops.config import ModelConfig
 from rnnops.errors import ConfigError
+from rnnops.models.cells.kernels import native
 from rnnops.models.forecaster import DirectHead, Forecaster
 from rnnops.models.registry import cell_class
 from rnnops.models.segrnn import SegmentRecurrence
@@ -55,6 +56,9 @@ def check_model_config(cfg: ModelConfig) -> None:
         choices = ", ".join(cell.implementations)
         raise ConfigError("model.implementation", f"{cfg.name} has no implementation "
                           f"{cfg.implementation!r}; choose one of {choices}")
+    if cfg.implementation == "native" and native.steps() is None:
+        raise ConfigError("model.implementation", f"native cannot run here "
+                          f"({native.why_unavailable()}); use auto or fused")
     if cfg.weight_drop and not cell.recurrent_weights:
         raise ConfigError("model.weight_drop", f"{cfg.name} has no recurrent weights to drop; "
                           "set it to 0 or pick a cell with a recurrent matrix")

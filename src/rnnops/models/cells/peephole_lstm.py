@@ -9,8 +9,11 @@
 
 Gate rows are stacked i, f, c̃, o as in torch.nn.LSTM, so with zero peepholes and
 bias = b_ih + b_hh this is torch.nn.LSTM exactly. No fused library kernel has peepholes.
-Implementations: `fused` (the default) runs kernels/peephole_lstm.py, whose backward through time
-is written by hand; `loop` is the reference below, one autograd step per timestep.
+Implementations, all with the backward through time written by hand (kernels/peephole_lstm.py)
+except the reference: `native` runs its time loops in C++ (kernels/native.py builds them once per
+machine; CPU only), `fused` runs them from Python, and `loop` is the reference below, one autograd
+step per timestep. `auto` runs `native` where it is built and the input is on the CPU, else
+`fused`.
 """
 
 from __future__ import annotations
@@ -25,13 +28,14 @@ from rnnops.models.cells.common import (
     log_choice,
     warn_slow,
 )
+from rnnops.models.cells.kernels import native
 from rnnops.models.cells.kernels.peephole_lstm import peephole_lstm
 
 
 class PeepholeLSTM(nn.Module):
     fused = False
     recurrent_weights = ("weight_hh",)
-    implementations = ("auto", "fused", "loop")
+    implementations = ("auto", "native", "fused", "loop")
 
     def __init__(self, input_size: int, hidden_size: int, implementation: str = "auto"):
         super().__init__()
@@ -54,10 +58,26 @@ class PeepholeLSTM(nn.Module):
             h, c = state
         if self.implementation == "loop":
             return self.reference(x, h, c)
-        log_choice("peephole_lstm", "fused", "hand-written backward through time")
+        chosen, reason = self.kernel_loops(x)
+        log_choice("peephole_lstm", chosen, reason)
         y, h, c = peephole_lstm(x, h, c, self.weight_ih, self.weight_hh, self.bias,
-                                self.peephole)
+                                self.peephole, use_native=chosen == "native")
         return y, (h, c)
+
+    def kernel_loops(self, x: torch.Tensor) -> tuple[str, str]:
+        """Which time loops the hand-written kernel runs (native or fused), and why."""
+        if self.implementation == "fused":
+            return "fused", "forced by model.implementation; time loops in Python"
+        if x.device.type != "cpu":
+            missing = f"the C++ time loops are CPU-only (input on {x.device.type})"
+        elif native.steps() is None:
+            missing = f"the C++ time loops are not built ({native.why_unavailable()})"
+        else:
+            return "native", "hand-written backward, time loops in C++"
+        if self.implementation == "native":
+            raise ValueError(f"peephole_lstm: implementation=native cannot run: {missing}; "
+                             "set model.implementation=auto or fused")
+        return "fused", f"hand-written backward, time loops in Python: {missing}"
 
     def reference(self, x: torch.Tensor, h: torch.Tensor, c: torch.Tensor):
         """The equations as written, differentiated by autograd."""
