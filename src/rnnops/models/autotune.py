@@ -23,6 +23,7 @@ from torch import nn
 
 from rnnops.atomic import staged
 from rnnops.cache import cache_root
+from rnnops.models.cells.kernels import native
 
 log = logging.getLogger("rnnops.models")
 
@@ -38,7 +39,7 @@ def _key(cell: nn.Module, x: torch.Tensor, needs_grad: bool) -> str:
     batch, steps, _ = x.shape
     return (f"{type(cell).__name__}:in{cell.input_size}:hid{cell.hidden_size}:b{batch}:t{steps}:"
             f"dx{int(needs_grad)}:{x.device.type}:{x.dtype}:threads{torch.get_num_threads()}:"
-            f"torch{torch.__version__}")
+            f"torch{torch.__version__}:loops-{native.build_id()}")
 
 
 def _load() -> dict[str, str]:

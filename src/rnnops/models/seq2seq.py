@@ -1,4 +1,5 @@
-"""Encoder-decoder forecaster with additive attention (Bahdanau et al. 2015).
+"""Encoder-decoders with additive attention (Bahdanau et al. 2015): the forecaster below, and
+TokenSeq2Seq (token_seq2seq.py) for token sequences, which decoding.py searches.
 
 The encoder reads the lookback; at each horizon step t the decoder scores every encoder output
 against its previous state,
@@ -20,7 +21,25 @@ from rnnops.models.layers import RecurrentStack
 from rnnops.models.registry import cell_class
 
 
-class AttentionSeq2Seq(nn.Module):
+class AdditiveAttention(nn.Module):
+    """The score e_tj = vᵀ tanh(W_s s + W_h h_j) and its softmax over the encoder steps, for
+    subclasses that call init_attention (the parameter names query, key and score are theirs)."""
+
+    def init_attention(self, encoded: int, hidden: int, attention_size: int) -> None:
+        attention_size = attention_size or hidden
+        self.query = nn.Linear(hidden, attention_size, bias=False)
+        self.key = nn.Linear(encoded, attention_size)
+        self.score = nn.Linear(attention_size, 1, bias=False)
+
+    def attend(self, s: torch.Tensor, keys: torch.Tensor, encoded: torch.Tensor):
+        """Context (B, E) and weights (B, L) for decoder state s (B, hidden), keys = key(encoded)
+        computed once for all decoder steps."""
+        scores = self.score(torch.tanh(self.query(s).unsqueeze(1) + keys)).squeeze(-1)
+        weights = torch.softmax(scores, dim=-1)
+        return torch.bmm(weights.unsqueeze(1), encoded).squeeze(1), weights
+
+
+class AttentionSeq2Seq(AdditiveAttention):
     def __init__(
         self,
         input_size: int,
@@ -38,13 +57,10 @@ class AttentionSeq2Seq(nn.Module):
         self.teacher_forcing, self.decay, self.epoch = teacher_forcing, teacher_forcing_decay, 0
         self.encoder = RecurrentStack(input_size=input_size, **stack)
         encoded, hidden = self.encoder.output_size, stack["hidden_size"]
-        attention_size = attention_size or hidden
         self.decoder = cell_class(stack["cell"])(output_size + encoded, hidden,
                                                  **(stack.get("cell_options") or {}))
         self.initial_query = nn.Linear(encoded, hidden)  # s_{-1} from the encoder's summary
-        self.query = nn.Linear(hidden, attention_size, bias=False)
-        self.key = nn.Linear(encoded, attention_size)
-        self.score = nn.Linear(attention_size, 1, bias=False)
+        self.init_attention(encoded, hidden, attention_size)
         self.out = nn.Linear(hidden + encoded, output_size)
 
     def set_epoch(self, epoch: int) -> None:
@@ -52,12 +68,6 @@ class AttentionSeq2Seq(nn.Module):
 
     def teacher_forcing_ratio(self) -> float:
         return self.teacher_forcing * self.decay ** self.epoch
-
-    def attend(self, s: torch.Tensor, keys: torch.Tensor, encoded: torch.Tensor):
-        """Context (B, E) and weights (B, L) for decoder state s (B, hidden)."""
-        scores = self.score(torch.tanh(self.query(s).unsqueeze(1) + keys)).squeeze(-1)
-        weights = torch.softmax(scores, dim=-1)
-        return torch.bmm(weights.unsqueeze(1), encoded).squeeze(1), weights
 
     def forward(self, x: torch.Tensor, target: torch.Tensor | None = None):
         encoded, _ = self.encoder(x)

@@ -87,6 +87,12 @@ def why_unavailable() -> str | None:
     return _load()[1]
 
 
+def build_id() -> str:
+    """Which time loops the kernels run here: the build's folder name, or "python". Part of the
+    autotuner's cache key, so a new build is measured anew."""
+    return build_directory().name if steps() is not None else "python"
+
+
 def _build() -> str:
     from torch.utils import cpp_extension
 
