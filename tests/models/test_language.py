@@ -86,13 +86,30 @@ def test_beam_width_one_equals_greedy_on_a_language_model():
     assert len(wider) == 4 and wider[0].log_prob >= best[0].log_prob - 1e-6
 
 
+class Counting:
+    """Tokens 0 (start), 1 (end), 2 (a); the next-token probabilities depend on how many tokens
+    came before (the state): end 0.5 first, then a 0.95, then end 0.95. So [end] has the highest
+    total log-probability (log 0.5) and [a, a, end] the highest per token."""
+
+    def __init__(self):
+        p = torch.tensor([[1e-6, 0.5, 0.5], [1e-6, 0.05, 0.95], [1e-6, 0.95, 0.05],
+                          [1e-6, 0.99, 0.01]])
+        self.log_p = (p / p.sum(-1, keepdim=True)).log()
+
+    def step(self, tokens, state):
+        count = torch.zeros_like(tokens) if state is None else state
+        return self.log_p[count.clamp(max=3)], count + 1
+
+
 def test_length_normalisation_prefers_longer_hypotheses():
-    table = Table()
-    short = beam_search(table.step, None, 0, 5, width=3, end_token=1, length_penalty=0.0)
-    assert short[0].tokens == [3, 1]
-    scores = [h.score for h in beam_search(table.step, None, 0, 5, width=3, end_token=1,
-                                           length_penalty=1.0)]
-    assert scores == sorted(scores, reverse=True)
+    counting = Counting()
+    totals = beam_search(counting.step, None, 0, 6, width=3, end_token=1, length_penalty=0.0)
+    assert totals[0].tokens == [1]
+    assert math.isclose(totals[0].score, math.log(0.5), rel_tol=1e-4)
+    means = beam_search(counting.step, None, 0, 6, width=3, end_token=1, length_penalty=1.0)
+    assert means[0].tokens == [2, 2, 1]
+    assert math.isclose(means[0].score, math.log(0.5 * 0.95 * 0.95) / 3, rel_tol=1e-4)
+    assert [h.score for h in means] == sorted((h.score for h in means), reverse=True)
 
 
 def test_sampling_respects_top_k_and_temperature():

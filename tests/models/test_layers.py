@@ -34,6 +34,20 @@ def test_lstm_stack_equals_torch_multilayer_lstm(bidirectional):
     torch.testing.assert_close(state[1][0][1], c[2 if bidirectional else 1])
 
 
+def test_layer_norm_normalises_each_layers_output_after_the_residual():
+    stack = RecurrentStack("gru", 4, 4, num_layers=2, residual=True, layer_norm=True)
+    with torch.no_grad():
+        stack.norms[1].weight.fill_(2.0)
+        stack.norms[1].bias.fill_(0.5)
+    x = torch.randn(3, 7, 4) * 5 + 3
+    y, _ = stack(x)
+    first = nn.functional.layer_norm(stack.layers[0][0](x)[0] + x, (4,))
+    second = stack.layers[1][0](first)[0] + first
+    expected = nn.functional.layer_norm(second, (4,)) * 2.0 + 0.5
+    torch.testing.assert_close(y, expected)
+    torch.testing.assert_close(y.mean(-1), torch.full((3, 7), 0.5))  # per step and sequence
+
+
 @pytest.mark.parametrize("name", sorted(CELLS))
 def test_every_cell_stacks_with_every_option(name):
     stack = RecurrentStack(name, 3, 4, num_layers=3, bidirectional=True,

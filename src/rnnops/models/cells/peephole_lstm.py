@@ -59,7 +59,10 @@ class PeepholeLSTM(nn.Module):
         if self.implementation == "loop":
             return self.reference(x, h, c)
         chosen, reason = self.kernel_loops(x)
-        log_choice("peephole_lstm", chosen, reason)
+        if chosen == "native":
+            log_choice("peephole_lstm", chosen, reason)
+        else:
+            warn_slow(f"peephole_lstm runs its time loops from Python: {reason}")
         y, h, c = peephole_lstm(x, h, c, self.weight_ih, self.weight_hh, self.bias,
                                 self.peephole, use_native=chosen == "native")
         return y, (h, c)
@@ -67,7 +70,7 @@ class PeepholeLSTM(nn.Module):
     def kernel_loops(self, x: torch.Tensor) -> tuple[str, str]:
         """Which time loops the hand-written kernel runs (native or fused), and why."""
         if self.implementation == "fused":
-            return "fused", "forced by model.implementation; time loops in Python"
+            return "fused", "forced by model.implementation=fused"
         if x.device.type != "cpu":
             missing = f"the C++ time loops are CPU-only (input on {x.device.type})"
         elif native.steps() is None:
@@ -77,7 +80,7 @@ class PeepholeLSTM(nn.Module):
         if self.implementation == "native":
             raise ValueError(f"peephole_lstm: implementation=native cannot run: {missing}; "
                              "set model.implementation=auto or fused")
-        return "fused", f"hand-written backward, time loops in Python: {missing}"
+        return "fused", missing
 
     def reference(self, x: torch.Tensor, h: torch.Tensor, c: torch.Tensor):
         """The equations as written, differentiated by autograd."""
