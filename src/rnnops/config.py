@@ -174,7 +174,8 @@ class SweepConfig:
 class TrackingConfig:
     uri: str | None = None
     experiment: str = "rnnops"
-    registered_model: str = "rnnops-forecaster"
+    # None: <experiment>-forecaster, or <experiment>-language-model for a text corpus
+    registered_model: str | None = None
 
 
 @dataclass(frozen=True)
@@ -390,7 +391,8 @@ _RULES: list[tuple[str, typing.Callable[[Any], bool], str]] = [
     ("evaluate.arima_seasonal_difference", lambda v: v in (0, 1), "must be 0 or 1"),
     ("evaluate.sample_windows", lambda v: v >= 1, "must be >= 1"),
     ("evaluate.backtest.folds", lambda v: v >= 0, "must be >= 0 (0 turns the backtest off)"),
-    ("tracking.registered_model", lambda v: bool(v.strip()), "must not be empty"),
+    ("tracking.registered_model", lambda v: v is None or bool(v.strip()),
+     "must not be empty (null names it after the experiment)"),
 ]
 
 
@@ -482,6 +484,10 @@ def load_config(container: dict[str, Any]) -> Config:
     """Build and validate a Config from a plain (resolved) container."""
     cfg = _build(Config, container, "")
     _check_rules(cfg)
+    if cfg.tracking.registered_model is None:
+        kind = "language-model" if cfg.data.kind == "text" else "forecaster"
+        cfg = dataclasses.replace(cfg, tracking=dataclasses.replace(
+            cfg.tracking, registered_model=f"{cfg.tracking.experiment}-{kind}"))
     return cfg
 
 

@@ -44,7 +44,18 @@ def test_language_model_pipeline(tmp_path):
     # the grammar leaves 2 random choices of 6 in every 6 tokens: ideal perplexity 6^(2/6) = 1.8
     assert 1.0 < model["perplexity"] < 3.0
     assert metrics == json.loads((tmp_path / "reports" / "metrics.json").read_text())
-    assert "perplexity" in (tmp_path / "reports" / "report.md").read_text()
+    report = (tmp_path / "reports" / "report.md").read_text()
+    assert "perplexity" in report and "The `champion` alias now points to this version" in report
+    # registered under a language-model name, and champion on its test perplexity
+    from mlflow import MlflowClient
+
+    from rnnops import tracking
+    from rnnops.config import from_dictconfig
+
+    tracking.configure(from_dictconfig(cfg))
+    champion = MlflowClient().get_model_version_by_alias("rnnops-text-language-model", "champion")
+    assert str(champion.version) == "1"
+    assert float(champion.tags["rnnops.test_perplexity"]) == model["perplexity"]
     assert (tmp_path / "reports" / "plots" / "learning_curve.png").is_file()
 
 

@@ -30,6 +30,21 @@ def metrics_frame(metrics: dict[str, dict[str, float]], suffix: str = "") -> pd.
     return pd.DataFrame(rows)
 
 
+def registry_section(champion: dict[str, Any] | None, metric: str) -> list[str]:
+    """Markdown lines on the champion alias after tracking.promote_if_better (none without it)."""
+    if not champion:
+        return []
+    previous = champion.get("champion_value")
+    return ["## Registry", "", (
+        f"Version {champion['version']} of `{champion['name']}` scored test {metric} "
+        f"{champion['value']:.5g}; the champion before it: "
+        + (f"version {champion['champion_version']} with {previous:.5g}. "
+           if previous is not None else
+           "this same version. " if champion.get("already_champion") else "none. ")
+        + ("The `champion` alias now points to this version."
+           if champion["promoted"] else "The `champion` alias stays where it was.")), ""]
+
+
 def render(
     header: dict[str, Any],
     metrics: dict[str, dict[str, float]],
@@ -47,19 +62,7 @@ def render(
               _table(metrics_frame(metrics, "_original")), "",
               "sMAPE is in percent (0-200); MASE divides each channel's MAE by the in-sample "
               "MAE of the seasonal-naive forecast on the training rows.", ""]
-    if champion:
-        lines += ["## Registry", ""]
-        previous = champion.get("champion_value")
-        lines.append(
-            f"Version {champion['version']} of `{champion['name']}` scored test {metric} "
-            f"{champion['value']:.5g}; the champion before it: "
-            + (f"version {champion['champion_version']} with {previous:.5g}. "
-               if previous is not None else
-               "this same version. " if champion.get("already_champion") else "none. ")
-            + ("The `champion` alias now points to this version."
-               if champion["promoted"] else "The `champion` alias stays where it was.")
-        )
-        lines.append("")
+    lines += registry_section(champion, metric)
     if backtest is not None and len(backtest):
         cols = ["fold", "forecaster", "first_origin", "last_origin", "windows",
                 *FORECAST_METRICS]

@@ -25,7 +25,7 @@ from rnnops.evaluation import plots as draw
 from rnnops.evaluation.backtest import Fold, backtest, make_folds
 from rnnops.evaluation.interpret import attention_weights, gate_activations
 from rnnops.evaluation.metrics import errors_by_step, forecast_errors, naive_scale
-from rnnops.evaluation.report import render
+from rnnops.evaluation.report import registry_section, render
 from rnnops.evaluation.series import full_series, season_period, window_origins
 from rnnops.evaluation.suite import Predict, Setting, applicable, fit_baselines
 from rnnops.models.io import load_model
@@ -296,10 +296,16 @@ def evaluate_language_model(cfg: Config) -> dict[str, Any]:
                        "tokens": len(splits[split])}}
     log.info("%s %s: %s", cfg.data.name, split, metrics[MODEL])
     history = pd.read_csv(cfg.paths.model / HISTORY)
+    headline = "bpc" if cfg.data.level == "char" else "perplexity"  # what the champion is on
     tracking.configure(cfg)
     with tracking.run(run_id=run_info["run_id"]):
         tracking.log_metrics({test_metric(MODEL, k): v for k, v in metrics[MODEL].items()
                               if isinstance(v, float)})
+        champion = None
+        if run_info.get("model_version"):
+            champion = tracking.promote_if_better(run_info["registered_model"],
+                                                  run_info["model_version"], headline,
+                                                  metrics[MODEL][headline])
         paths = (cfg.paths.reports / PLOTS, cfg.paths.reports / METRICS,
                  cfg.paths.reports / REPORT)
         with staged(*paths) as (plots, metrics_tmp, report_tmp):
@@ -312,7 +318,8 @@ def evaluate_language_model(cfg: Config) -> dict[str, Any]:
             report = (f"# {cfg.data.name}: {run_info['model']} language model\n\n"
                       f"MLflow run {run_info['run_id']}, best epoch {run_info['best_epoch']} of "
                       f"{run_info['epochs_run']}.\n\n| {split} | value |\n|---|---|\n{rows}\n\n"
-                      f"![learning curve]({PLOTS}/{LEARNING_CURVE_PNG})\n")
+                      + "\n".join(registry_section(champion, headline))
+                      + f"\n![learning curve]({PLOTS}/{LEARNING_CURVE_PNG})\n")
             report_tmp.write_text(report)
             tracking.log_artifacts([plots / LEARNING_CURVE_PNG], f"evaluation/{PLOTS}")
             tracking.log_text(report, f"evaluation/{REPORT}")

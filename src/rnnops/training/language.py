@@ -13,6 +13,7 @@ import math
 import pytorch_lightning as pl
 import torch
 from torch import nn
+from torchmetrics.text import Perplexity
 
 from rnnops.config import Config
 from rnnops.data.text import batchify, bptt_chunks, variable_bptt_chunks
@@ -145,16 +146,15 @@ def fit_language_model(
 @torch.no_grad()
 def stream_loss(model: LanguageModel, stream: torch.Tensor, batch_size: int, bptt: int) -> float:
     """Mean negative log-likelihood per token (nats) of a whole stream, read in `batch_size`
-    rows with the state carried across chunks."""
+    rows with the state carried across chunks; accumulated by torchmetrics' Perplexity."""
     model.eval()
-    state, total, count = None, 0.0, 0
+    metric = Perplexity().to(stream.device)
+    state = None
     for x, y in bptt_chunks(batchify(stream, batch_size), bptt):
         out = model(x, state)
         state = out.state
-        total += float(nn.functional.cross_entropy(
-            out.logits.reshape(-1, out.logits.shape[-1]), y.reshape(-1), reduction="sum"))
-        count += y.numel()
-    return total / count
+        metric.update(out.logits.float(), y)
+    return math.log(float(metric.compute()))
 
 
 def language_metrics(loss: float, level: str) -> dict[str, float]:
