@@ -58,9 +58,16 @@ def test_plots_data_files_and_report(evaluated):
     assert list(horizon.columns) == ["step", "model", *BASELINES] and len(horizon) == 26
     # the per-step MAE averages to the overall MAE (every step has the same windows)
     assert horizon["model"].mean() == pytest.approx(metrics["model"]["mae"], rel=1e-9)
+    original = pd.read_csv(plots / "horizon_original.csv")
+    assert list(original.columns) == list(horizon.columns) and len(original) == 26
+    assert original["model"].mean() == pytest.approx(metrics["model"]["mae_original"], rel=1e-6)
     gates = pd.read_csv(plots / "gates.csv")
-    assert list(gates.columns) == ["step", "input_mean", "forget_mean", "output_mean"]
-    assert len(gates) == 104 and gates.drop(columns="step").stack().between(0, 1).all()
+    assert list(gates.columns) == ["step", "gate", "mean"]
+    assert gates.groupby("gate")["step"].count().to_dict() == {
+        "input": 104, "forget": 104, "output": 104}
+    assert gates["mean"].between(0, 1).all()
+    assert list(pd.read_csv(plots / "attention.csv").columns) == [  # no attention: header only
+        "horizon_step", "lookback_step", "weight"]
     table = pd.read_csv(plots / "backtest_table.csv")
     assert sorted(table["fold"].unique()) == [1, 2]
     assert table.groupby("forecaster")["windows"].sum().eq(433).all()
@@ -183,6 +190,7 @@ def test_dvc_plots_show_renders_every_evaluate_plot(evaluated, tmp_path):
     project = tmp_path / "project"
     for folder in ("reports", "models/train"):
         shutil.copytree(root / folder, project / folder)
+    shutil.copytree(ROOT / "plots", project / "plots")  # the custom Vega-Lite templates
     plots = yaml.safe_load((ROOT / "dvc.yaml").read_text())["plots"]
     (project / "dvc.yaml").write_text(yaml.safe_dump({"plots": plots}, sort_keys=False))
     dvc = [sys.executable, "-m", "dvc"]
@@ -193,5 +201,11 @@ def test_dvc_plots_show_renders_every_evaluate_plot(evaluated, tmp_path):
     shown = json.loads(out.stdout)
     assert {e["name"] for e in shown.get("errors", [])} == {"sweep trials"}
     rendered = {name for name, data in shown["data"].items() if data}
+    # an LSTM with the direct head has no attention weights: that plot's data is empty
     assert rendered == {next(iter(p)) if isinstance(p, dict) else p for p in plots} - \
-        {"sweep trials"}
+        {"sweep trials", "attention (encoder-decoder)"}
+    windows = shown["data"]["sample test windows"][0]["content"]
+    assert {row["field"] for row in windows["data"]["values"]} == {"actual", "forecast"}
+    assert windows["encoding"]["detail"] == {"field": "window", "type": "nominal"}
+    gates = shown["data"]["gate activations (mean over units)"][0]["content"]
+    assert {row["gate"] for row in gates["data"]["values"]} == {"input", "forget", "output"}

@@ -44,6 +44,7 @@ FORECAST_PNG = "forecast.png"
 WINDOWS_CSV, WINDOWS_PNG = "forecast_windows.csv", "forecast_windows.png"
 LEARNING_CURVE_PNG = "learning_curve.png"
 HORIZON_CSV, HORIZON_PNG = "horizon.csv", "horizon.png"
+HORIZON_ORIGINAL_CSV = "horizon_original.csv"  # the same MAE per step, in the data's units
 COMPARISON_CSV, COMPARISON_PNG = "comparison.csv", "comparison.png"
 BACKTEST_CSV, BACKTEST_PNG = "backtest.csv", "backtest.png"  # the champion metric per fold
 BACKTEST_TABLE = "backtest_table.csv"  # every metric per fold and forecaster
@@ -149,6 +150,7 @@ def evaluate(cfg: Config) -> dict[str, Any]:
         log.info("test %-15s mse %.5f  mae %.5f  mase %.3f  (original units: mae %.4f)", name,
                  scaled["mse"], scaled["mae"], scaled["mase"], original["mae"])
     by_step = {name: errors_by_step(p, y) for name, p in preds.items()}
+    by_step_original = {name: errors_by_step(p, y_orig) for name, p in preds_orig.items()}
 
     folds = make_folds(origins, ev.backtest.folds, ev.backtest.mode, train_rows.stop) \
         if ev.backtest.folds else []
@@ -165,8 +167,10 @@ def evaluate(cfg: Config) -> dict[str, Any]:
             test_metric(name, k): v for name, values in metrics.items() for k, v in values.items()
         })
         for step in range(cfg.data.horizon):  # MLflow draws these as curves over the horizon
-            tracking.log_metrics({test_metric(name, f"{m}_by_step"): float(v[m][step])
-                                  for name, v in by_step.items() for m in ("mse", "mae")},
+            tracking.log_metrics({test_metric(name, f"{m}{units}_by_step"): float(v[m][step])
+                                  for units, errors in (("", by_step),
+                                                        ("_original", by_step_original))
+                                  for name, v in errors.items() for m in ("mse", "mae")},
                                  step=step + 1)
         champion = None
         if run_info.get("model_version"):
@@ -178,8 +182,8 @@ def evaluate(cfg: Config) -> dict[str, Any]:
         with staged(*paths) as (plots, metrics_tmp, report_tmp):
             plots.mkdir()
             written = write_plots(plots, cfg, data, run_info, preds_orig, y_orig,
-                                  _inputs_original(data, x), by_step, metrics, folds_table,
-                                  gates, attention, x)
+                                  _inputs_original(data, x), by_step, by_step_original,
+                                  metrics, folds_table, gates, attention, x)
             metrics_tmp.write_text(json.dumps(metrics, indent=2) + "\n")
             header = {
                 "model": f"{run_info['model']} (MLflow run {run_info['run_id']}"
@@ -213,9 +217,13 @@ def _inputs_original(data: PreparedData, x: torch.Tensor) -> torch.Tensor:
 
 def write_plots(folder: Path, cfg: Config, data: PreparedData, run_info: dict[str, Any],
                 preds: dict[str, torch.Tensor], y: torch.Tensor, x_targets: torch.Tensor,
-                by_step: dict[str, dict[str, np.ndarray]], metrics: dict[str, dict[str, float]],
-                folds: pd.DataFrame | None, gates, attention, x: torch.Tensor) -> dict[str, str]:
-    """Every plot as PNG (and its data as CSV) into folder; returns title -> PNG name."""
+                by_step: dict[str, dict[str, np.ndarray]],
+                by_step_original: dict[str, dict[str, np.ndarray]],
+                metrics: dict[str, dict[str, float]], folds: pd.DataFrame | None, gates,
+                attention, x: torch.Tensor) -> dict[str, str]:
+    """Every plot as PNG (and its data as CSV, for dvc.yaml's plots) into folder; returns
+    title -> PNG name. The CSV of a plot that does not apply to the model (attention, gates)
+    is written with its header only, so `dvc plots show` draws it empty instead of failing."""
     ev, unit = cfg.evaluate, ", ".join(data.columns[c] for c in data.target_columns)
     written = {}
 
@@ -234,9 +242,11 @@ def write_plots(folder: Path, cfg: Config, data: PreparedData, run_info: dict[st
     draw.learning_curve_plot(history, folder / LEARNING_CURVE_PNG, run_info["best_epoch"])
     written["Learning curve"] = LEARNING_CURVE_PNG
 
-    horizon = pd.DataFrame({"step": np.arange(1, cfg.data.horizon + 1),
-                            **{name: v["mae"] for name, v in by_step.items()}})
+    steps = np.arange(1, cfg.data.horizon + 1)
+    horizon = pd.DataFrame({"step": steps, **{name: v["mae"] for name, v in by_step.items()}})
     horizon.to_csv(folder / HORIZON_CSV, index=False)
+    pd.DataFrame({"step": steps, **{name: v["mae"] for name, v in by_step_original.items()}}
+                 ).to_csv(folder / HORIZON_ORIGINAL_CSV, index=False)
     draw.horizon_plot(horizon, folder / HORIZON_PNG, "mae")
     written["Error per horizon step"] = HORIZON_PNG
 
@@ -261,23 +271,28 @@ def write_plots(folder: Path, cfg: Config, data: PreparedData, run_info: dict[st
                       "weight": mean.ravel()}).to_csv(folder / ATTENTION_CSV, index=False)
         draw.attention_plot(mean, attention[0].numpy(), folder / ATTENTION_PNG)
         written["Attention (encoder-decoder)"] = ATTENTION_PNG
-    else:  # dvc.yaml lists the image for every model: say why there is none
+    else:  # dvc.yaml lists the plot for every model: say why it is empty
+        pd.DataFrame(columns=["horizon_step", "lookback_step", "weight"]).to_csv(
+            folder / ATTENTION_CSV, index=False)
         draw.note_plot(f"{run_info['model']} has no attention weights: the heat map is drawn "
                        "for model.architecture=seq2seq", folder / ATTENTION_PNG)
 
     if gates is not None:
         if gates.max_error > 1e-4:
             log.warning("gate replay differs from the layer's output by %.2g", gates.max_error)
-        means = pd.DataFrame({f"{name}_mean": g.mean(dim=1).numpy()
-                              for name, g in gates.gates.items()})
-        means.insert(0, "step", np.arange(1, len(means) + 1))
+        # long form (step, gate, mean over units): one line per gate in dvc plots
+        means = pd.concat([pd.DataFrame({"step": np.arange(1, len(g) + 1), "gate": name,
+                                         "mean": g.mean(dim=1).numpy()})
+                           for name, g in gates.gates.items()], ignore_index=True)
         means.to_csv(folder / GATES_CSV, index=False)
         # the layer reads the window itself, or (SegRNN) one embedded segment per step
-        inputs = x[0, :, data.target_columns[0]].numpy() if len(means) == x.shape[1] else None
+        steps_read = len(next(iter(gates.gates.values())))
+        inputs = x[0, :, data.target_columns[0]].numpy() if steps_read == x.shape[1] else None
         draw.gates_plot({k: v.numpy() for k, v in gates.gates.items()}, inputs,
                         folder / GATES_PNG, gates.cell)
         written["Gate activations over time"] = GATES_PNG
     else:
+        pd.DataFrame(columns=["step", "gate", "mean"]).to_csv(folder / GATES_CSV, index=False)
         draw.note_plot(f"{run_info['model']}: its first recurrent layer has no gates to show "
                        "(drawn for lstm, peephole_lstm, gru and gru_classic)", folder / GATES_PNG)
     return written
