@@ -41,6 +41,7 @@ CONTESTANTS = {
     "raw-retain": (False, ["trainer.allocator=retain"]),  # the raw loop with rnnops' allocator
     "rnnops": (False, []),
     "rnnops-glibc": (False, ["trainer.allocator=system"]),  # the fault storm, for comparison
+    "rnnops-torch-lstm": (False, ["model.implementation=fused"]),  # torch's kernel, not tuned
     "rnnops-compile": (False, ["trainer.compile=true"]),  # compile time shows in the first epoch
     "darts": (True, []),
     "neuralforecast": (True, []),
@@ -275,7 +276,8 @@ def main() -> None:
         worker(args.worker, args.data_root, args.epochs, args.device)
         return
 
-    names = args.only or [name for name in CONTESTANTS if name != "rnnops-compile"]
+    names = args.only or [name for name in CONTESTANTS
+                          if name not in ("rnnops-compile", "rnnops-torch-lstm")]
     pythons = {}
     for name in names:
         peer, _ = CONTESTANTS[name]

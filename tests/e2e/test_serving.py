@@ -212,6 +212,14 @@ def test_language_model_generates_with_every_method(store):
     words = sampled[0].stdout.split()
     assert len(words) <= 4 and set(words) <= set(vocab.tokens)
     assert sampled[0].stdout.count("\n") + len(words) >= 4  # an <eos> prints as a line break
+    # --top-k and --temperature reach the sampler: top-1 sampling at any temperature is greedy
+    top_one = rnnops("generate", "--model", f"{LM}/1", "--prompt", "the cat", "--max-tokens", "5",
+                     "--method", "sample", "--top-k", "1", "--temperature", "0.7", "--seed", "5",
+                     f"paths.root={root}")
+    assert top_one.returncode == 0, top_one.stderr
+    with torch.no_grad():  # sampling does not stop at <eos>: greedy without an end token
+        argmax = greedy(lm.step, lm(vocab.encode(["the"])[None]).state, vocab.encode(["cat"]), 5)
+    assert top_one.stdout.rstrip("\n") == words_of(argmax[0]).rstrip("\n")
     out = rnnops("generate", "--model", f"{NAME}@champion", "--prompt", "x", f"paths.root={root}")
     assert out.returncode == 2
     assert out.stderr.strip() == (f"rnnops generate: error: model '{NAME}@champion' is a "

@@ -65,3 +65,10 @@ def test_mingru_is_tuned_between_scan_and_sequential():
     model = build_model(ModelConfig(name="mingru", hidden_size=8), 2, 2, 3, 10, None)
     chosen = autotune.tune(model, torch.randn(4, 10, 2))
     assert set(chosen.values()) <= {"scan", "sequential"} and len(chosen) == 1
+
+
+def test_the_library_kernel_stays_unless_clearly_beaten():
+    tunable = ("fused", "stepwise")
+    assert autotune._winner(tunable, {"fused": 1.0, "stepwise": 0.9}) == "fused"
+    assert autotune._winner(tunable, {"fused": 1.0, "stepwise": 0.8}) == "stepwise"
+    assert autotune._winner(tunable, {"fused": 0.9, "stepwise": 1.0}) == "fused"

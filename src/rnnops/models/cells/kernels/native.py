@@ -94,11 +94,12 @@ def build_id() -> str:
 
 
 def _build() -> str:
-    from torch.utils import cpp_extension
-
     folder = build_directory()
     library = folder / "rnnops_native.so"
     if not library.exists():
+        # imported only to build: it brings setuptools along (tens of MB in every process)
+        from torch.utils import cpp_extension
+
         log.info("building the native LSTM steps into %s (once per machine and torch version)",
                  folder)
         folder.mkdir(parents=True, exist_ok=True)
