@@ -19,6 +19,7 @@ import torch
 from torch import nn
 
 from rnnops.models import CELLS
+from rnnops.models.autotune import _winner
 from rnnops.models.cells.kernels import native
 
 
@@ -59,16 +60,20 @@ def measure(device: torch.device, batch: int, length: int, inputs: int, hidden: 
 
 def auto_choices(medians: dict[str, float]) -> set[str]:
     """The labels `auto` runs: training measures a cell's `tunable` implementations at the run's
-    shape and keeps the fastest (models/autotune.py), so here the fastest of them in this run;
-    cells with one implementation run it."""
+    shape and keeps the fastest by models/autotune.py's rule (the first candidate unless clearly
+    beaten), applied here to this run's times; other cells run their first implementation."""
     picked: set[str] = set()
     for name, cls in CELLS.items():
         candidates = getattr(cls, "tunable", ()) or [i for i in cls.implementations
                                                     if i != "auto"]
         labels = [name if len(cls.implementations) == 2 else f"{name}[{c}]" for c in candidates]
         labels = [label for label in labels if label in medians]
-        # tuned cells: the fastest candidate; the others: the first that ran (native, else fused)
-        picked.add(min(labels, key=medians.__getitem__) if hasattr(cls, "tunable") else labels[0])
+        # tuned cells: the autotuner's rule on these times; the others: the first that ran
+        if hasattr(cls, "tunable"):
+            times = {c: medians[f"{name}[{c}]"] for c in candidates}
+            picked.add(f"{name}[{_winner(tuple(candidates), times)}]")
+        else:
+            picked.add(labels[0])
     return picked
 
 
