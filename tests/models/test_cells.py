@@ -300,6 +300,28 @@ def test_native_loops_build_where_a_compiler_is():
     assert PeepholeLSTM(IN, H).kernel_loops(torch.zeros(1, 1, IN))[0] == "native"
 
 
+@pytest.mark.parametrize("dtype", [torch.float32, torch.float64])
+def test_native_loops_stay_finite_where_the_gates_saturate(dtype):
+    """Pre-activations of +-100s: exp overflows unless clamped (-ffast-math turned that into
+    NaN once); the C++ loops must give what the Python loops give."""
+    skip_without_native("native")
+    from rnnops.models.cells.kernels.peephole_lstm import peephole_lstm
+
+    weights = [torch.randn(4 * H, IN, dtype=dtype), torch.randn(4 * H, H, dtype=dtype),
+               torch.randn(4 * H, dtype=dtype), torch.randn(3, H, dtype=dtype)]
+    x = torch.randn(B, T, IN, dtype=dtype) * 100
+    results = []
+    for use_native in (True, False):
+        inputs = [x.clone().requires_grad_(), torch.zeros(B, H, dtype=dtype),
+                  torch.zeros(B, H, dtype=dtype), *[w.clone().requires_grad_() for w in weights]]
+        y, _, _ = peephole_lstm(*inputs, use_native=use_native)
+        (y * torch.linspace(-1, 1, y.numel(), dtype=dtype).view_as(y)).sum().backward()
+        results.append([y] + [t.grad for t in inputs if t.grad is not None])
+    for native_value, python_value in zip(*results, strict=True):
+        assert torch.isfinite(native_value).all()
+        torch.testing.assert_close(native_value, python_value, rtol=1e-4, atol=1e-3)
+
+
 def test_native_refuses_a_machine_without_it(monkeypatch):
     monkeypatch.setattr(native, "_load", lambda: (None, "no C++ compiler on PATH"))
     cell = PeepholeLSTM(IN, H, implementation="native")

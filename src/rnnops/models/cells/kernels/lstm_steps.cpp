@@ -17,8 +17,15 @@
 
 namespace {
 
-template <typename T> inline T sigmoid(T x) { return T(1) / (T(1) + std::exp(-x)); }
-template <typename T> inline T tanh_by_exp(T x) { return T(2) / (T(1) + std::exp(T(-2) * x)) - T(1); }
+// Arguments are clamped where the result is saturated anyway: -ffast-math lets the compiler
+// assume exp never overflows, and an inf there turned sigmoid(-100) into NaN (measured).
+template <typename T> inline T clamp(T x, T bound) { return std::min(std::max(x, -bound), bound); }
+template <typename T> inline T sigmoid(T x) {
+  return T(1) / (T(1) + std::exp(-clamp(x, T(80))));
+}
+template <typename T> inline T tanh_by_exp(T x) {
+  return T(2) / (T(1) + std::exp(T(-2) * clamp(x, T(40)))) - T(1);
+}
 
 // Rows per parallel chunk: enough elements that a chunk outweighs the cost of starting a thread.
 int64_t grain_rows(int64_t hidden) { return std::max<int64_t>(1, 4096 / hidden); }
