@@ -44,6 +44,7 @@ def _flags() -> list[str]:
 FLAGS = _flags()
 
 
+@cache
 def build_directory() -> Path:
     digest = hashlib.sha256(SOURCE.read_bytes() + " ".join(FLAGS).encode()).hexdigest()[:16]
     return cache_root() / "native" / f"torch{torch.__version__}-{digest}"
