@@ -322,6 +322,14 @@ def test_native_loops_stay_finite_where_the_gates_saturate(dtype):
         torch.testing.assert_close(native_value, python_value, rtol=1e-4, atol=1e-3)
 
 
+def test_a_built_library_loads_without_the_build_tools(monkeypatch):
+    skip_without_native("native")
+    monkeypatch.setattr(shutil, "which", lambda *_: None)  # the compiler gone since the build
+    assert native._missing_tools() is None
+    monkeypatch.setenv("RNNOPS_NATIVE", "0")
+    assert native._missing_tools() == "RNNOPS_NATIVE=0"
+
+
 def test_native_refuses_a_machine_without_it(monkeypatch):
     monkeypatch.setattr(native, "_load", lambda: (None, "no C++ compiler on PATH"))
     cell = PeepholeLSTM(IN, H, implementation="native")

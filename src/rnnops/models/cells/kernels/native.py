@@ -26,9 +26,11 @@ from rnnops.cache import cache_root
 log = logging.getLogger("rnnops.models")
 
 SOURCE = Path(__file__).with_name("lstm_steps.cpp")
+LIBRARY = "rnnops_native.so"
 
 
-def _flags() -> list[str]:
+@cache
+def flags() -> list[str]:
     """-ffast-math lets GCC call glibc's vector exp (libmvec); the loops have no NaN tests to
     lose. AVX2 and FMA only where this CPU has them (they are part of the cache key)."""
     flags = ["-O3", "-ffast-math"]
@@ -41,18 +43,18 @@ def _flags() -> list[str]:
     return flags
 
 
-FLAGS = _flags()
-
-
 @cache
 def build_directory() -> Path:
-    digest = hashlib.sha256(SOURCE.read_bytes() + " ".join(FLAGS).encode()).hexdigest()[:16]
+    digest = hashlib.sha256(SOURCE.read_bytes() + " ".join(flags()).encode()).hexdigest()[:16]
     return cache_root() / "native" / f"torch{torch.__version__}-{digest}"
 
 
 def _missing_tools() -> str | None:
+    """Why the library can neither be loaded from the cache nor built, or None."""
     if os.environ.get("RNNOPS_NATIVE", "1") == "0":
         return "RNNOPS_NATIVE=0"
+    if (build_directory() / LIBRARY).exists():  # built before: loading needs no tools
+        return None
     if sys.platform != "linux":
         return f"built only on Linux (this is {sys.platform})"
     if not shutil.which(os.environ.get("CXX", "c++")):
@@ -96,7 +98,7 @@ def build_id() -> str:
 
 def _build() -> str:
     folder = build_directory()
-    library = folder / "rnnops_native.so"
+    library = folder / LIBRARY
     if not library.exists():
         # imported only to build: it brings setuptools along (tens of MB in every process)
         from torch.utils import cpp_extension
@@ -105,7 +107,7 @@ def _build() -> str:
                  folder)
         folder.mkdir(parents=True, exist_ok=True)
         # torch's builder locks the folder, so concurrent sweep workers build it once
-        cpp_extension.load(name="rnnops_native", sources=[str(SOURCE)], extra_cflags=FLAGS,
+        cpp_extension.load(name="rnnops_native", sources=[str(SOURCE)], extra_cflags=flags(),
                            build_directory=str(folder), is_python_module=False, verbose=False)
     return str(library)
 
