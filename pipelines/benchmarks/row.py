@@ -42,7 +42,7 @@ def main() -> None:
     p.add_argument("--data-root", default=os.environ.get("RNNOPS_DATA_ROOT"))
     p.add_argument("--stages", default=",".join(STAGES),
                    help="comma-separated subset, e.g. evaluate to re-evaluate a trained row")
-    args = p.parse_args()
+    args = p.parse_intermixed_args()  # options may come before or after the overrides
     import logging
 
     logging.basicConfig(level=logging.INFO, format="[%(asctime)s][%(name)s] %(message)s")

@@ -186,6 +186,25 @@ def test_float32_reader_matches_pandas_across_batches(tmp_path):
     assert prepared.meta["missing_values"] == 3 and prepared.meta["rows"] == 40_000
 
 
+def test_numeric_reader_matches_pandas_across_chunks(tmp_path, monkeypatch):
+    """A file of numbers only goes through the chunked float32 reader: small chunks, and first
+    lines much longer than the rest, so the row estimate falls short and the array must grow.
+    The result equals pandas' parse, with the empty cells as NaN."""
+    import rnnops.data.tables as tables
+
+    monkeypatch.setattr(tables, "CHUNK_BYTES", 4 * 3 * 1000)  # 1000 rows a chunk
+    rng = np.random.default_rng(2)
+    frame = pd.DataFrame(np.ones((30_000, 3)), columns=["a", "b", "c"])
+    frame.iloc[:2_000] = rng.standard_normal((2_000, 3))  # long lines first: a low estimate
+    frame.iloc[[7, 12_345, 29_999], 1] = np.nan
+    frame.to_csv(tmp_path / "n.csv", index=False)
+    values = read_table(tmp_path / "n.csv")
+    expected = pd.read_csv(tmp_path / "n.csv").astype(np.float32)
+    assert list(values.columns) == ["a", "b", "c"]
+    assert values.dtypes.unique().tolist() == [np.float32]
+    assert np.array_equal(values.to_numpy(), expected.to_numpy(), equal_nan=True)
+
+
 @pytest.mark.parametrize("stamp", ["%Y-%m-%d %H:%M:%S", "%Y-%m-%dT%H:%M", "%m/%d/%Y %H:%M"])
 def test_time_column_parses_alike_in_arrow_and_pandas(tmp_path, stamp):
     """ISO 8601 times are parsed by the arrow reader, other formats by pandas: the same index."""
