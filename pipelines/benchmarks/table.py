@@ -16,8 +16,9 @@ Produced by `dvc repro pipelines/benchmarks/dvc.yaml` (or `make results`), one r
 of that pipeline; each row's command below reproduces it alone. Data: the ETT files, Penn
 Treebank and Tiny Shakespeare by their pinned URLs, or `RNNOPS_DATA_ROOT` for local copies.
 Published figures: SegRNN (Lin et al. 2023), DLinear (Zeng et al. 2023), Informer (Zhou et al.
-2021), Zaremba et al. (2014). Rows not run yet say so. Wall times are for the machine named in
-the row, which may have been shared with other work while the row ran (see the notes).
+2021), Zaremba et al. (2014), AWD-LSTM (Merity et al. 2018). Rows not run yet say so. Wall
+times are for the machine named in the row, which may have been shared with other work while
+the row ran (see the notes).
 """
 
 
