@@ -79,6 +79,7 @@ class ModelConfig:
     teacher_forcing_decay: float = 0.9  # seq2seq: that probability x decay^epoch
     segment_length: int = 12  # segrnn
     head_dropout: float = 0.0  # segrnn
+    channel_embedding: bool = True  # segrnn, channel independent: a learned vector per channel
     embedding_size: int = 0  # language model; 0 means hidden_size
     embedding_dropout: float = 0.0  # language model: whole words dropped
     tie_weights: bool = True  # language model: decoder shares the embedding matrix

@@ -104,6 +104,24 @@ def test_segment_model_has_one_value_per_horizon_step_and_channel():
     assert joint(torch.randn(2, 16, 3)).shape == (2, 8, 1)
 
 
+def test_segment_model_without_channel_embedding_treats_channels_alike():
+    """channel_embedding=false (the authors' channel_id 0): the queries are the position
+    embedding alone, so two channels with the same history get the same forecast; with the
+    embedding they differ."""
+    x = torch.randn(2, 48, 1).expand(2, 48, 3)  # three identical channels
+    for embedded in (False, True):
+        torch.manual_seed(0)
+        m = build_model(ModelConfig(architecture="segrnn", name="gru", hidden_size=16,
+                                    segment_length=12, channel_independent=True,
+                                    channel_embedding=embedded), 3, 3, 24, 48).eval()
+        y = m(x)
+        assert y.shape == (2, 24, 3)
+        gap = (y[..., 0] - y[..., 2]).abs().max().item()
+        assert gap > 1e-3 if embedded else gap < 1e-5  # rows of one batch may round apart
+        names = {n.split(".")[-1] for n, _ in m.named_parameters()}
+        assert ("channel" in names) == embedded
+
+
 def test_config_errors_name_the_key():
     with pytest.raises(ConfigError, match="model.name.*unknown cell 'lstmm'.*rnn, lstm, "):
         model(name="lstmm")

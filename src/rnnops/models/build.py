@@ -40,7 +40,7 @@ ARCHITECTURES = {"direct": _direct, "seq2seq": _seq2seq, "segrnn": _segrnn}
 ARCHITECTURE_OPTIONS = {
     "direct": (),
     "seq2seq": ("attention_size", "teacher_forcing", "teacher_forcing_decay"),
-    "segrnn": ("segment_length", "head_dropout"),
+    "segrnn": ("segment_length", "head_dropout", "channel_embedding"),
 }
 # Cell options beyond the common ones, read from ModelConfig fields of the same name.
 CELL_OPTIONS = {"rnn": ("nonlinearity",)}

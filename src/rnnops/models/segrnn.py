@@ -4,8 +4,10 @@ segments instead of L steps. Decoding is parallel ("PMF"): every horizon segment
 the final state with the query [position embedding j, channel embedding c], one recurrent step
 each, and a linear layer maps each output to w values.
 
-Channel independent (the paper's setting) runs every channel as its own sequence with a channel
-embedding; otherwise a segment embeds w steps of all channels together.
+Channel independent (the paper's setting) runs every channel as its own sequence, by default
+with a channel embedding in its decoder queries (the authors' `channel_id`; their ETTh2 script
+turns it off, and the position embedding then fills the query); otherwise a segment embeds w
+steps of all channels together.
 """
 
 from __future__ import annotations
@@ -30,6 +32,7 @@ class SegmentRecurrence(nn.Module):
         segment_length: int,
         channel_independent: bool = True,
         head_dropout: float = 0.0,
+        channel_embedding: bool = True,
     ):
         super().__init__()
         w = segment_length
@@ -48,7 +51,8 @@ class SegmentRecurrence(nn.Module):
         per_segment_out = w if channel_independent else w * output_size
         self.embed = nn.Sequential(nn.Linear(per_segment_in, d), nn.ReLU())
         self.rnn = RecurrentStack(input_size=d, **stack)
-        if channel_independent:
+        self.channel_embedding = channel_independent and channel_embedding
+        if self.channel_embedding:
             self.position = nn.Parameter(torch.randn(self.n_out, d // 2))
             self.channel = nn.Parameter(torch.randn(input_size, d - d // 2))
         else:
@@ -58,10 +62,12 @@ class SegmentRecurrence(nn.Module):
     def queries(self, batch: int) -> torch.Tensor:
         """(batch x sequences x n_out, 1, d): the decoder input of every horizon segment, in the
         order of `repeat_interleave` over the encoder's final states."""
-        if self.channel_independent:
-            channels, m = self.channels, self.n_out
+        channels, m = self.channels, self.n_out
+        if self.channel_embedding:
             q = torch.cat([self.position.unsqueeze(0).expand(channels, m, -1),
                            self.channel.unsqueeze(1).expand(channels, m, -1)], dim=-1)
+        elif self.channel_independent:  # every channel asks the same queries
+            q = self.position.unsqueeze(0).expand(channels, m, -1)
         else:
             q = self.position.unsqueeze(0)
         return q.unsqueeze(0).expand(batch, *q.shape).reshape(-1, 1, q.shape[-1])
