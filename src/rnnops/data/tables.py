@@ -17,7 +17,7 @@ HEADER_LINES = 1
 SAMPLE_ROWS = 100  # rows read first to learn the header and the time column's format
 TIME_UNIT = "us"  # pandas' resolution for parsed text: the same index either way
 TRIM_BYTES = 32 << 20  # hand freed table memory back to the OS after this much was copied
-CHUNK_BYTES = 16 << 20  # float32 rows per chunk of the numeric reader (cache-friendly copies)
+CHUNK_BYTES = 16 << 20  # bytes of float32 rows per chunk of the numeric reader (cache-sized copies)
 
 
 def line_of(position: int) -> int:
