@@ -198,8 +198,15 @@ def test_numeric_reader_matches_pandas_across_chunks(tmp_path, monkeypatch):
     frame.iloc[:2_000] = rng.standard_normal((2_000, 3))  # long lines first: a low estimate
     frame.iloc[[7, 12_345, 29_999], 1] = np.nan
     frame.to_csv(tmp_path / "n.csv", index=False)
-    values = read_table(tmp_path / "n.csv")
-    expected = pd.read_csv(tmp_path / "n.csv").astype(np.float32)
+    path = tmp_path / "n.csv"
+    assert path.stat().st_size / tables._bytes_per_row(path) * 1.1 < len(frame)  # must grow
+    calls = []
+    reader = tables._read_numeric_csv
+    monkeypatch.setattr(tables, "_read_numeric_csv",
+                        lambda *a: calls.append(reader(*a)) or calls[-1])
+    values = read_table(path)
+    assert len(calls) == 1 and calls[0] is values  # this reader's frame, not a fallback's
+    expected = pd.read_csv(path).astype(np.float32)
     assert list(values.columns) == ["a", "b", "c"]
     assert values.dtypes.unique().tolist() == [np.float32]
     assert np.array_equal(values.to_numpy(), expected.to_numpy(), equal_nan=True)
