@@ -192,7 +192,7 @@ def test_numeric_reader_matches_pandas_across_chunks(tmp_path, monkeypatch):
     The result equals pandas' parse, with the empty cells as NaN."""
     import rnnops.data.tables as tables
 
-    monkeypatch.setattr(tables, "CHUNK_BYTES", 4 * 3 * 1000)  # 1000 rows a chunk
+    monkeypatch.setattr(tables, "PIECE_BYTES", 12_000)  # about 500 rows a piece
     rng = np.random.default_rng(2)
     frame = pd.DataFrame(np.ones((30_000, 3)), columns=["a", "b", "c"])
     frame.iloc[:2_000] = rng.standard_normal((2_000, 3))  # long lines first: a low estimate
@@ -210,6 +210,21 @@ def test_numeric_reader_matches_pandas_across_chunks(tmp_path, monkeypatch):
     assert list(values.columns) == ["a", "b", "c"]
     assert values.dtypes.unique().tolist() == [np.float32]
     assert np.array_equal(values.to_numpy(), expected.to_numpy(), equal_nan=True)
+
+
+def test_line_pieces_are_whole_lines_that_rejoin_into_the_file():
+    """The numeric reader's pieces: each ends at a line break (the last may lack one), together
+    they are the file, and a line longer than a piece is an error (the reader then falls back)."""
+    import io
+
+    from rnnops.data.tables import _line_pieces
+
+    text = b"".join(b"%d,%d\n" % (i, i * i) for i in range(500)) + b"7,49"
+    pieces = [bytes(p) for p in _line_pieces(io.BytesIO(text), 64, ring=2)]
+    assert b"".join(pieces) == text and len(pieces) > 50
+    assert all(p.endswith(b"\n") for p in pieces[:-1]) and 0 < max(map(len, pieces)) <= 64
+    with pytest.raises(ValueError, match="longer than 64 bytes"):
+        list(_line_pieces(io.BytesIO(b"1," * 40 + b"1\n"), 64, ring=2))
 
 
 @pytest.mark.parametrize("stamp", ["%Y-%m-%d %H:%M:%S", "%Y-%m-%dT%H:%M", "%m/%d/%Y %H:%M"])

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import logging
 import multiprocessing
-import os
 import random
 import time
 from collections.abc import Callable
@@ -24,6 +23,7 @@ from rnnops.atomic import staged
 from rnnops.config import Config, with_overrides
 from rnnops.data.prepared import PreparedData
 from rnnops.errors import UserError
+from rnnops.machine import usable_cores
 from rnnops.names import VAL_LOSS
 from rnnops.sweep import queue as q
 from rnnops.sweep.algorithms import specs
@@ -61,7 +61,7 @@ def budget(cfg: Config) -> q.Budget:
 def worker_config(cfg: Config) -> Config:
     """Workers on one machine share its cores instead of each taking all of them."""
     if cfg.sweep.workers > 1 and cfg.trainer.threads == 0:
-        threads = max(1, (os.cpu_count() or 1) // cfg.sweep.workers)
+        threads = max(1, usable_cores() // cfg.sweep.workers)
         return with_overrides(cfg, {"trainer.threads": threads})
     return cfg
 

@@ -7,12 +7,12 @@ Every switch is a `trainer.*` key, the measured fast choice is the default (docs
 from __future__ import annotations
 
 import logging
-import os
 
 import torch
 
 from rnnops.config import TrainerConfig
 from rnnops.data.memory import retain_freed_memory
+from rnnops.machine import usable_cores
 
 log = logging.getLogger("rnnops.training")
 
@@ -49,8 +49,7 @@ def configure_threads(threads: int) -> int:
     if threads:
         reason = "trainer.threads"
     else:
-        threads = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (
-            os.cpu_count() or 1)
+        threads = usable_cores()
         reason = "one per usable core"
     if torch.get_num_threads() != threads:
         torch.set_num_threads(threads)

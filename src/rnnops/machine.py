@@ -1,0 +1,34 @@
+"""What this process may use of the machine."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
+from typing import TypeVar
+
+import numpy as np
+
+T = TypeVar("T")
+
+
+def usable_cores() -> int:
+    """Cores this process may run on: a container or taskset can withhold some of those that
+    os.cpu_count() (and torch's own default) counts."""
+    if hasattr(os, "sched_getaffinity"):
+        return len(os.sched_getaffinity(0))
+    return os.cpu_count() or 1
+
+
+ROW_CHUNK = 1 << 15  # rows per task: a chunk of a few columns stays in the CPU's cache
+
+
+def map_row_chunks(fn: Callable[[np.ndarray], T], x: np.ndarray, chunk: int = ROW_CHUNK) -> list[T]:
+    """`fn` of each run of `chunk` rows of `x`, in row order, spread over the usable cores:
+    numpy's loops release the GIL, so threads share the work of a pass over a large array."""
+    chunks = [x[start : start + chunk] for start in range(0, len(x), chunk)]
+    workers = min(usable_cores(), len(chunks))
+    if workers < 2:
+        return [fn(c) for c in chunks]
+    with ThreadPoolExecutor(workers) as pool:
+        return list(pool.map(fn, chunks))
