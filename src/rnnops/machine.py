@@ -23,9 +23,10 @@ def usable_cores() -> int:
 ROW_CHUNK = 1 << 15  # rows per task: a chunk of a few columns stays in the CPU's cache
 
 
-def map_row_chunks(fn: Callable[[np.ndarray], T], x: np.ndarray, chunk: int = ROW_CHUNK) -> list[T]:
-    """`fn` of each run of `chunk` rows of `x`, in row order, spread over the usable cores:
+def map_row_chunks(fn: Callable[[np.ndarray], T], x: np.ndarray) -> list[T]:
+    """`fn` of each run of ROW_CHUNK rows of `x`, in row order, spread over the usable cores:
     numpy's loops release the GIL, so threads share the work of a pass over a large array."""
+    chunk = ROW_CHUNK
     chunks = [x[start : start + chunk] for start in range(0, len(x), chunk)]
     workers = min(usable_cores(), len(chunks))
     if workers < 2:

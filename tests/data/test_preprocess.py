@@ -56,3 +56,46 @@ def test_counts_protocol_uses_row_counts_and_leaves_the_rest_unused():
     with pytest.raises(DataError, match="need 300 rows but the series has 200"):
         split_rows(values, DataConfig(split=SplitConfig(protocol="counts", train=200, val=50,
                                                         test=50)))
+
+
+@pytest.mark.parametrize("array", [
+    np.arange(60_000, dtype=np.float32).reshape(-1, 3)[1_000:],  # a view that starts mid-buffer
+    np.asfortranarray(np.arange(12.0).reshape(4, 3)),
+    np.zeros((0, 4), np.float32),
+])
+def test_npy_written_in_blocks_by_threads_loads_back_equal(tmp_path, monkeypatch, array):
+    from concurrent.futures import ThreadPoolExecutor
+
+    import rnnops.data.prepared as prepared
+
+    monkeypatch.setattr(prepared, "WRITE_BLOCK", 4096)  # many blocks, written out of order
+    with ThreadPoolExecutor(3) as writers:
+        prepared.write_npy(tmp_path / "a.npy", array, writers)
+    back = np.load(tmp_path / "a.npy")
+    assert back.dtype == array.dtype and back.shape == array.shape
+    assert np.array_equal(back, array)
+
+
+def test_column_statistics_over_many_chunks_match_numpy(monkeypatch):
+    """Mean and standard deviation gathered chunk by chunk on several threads equal numpy's."""
+    import rnnops.machine as machine
+    from rnnops.data.preprocess import mean_std
+
+    monkeypatch.setattr(machine, "ROW_CHUNK", 1_000)
+    x = np.random.default_rng(0).normal(5.0, 2.0, (25_500, 4)).astype(np.float32)
+    mean, std = mean_std(x)
+    assert np.allclose(mean, x.astype(np.float64).mean(axis=0), rtol=1e-10)
+    assert np.allclose(std, x.astype(np.float64).std(axis=0), rtol=1e-10)
+    scaled = x.copy()
+    Scaler(mean, std).transform_(scaled)
+    assert np.allclose(scaled, (x - mean) / std, atol=1e-5)
+
+
+def test_nonfinite_columns_found_in_any_chunk(monkeypatch):
+    import rnnops.machine as machine
+    from rnnops.data.tables import nonfinite_columns
+
+    monkeypatch.setattr(machine, "ROW_CHUNK", 1_000)
+    x = np.ones((25_500, 4), np.float32)
+    x[24_999, 1], x[3, 3] = np.nan, -np.inf
+    assert nonfinite_columns(x).tolist() == [False, True, False, True]

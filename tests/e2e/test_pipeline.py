@@ -22,7 +22,8 @@ def pipeline(tmp_path_factory):
 def test_outputs_are_written(pipeline):
     root, _ = pipeline
     for path in [
-        "data/prepared/splits.npz", "data/prepared/meta.json",
+        "data/prepared/train.npy", "data/prepared/val.npy", "data/prepared/test.npy",
+        "data/prepared/meta.json",
         "models/sweep/best_params.yaml", "models/sweep/trials.csv",
         "models/train/model.pt", "models/train/history.csv", "models/train/run.json",
         "reports/metrics.json", "reports/plots/forecast.png", "reports/plots/forecast.csv",
