@@ -119,15 +119,16 @@ def _parse_piece(piece: memoryview, delimiter: str, columns: list[str]) -> np.nd
 def _read_numeric_csv(path: Path, delimiter: str, columns: list[str]) -> pd.DataFrame | None:
     """A file of numbers only, parsed as float32 by pandas' C parser, one piece of lines per
     core at a time (its tokenizer and number conversion release the GIL), each copied in file
-    order into one row-major array: no table of the whole file is built, and the file is read
-    once. None when some cell is not a number."""
+    order into one row-major array: no table of the whole file is built, and only the pieces
+    in flight are held as text. None when some cell is not a number."""
     workers = min(usable_cores(), MAX_PARSERS)
     row_bytes = max(1.0, _bytes_per_row(path))
     values = np.empty((int(path.stat().st_size / row_bytes * 1.1) + 1, len(columns)), np.float32)
     row = 0
     # Each piece's parser allocates buffers about the size of the piece; glibc would map and
     # unmap them for every piece (page faults cost more than the parse). Kept freed memory is
-    # reused by the next piece and handed back once the file is read.
+    # reused by the next piece and handed back once the file is read; the setting stays, as
+    # training sets it anyway (trainer.allocator=retain).
     retain_freed_memory()
     with ThreadPoolExecutor(workers) as pool, open(path, "rb") as f:
         f.readline()  # the header, already read
