@@ -3,7 +3,7 @@
 Saved as one `.npy` file per split (`train.npy`, `val.npy`, `test.npy`) and `meta.json` (columns,
 scaler, borders, counts, hashes) in one folder, which is the DVC output of the prepare stage.
 Plain `.npy` files are written straight from the arrays' memory (a zip archive would copy and
-checksum every byte on the way) and can be memory-mapped when read.
+checksum every byte on the way).
 """
 
 from __future__ import annotations
