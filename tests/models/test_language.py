@@ -20,9 +20,12 @@ def language_model(**options):
 def test_tied_decoder_shares_the_embedding():
     lm = language_model()
     assert lm.decoder.weight is lm.embedding.weight
-    projected = language_model(embedding_size=8)  # hidden 16 != embedding 8: a projection
-    assert projected.decoder.weight is projected.embedding.weight
-    assert projected(torch.randint(0, V, (2, 5))).logits.shape == (2, 5, V)
+    narrow = language_model(num_layers=2, embedding_size=8)  # the last layer is 8 wide
+    assert narrow.decoder.weight is narrow.embedding.weight
+    first, last = (layer[0].hidden_size for layer in narrow.encoder.layers)
+    assert (first, last) == (16, 8)  # AWD-LSTM's sizes, not a projection from 16 to 8
+    out = narrow(torch.randint(0, V, (2, 5)))
+    assert out.logits.shape == (2, 5, V) and out.raw_hidden.shape == (2, 5, 8)
     untied = language_model(tie_weights=False)
     assert untied.decoder.weight is not untied.embedding.weight
 

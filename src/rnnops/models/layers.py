@@ -15,7 +15,8 @@ from rnnops.models.registry import cell_class
 
 
 class RecurrentStack(nn.Module):
-    """`num_layers` cells named `cell`; y has `output_size` = hidden_size x directions features.
+    """`num_layers` cells named `cell`; y has `output_size` = last_hidden_size (by default
+    hidden_size) x directions features.
 
     The state is a tuple over layers of a tuple over directions of each cell's own state.
     """
@@ -36,25 +37,28 @@ class RecurrentStack(nn.Module):
         residual: bool = False,
         layer_norm: bool = False,
         cell_options: dict | None = None,
+        last_hidden_size: int | None = None,
     ):
         super().__init__()
         cls = cell_class(cell)
         directions = 2 if bidirectional else 1
-        self.hidden_size, self.bidirectional = hidden_size, bidirectional
-        self.output_size = hidden_size * directions
+        # The last layer may be narrower (AWD-LSTM sizes it to the tied embedding).
+        sizes = [hidden_size] * (num_layers - 1) + [last_hidden_size or hidden_size]
+        self.hidden_size, self.bidirectional = sizes[-1], bidirectional
+        self.output_size = sizes[-1] * directions
         self.residual = residual
 
-        def make(size_in: int) -> nn.Module:
-            layer = cls(size_in, hidden_size, **(cell_options or {}))
+        def make(size_in: int, size: int) -> nn.Module:
+            layer = cls(size_in, size, **(cell_options or {}))
             return WeightDrop(layer, weight_drop) if weight_drop else layer
 
         self.layers = nn.ModuleList(
-            nn.ModuleList(make(input_size if n == 0 else self.output_size)
+            nn.ModuleList(make(input_size if n == 0 else hidden_size * directions, size)
                           for _ in range(directions))
-            for n in range(num_layers)
+            for n, size in enumerate(sizes)
         )
         self.norms = nn.ModuleList(
-            nn.LayerNorm(self.output_size) for _ in range(num_layers)
+            nn.LayerNorm(size * directions) for size in sizes
         ) if layer_norm else None
         # variational: one mask per sequence (Gal & Ghahramani); else a mask per step (Zaremba)
         drop = LockedDropout if variational else nn.Dropout
