@@ -28,6 +28,8 @@ def test_tied_decoder_shares_the_embedding():
     assert out.logits.shape == (2, 5, V) and out.raw_hidden.shape == (2, 5, 8)
     untied = language_model(tie_weights=False)
     assert untied.decoder.weight is not untied.embedding.weight
+    with pytest.raises(ConfigError, match="model.embedding_size"):
+        language_model(embedding_size=8)  # one layer: hidden_size 16 would go unused
 
 
 def test_state_carries_across_bptt_chunks():
