@@ -1,6 +1,7 @@
 """One row of docs/results.md: prepare, train and evaluate one experiment into runs/NAME, then
-write runs/NAME/result.json with the test metrics, the wall time of each stage and the command
-that reproduces the row. Data comes from data.root (RNNOPS_DATA_ROOT or --data-root), else the
+write results/NAME.json with the test metrics, the wall time of each stage and the command that
+reproduces the row. runs/ is DVC's cached scratch; results/ is tracked by git, so the table keeps
+every row's record on a fresh clone. Data comes from data.root (RNNOPS_DATA_ROOT or --data-root), else the
 pinned downloads.
 
     python pipelines/benchmarks/row.py etth1-segrnn-96 [--data-root ../shared/data] [OVERRIDES]
@@ -54,7 +55,7 @@ def main() -> None:
     from rnnops.entry import run_stage
 
     cfg = compose(ROOT / "conf", overrides)
-    out = HERE / "runs" / args.name / "result.json"
+    out = HERE / "results" / f"{args.name}.json"
     previous = json.loads(out.read_text()) if out.exists() else {}
     seconds, results = dict(previous.get("seconds", {})), {}
     for stage in args.stages.split(","):
@@ -81,6 +82,7 @@ def main() -> None:
         "command": shlex.join(["python", "pipelines/benchmarks/row.py", args.name,
                                *args.overrides]),
     }
+    out.parent.mkdir(exist_ok=True)
     out.write_text(json.dumps(result, indent=2) + "\n")
     print(json.dumps(result, indent=2))
 

@@ -1,4 +1,5 @@
-"""docs/results.md from rows.yaml (the published figures) and runs/*/result.json (ours)."""
+"""docs/results.md from rows.yaml (the published figures and the notes) and results/*.json
+(ours, written by row.py)."""
 
 from __future__ import annotations
 
@@ -37,7 +38,7 @@ def target_met(result: dict, target: dict) -> str:
     return "" if not checks else ("yes" if all(checks) else "no")
 
 
-def main() -> None:
+def render() -> str:
     rows = yaml.safe_load((HERE / "rows.yaml").read_text())["rows"]
     lines, table = [HEADER], None
     for name, row in rows.items():
@@ -48,7 +49,7 @@ def main() -> None:
         published = "; ".join(f"{k} {' / '.join(f'{v:g}' for v in vs)}"
                               for k, vs in row["published"].items())
         target = ", ".join(f"{k} <= {v:g}" for k, v in row.get("target", {}).items())
-        path = HERE / "runs" / name / "result.json"
+        path = HERE / "results" / f"{name}.json"
         if not path.exists():
             lines.append(f"| {name} | not run | {target} | | {published} | | | | "
                          f"`python pipelines/benchmarks/row.py {name}` |")
@@ -58,12 +59,15 @@ def main() -> None:
         lines.append(f"| {name} | {ours(r)} | {target} | {target_met(r, row.get('target', {}))} "
                      f"| {published} | {r['train']['epochs_run']} | {minutes:.1f} min | "
                      f"{r['device']} | `{r['command']}` |")
-    notes = [f"- {name}: {json.loads(p.read_text())['note']}" for name in rows
-             if (p := HERE / "runs" / name / "result.json").exists()
-             and "note" in json.loads(p.read_text())]
+    notes = [f"- {name}: {' '.join(row['note'].split())}" for name, row in rows.items()
+             if row.get("note")]
     if notes:
         lines += ["\n## Notes\n", *notes]
-    OUT.write_text("\n".join(lines) + "\n")
+    return "\n".join(lines) + "\n"
+
+
+def main() -> None:
+    OUT.write_text(render())
     print(f"wrote {OUT}")
 
 

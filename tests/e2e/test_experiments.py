@@ -28,3 +28,20 @@ def test_every_benchmark_row_names_an_experiment():
 
     rows = yaml.safe_load((ROOT / "pipelines/benchmarks/rows.yaml").read_text())["rows"]
     assert {row["experiment"] for row in rows.values()} <= set(EXPERIMENTS)
+
+
+def test_results_page_is_in_step_with_the_row_records():
+    """docs/results.md is what table.py renders from rows.yaml and the tracked results/*.json,
+    and every record belongs to a row: a row rerun without regenerating the page, or a record
+    left behind by a renamed row, fails here."""
+    import importlib.util
+
+    import yaml
+
+    bench = ROOT / "pipelines" / "benchmarks"
+    rows = yaml.safe_load((bench / "rows.yaml").read_text())["rows"]
+    assert {p.stem for p in (bench / "results").glob("*.json")} <= set(rows)
+    spec = importlib.util.spec_from_file_location("benchmark_table", bench / "table.py")
+    table = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(table)
+    assert table.render() == (ROOT / "docs" / "results.md").read_text()
