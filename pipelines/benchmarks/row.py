@@ -1,8 +1,8 @@
 """One row of docs/results.md: prepare, train and evaluate one experiment into runs/NAME, then
 write results/NAME.json with the test metrics, the wall time of each stage and the command that
 reproduces the row. runs/ is DVC's cached scratch; results/ is tracked by git, so the table keeps
-every row's record on a fresh clone. Data comes from data.root (RNNOPS_DATA_ROOT or --data-root), else the
-pinned downloads.
+every row's record on a fresh clone. Data comes from data.root (RNNOPS_DATA_ROOT or
+--data-root), else the pinned downloads.
 
     python pipelines/benchmarks/row.py etth1-segrnn-96 [--data-root ../shared/data] [OVERRIDES]
 """
