@@ -57,7 +57,9 @@ def main() -> None:
     cfg = compose(ROOT / "conf", overrides)
     out = HERE / "results" / f"{args.name}.json"
     previous = json.loads(out.read_text()) if out.exists() else {}
-    seconds, results = dict(previous.get("seconds", {})), {}
+    # A partial rerun (--stages) keeps the recorded seconds of the stages it skips.
+    seconds = {k: v for k, v in previous.get("seconds", {}).items() if k in STAGES}
+    results = {}
     for stage in args.stages.split(","):
         if stage not in STAGES:
             raise SystemExit(f"row.py: error: unknown stage {stage!r}; stages are "
