@@ -11,6 +11,7 @@ itself (`sweep.workers=1` and `=2`, MLflow logging included) on one fixed set of
     python bench/sweep.py --data etth1        # ETTh1's OT column from ../shared/data (slower)
     python bench/sweep.py --seeds 1 2 3 --throughput-trials 0   # the search comparison, 3 seeds
     python bench/sweep.py --stride 1 ...      # every training window: 4x the steps per epoch
+    python bench/sweep.py --arms tpe tpe-hyperband ...   # the sampler's and the pruner's shares
 """
 
 from __future__ import annotations
@@ -33,6 +34,20 @@ SPACE = [
     "sweep.space.model.hidden_size.low=8", "sweep.space.model.hidden_size.high=48",
     "~sweep.space.train.l2",
 ]
+
+
+# Each arm of the comparison: a name, then its sampler and pruner overrides. Random search
+# without pruning is the reference every other arm is measured against.
+ARMS = {
+    "random": ("random, no pruning", ["sweep.sampler=random", "sweep.pruner=none"]),
+    "tpe-hyperband": ("TPE + Hyperband", ["sweep.sampler=tpe", "sweep.pruner=hyperband"]),
+    "tpe": ("TPE, no pruning", ["sweep.sampler=tpe", "sweep.pruner=none"]),
+    "tpe-hyperband-3": ("TPE + Hyperband from 3", ["sweep.sampler=tpe", "sweep.pruner=hyperband",
+                                                   "sweep.min_epochs=3"]),
+    "tpe-median": ("TPE + median", ["sweep.sampler=tpe", "sweep.pruner=median",
+                                    "sweep.warmup_epochs=3"]),
+}
+REFERENCE = ARMS["random"][0]
 
 
 def compose(root: Path, data: str, stride: int, *overrides: str) -> Any:
@@ -113,28 +128,30 @@ def throughput(root: Path, data: str, stride: int, workers: int, trials: int,
 
 
 def report(args: argparse.Namespace, seed: int, results: dict[str, list[dict[str, Any]]],
-           seconds: dict[str, float]) -> float | None:
-    """Print one seed's table; the ratio of epochs TPE + Hyperband needed to reach random
-    search's best to the epochs random search needed (None when it never got there)."""
-    random_best = best_within(results["random, no pruning"], float("inf"))
+           seconds: dict[str, float]) -> dict[str, float | None]:
+    """Print one seed's table; for each arm but random search, the ratio of the epochs it needed
+    to reach random search's best to the epochs random search needed (None: never got there)."""
+    random_best = best_within(results[REFERENCE], float("inf"))
+    random_reach = epochs_to_reach(results[REFERENCE], random_best)
     print(f"\n{args.data}, window stride {args.stride}: LSTM forecaster, {args.budget} training "
           f"epochs per search, {args.max_epochs} epochs per unpruned trial, seed {seed}, "
           f"{os.cpu_count()} cores")
-    print(f"{'search':<20} {'trials':>6} {'epochs':>6} {'best@half':>10} "
+    print(f"{'search':<26} {'trials':>6} {'epochs':>6} {'best@half':>10} "
           f"{'best@budget':>11} {'epochs to random best':>22} {'seconds':>8}")
+    ratios: dict[str, float | None] = {}
     for label, ended in results.items():
         reach = epochs_to_reach(ended, random_best)
-        print(f"{label:<20} {len(ended):>6} {ended[-1]['epochs']:>6} "
+        print(f"{label:<26} {len(ended):>6} {ended[-1]['epochs']:>6} "
               f"{best_within(ended, args.budget / 2):>10.5f} "
               f"{best_within(ended, args.budget):>11.5f} "
               f"{'not reached' if reach is None else reach:>22} {seconds[label]:>8.1f}")
-    tpe_reach = epochs_to_reach(results["TPE + Hyperband"], random_best)
-    random_reach = epochs_to_reach(results["random, no pruning"], random_best)
-    if tpe_reach is None:
-        return None
-    print(f"TPE + Hyperband reached random search's best ({random_best:.5f}) in "
-          f"{tpe_reach / random_reach:.2f}x the epochs random search needed")
-    return tpe_reach / random_reach
+        if label != REFERENCE:
+            ratios[label] = None if reach is None else reach / random_reach
+    for label, ratio in ratios.items():
+        if ratio is not None:
+            print(f"{label} reached random search's best ({random_best:.5f}) in {ratio:.2f}x "
+                  f"the epochs random search needed")
+    return ratios
 
 
 def main() -> None:
@@ -147,6 +164,8 @@ def main() -> None:
                         "CO2, too few for the first rungs to rank trials); 1 uses every window")
     p.add_argument("--seeds", type=int, nargs="+", default=[42],
                    help="one pair of searches per seed (the ratio is read over several)")
+    p.add_argument("--arms", nargs="+", choices=[a for a in ARMS if a != "random"],
+                   default=["tpe-hyperband"], help="searches compared with random search")
     p.add_argument("--throughput-trials", type=int, default=6, help="0 skips throughput")
     p.add_argument("--throughput-epochs", type=int, default=2)
     args = p.parse_args()
@@ -163,9 +182,8 @@ def main() -> None:
         data = PreparedData.load(root / "data" / "prepared")
         common = [f"sweep.max_epochs={args.max_epochs}", "sweep.n_startup_trials=4",
                   "sweep.min_epochs=1", "sweep.reduction_factor=3"]
-        arms = {"random, no pruning": ["sweep.sampler=random", "sweep.pruner=none"],
-                "TPE + Hyperband": ["sweep.sampler=tpe", "sweep.pruner=hyperband"]}
-        ratios = []
+        arms = dict(ARMS[a] for a in ("random", *args.arms))
+        ratios: dict[str, list[float | None]] = {ARMS[a][0]: [] for a in args.arms}
         for seed in args.seeds:  # one seed is one draw of luck: the ratio is read over several
             results, seconds = {}, {}
             for label, overrides in arms.items():
@@ -176,12 +194,14 @@ def main() -> None:
                 start = time.perf_counter()
                 results[label] = search(cfg, data, args.budget)
                 seconds[label] = time.perf_counter() - start
-            ratios.append(report(args, seed, results, seconds))
-        if len(ratios) > 1:  # a seed where TPE never got there counts as infinitely many epochs
-            median = statistics.median(float("inf") if r is None else r for r in ratios)
-            print(f"\nepochs to reach random search's best, TPE + Hyperband against random, per "
-                  f"seed: {', '.join('not reached' if r is None else f'{r:.2f}x' for r in ratios)}"
-                  f"; median {median:.2f}x")
+            for label, ratio in report(args, seed, results, seconds).items():
+                ratios[label].append(ratio)
+        if len(args.seeds) > 1:  # a seed where an arm never got there counts as infinitely long
+            print("\nepochs to reach random search's best, against random search, per seed:")
+            for label, per_seed in ratios.items():
+                median = statistics.median(float("inf") if r is None else r for r in per_seed)
+                shown = ", ".join("not reached" if r is None else f"{r:.2f}x" for r in per_seed)
+                print(f"  {label}: {shown}; median {median:.2f}x")
         if not args.throughput_trials:
             return
 
