@@ -67,8 +67,9 @@ def compose(root: Path, data: str, stride: int, *overrides: str) -> Any:
             "train.patience=100", *SPACE, *overrides])
 
 
-def search(cfg: Any, data: Any, budget: int) -> list[dict[str, Any]]:
-    """Trials in the order they ended, each with the epochs trained so far in this search."""
+def search(cfg: Any, data: Any, budget: int, name: str) -> list[dict[str, Any]]:
+    """Trials in the order they ended, each with the epochs trained so far in this search.
+    `name` names the study: a fresh one per arm and seed (an existing one would be resumed)."""
     from optuna.trial import TrialState
 
     from rnnops.sweep.algorithms import specs
@@ -80,7 +81,6 @@ def search(cfg: Any, data: Any, budget: int) -> list[dict[str, Any]]:
 
     storage = open_storage(f"sqlite:///{cfg.paths.optuna / 'bench.db'}")
     sampler, pruner = specs(cfg.sweep, cfg.seed)
-    name = f"{cfg.sweep.sampler}-{cfg.sweep.pruner}-{cfg.seed}"
     study = load_or_create(name, storage, sampler, pruner)
     queue = TrialQueue(study, storage, Budget(n_trials=1000), sampler)
     ended: list[dict[str, Any]] = []
@@ -137,13 +137,14 @@ def report(args: argparse.Namespace, seed: int, results: dict[str, list[dict[str
           f"epochs per search, {args.max_epochs} epochs per unpruned trial, seed {seed}, "
           f"{os.cpu_count()} cores")
     print(f"{'search':<26} {'trials':>6} {'epochs':>6} {'best@half':>10} "
-          f"{'best@budget':>11} {'epochs to random best':>22} {'seconds':>8}")
+          f"{'best@budget':>11} {'best':>8} {'epochs to random best':>22} {'seconds':>8}")
     ratios: dict[str, float | None] = {}
     for label, ended in results.items():
         reach = epochs_to_reach(ended, random_best)
         print(f"{label:<26} {len(ended):>6} {ended[-1]['epochs']:>6} "
               f"{best_within(ended, args.budget / 2):>10.5f} "
               f"{best_within(ended, args.budget):>11.5f} "
+              f"{best_within(ended, float('inf')):>8.5f} "
               f"{'not reached' if reach is None else reach:>22} {seconds[label]:>8.1f}")
         if label != REFERENCE:
             ratios[label] = None if reach is None else reach / random_reach
@@ -182,17 +183,17 @@ def main() -> None:
         data = PreparedData.load(root / "data" / "prepared")
         common = [f"sweep.max_epochs={args.max_epochs}", "sweep.n_startup_trials=4",
                   "sweep.min_epochs=1", "sweep.reduction_factor=3"]
-        arms = dict(ARMS[a] for a in ("random", *args.arms))
+        arms = {ARMS[a][0]: (a, ARMS[a][1]) for a in ("random", *args.arms)}
         ratios: dict[str, list[float | None]] = {ARMS[a][0]: [] for a in args.arms}
         for seed in args.seeds:  # one seed is one draw of luck: the ratio is read over several
             results, seconds = {}, {}
-            for label, overrides in arms.items():
+            for label, (arm, overrides) in arms.items():
                 cfg = from_dictconfig(compose(root, args.data, args.stride, *common, *overrides,
                                               f"seed={seed}"))
                 cfg.paths.optuna.mkdir(parents=True, exist_ok=True)
                 seed_everything(cfg.seed)
                 start = time.perf_counter()
-                results[label] = search(cfg, data, args.budget)
+                results[label] = search(cfg, data, args.budget, f"{arm}-{seed}")
                 seconds[label] = time.perf_counter() - start
             for label, ratio in report(args, seed, results, seconds).items():
                 ratios[label].append(ratio)
