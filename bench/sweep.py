@@ -183,11 +183,11 @@ def main() -> None:
         data = PreparedData.load(root / "data" / "prepared")
         common = [f"sweep.max_epochs={args.max_epochs}", "sweep.n_startup_trials=4",
                   "sweep.min_epochs=1", "sweep.reduction_factor=3"]
-        arms = {ARMS[a][0]: (a, ARMS[a][1]) for a in ("random", *args.arms)}
         ratios: dict[str, list[float | None]] = {ARMS[a][0]: [] for a in args.arms}
         for seed in args.seeds:  # one seed is one draw of luck: the ratio is read over several
             results, seconds = {}, {}
-            for label, (arm, overrides) in arms.items():
+            for arm in ("random", *args.arms):
+                label, overrides = ARMS[arm]
                 cfg = from_dictconfig(compose(root, args.data, args.stride, *common, *overrides,
                                               f"seed={seed}"))
                 cfg.paths.optuna.mkdir(parents=True, exist_ok=True)
