@@ -123,6 +123,7 @@ class TrainerConfig:
     progress_bar: bool = True
     allocator: str = "retain"  # retain: freed memory kept for reuse (glibc); system: defaults
     compile: bool = False  # torch.compile the model
+    fused_optimizer: bool = True  # Adam/SGD update all parameters in one kernel (CPU, CUDA)
 
 
 @dataclass(frozen=True)

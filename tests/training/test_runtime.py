@@ -7,10 +7,12 @@ import numpy as np
 import pytest
 import torch
 
+from rnnops.config import TrainConfig
 from rnnops.data.prepared import PreparedData
 from rnnops.data.preprocess import Scaler
 from rnnops.training import runtime
 from rnnops.training.fit import fit
+from rnnops.training.optimization import configure_optimization
 from tests.conftest import load
 
 # Training steps of the benchmark's LSTM shape; prints the median of minor page faults per step
@@ -72,9 +74,9 @@ def sines(rows: int = 400) -> PreparedData:
 
 
 def test_fast_settings_give_the_plain_loss_curve(tmp_path, monkeypatch):
-    """Defaults (retained memory, measured implementations, threads per core) against the plain
-    path (C library allocator, torch's fused kernel, one thread): the same epochs, within
-    floating-point rounding."""
+    """Defaults (retained memory, measured implementations, threads per core, fused optimizer)
+    against the plain path (C library allocator, torch's fused kernel, one thread, per-tensor
+    Adam): the same epochs, within floating-point rounding."""
     monkeypatch.setenv("RNNOPS_CACHE", str(tmp_path))
     base = ["model=lstm", "model.hidden_size=16", "model.num_layers=2", "data.lookback=20",
             "data.horizon=5", "train.max_epochs=3", "train.patience=3", "train.batch_size=16",
@@ -84,7 +86,7 @@ def test_fast_settings_give_the_plain_loss_curve(tmp_path, monkeypatch):
         curves = {}
         for label, options in {
             "plain": ["trainer.allocator=system", "model.implementation=fused",
-                      "trainer.threads=1"],
+                      "trainer.threads=1", "trainer.fused_optimizer=false"],
             "stepwise": ["model.implementation=stepwise"],
             "default": [],
         }.items():
@@ -95,3 +97,16 @@ def test_fast_settings_give_the_plain_loss_curve(tmp_path, monkeypatch):
     assert curves["plain"].shape == (3, 2)
     for label in ("stepwise", "default"):
         np.testing.assert_allclose(curves[label], curves["plain"], rtol=1e-4, err_msg=label)
+
+
+def test_fused_optimizer_only_where_torch_has_the_kernel():
+    assert runtime.use_fused_optimizer(True, {"cpu"})
+    assert runtime.use_fused_optimizer(True, {"cuda"})
+    assert not runtime.use_fused_optimizer(False, {"cpu"})
+    assert not runtime.use_fused_optimizer(True, {"cpu", "meta"})
+    model = torch.nn.LSTM(2, 4)
+    train = TrainConfig(lr=0.01)
+    assert configure_optimization(model.parameters(), train, fused=True).defaults["fused"]
+    assert not configure_optimization(model.parameters(), train).defaults["fused"]
+    sgd = configure_optimization(model.parameters(), TrainConfig(optimizer="sgd"), fused=True)
+    assert sgd.defaults["fused"]

@@ -93,7 +93,7 @@ def fit(
     """
     start_run(cfg)
     model = make_model(cfg, data)
-    module = ForecastModule(model, cfg.train)
+    module = ForecastModule(model, cfg.train, cfg.trainer.fused_optimizer)
     train_loader, val_loader = loaders(cfg, data)
     return run_trainer(cfg, module, train_loader, val_loader, max_epochs=max_epochs,
                        checkpoint_dir=checkpoint_dir, epoch_sink=epoch_sink, callbacks=callbacks)

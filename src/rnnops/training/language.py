@@ -72,6 +72,7 @@ class LanguageModule(ResidentBatches):
     def __init__(self, model: LanguageModel, cfg: Config):
         super().__init__()
         self.model, self.train_cfg = model, cfg.train
+        self.fused_optimizer = cfg.trainer.fused_optimizer
         self.state = None
 
     def on_train_epoch_start(self) -> None:
@@ -112,7 +113,8 @@ class LanguageModule(ResidentBatches):
         self.log(VAL_LOSS, loss, on_step=False, on_epoch=True, batch_size=y.numel())
 
     def configure_optimizers(self):
-        return configure_optimization(self.model.parameters(), self.train_cfg)
+        return configure_optimization(self.model.parameters(), self.train_cfg,
+                                      self.fused_optimizer)
 
 
 def make_language_model(cfg: Config, vocab_size: int) -> LanguageModel:

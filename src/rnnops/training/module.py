@@ -23,9 +23,9 @@ class ResidentBatches(pl.LightningModule):
 
 
 class ForecastModule(ResidentBatches):
-    def __init__(self, model: nn.Module, train: TrainConfig):
+    def __init__(self, model: nn.Module, train: TrainConfig, fused_optimizer: bool = False):
         super().__init__()
-        self.model, self.train_cfg = model, train
+        self.model, self.train_cfg, self.fused_optimizer = model, train, fused_optimizer
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         return self.model(x)
@@ -48,4 +48,5 @@ class ForecastModule(ResidentBatches):
         self.log(VAL_LOSS, loss, on_step=False, on_epoch=True, batch_size=len(x))
 
     def configure_optimizers(self):
-        return configure_optimization(self.model.parameters(), self.train_cfg)
+        return configure_optimization(self.model.parameters(), self.train_cfg,
+                                      self.fused_optimizer)

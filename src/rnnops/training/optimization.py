@@ -5,16 +5,21 @@ from __future__ import annotations
 import torch
 
 from rnnops.config import TrainConfig
+from rnnops.training.runtime import use_fused_optimizer
 
 
-def configure_optimization(parameters, train: TrainConfig):
+def configure_optimization(parameters, train: TrainConfig, fused: bool = False):
     """Adam or plain SGD at train.lr; with train.lr_decay < 1 the rate is multiplied by it once
-    per epoch from epoch train.lr_decay_start on (Zaremba et al. 2014's schedule)."""
+    per epoch from epoch train.lr_decay_start on (Zaremba et al. 2014's schedule). `fused`
+    (trainer.fused_optimizer) updates every parameter in one kernel where torch has one for
+    their device; else torch's default, one tensor at a time on the CPU."""
     parameters = list(parameters)
+    devices = {p.device.type for p in parameters}
+    kernel = {"fused": True} if use_fused_optimizer(fused, devices) else {}
     if train.optimizer == "sgd":
-        optimizer = torch.optim.SGD(parameters, lr=train.lr)
+        optimizer = torch.optim.SGD(parameters, lr=train.lr, **kernel)
     else:
-        optimizer = torch.optim.Adam(parameters, lr=train.lr)
+        optimizer = torch.optim.Adam(parameters, lr=train.lr, **kernel)
     if train.lr_decay == 1.0:
         return optimizer
     start, decay = train.lr_decay_start, train.lr_decay
