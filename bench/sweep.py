@@ -46,6 +46,10 @@ ARMS = {
                                                    "sweep.min_epochs=3"]),
     "tpe-median": ("TPE + median", ["sweep.sampler=tpe", "sweep.pruner=median",
                                     "sweep.warmup_epochs=3"]),
+    # Optuna's own default of 10 random start-up trials instead of the bench's 4
+    "tpe-hyperband-10": ("TPE (10 start-up) + Hyperband",
+                         ["sweep.sampler=tpe", "sweep.pruner=hyperband",
+                          "sweep.n_startup_trials=10"]),
 }
 REFERENCE = ARMS["random"][0]
 
