@@ -140,12 +140,13 @@ def report(args: argparse.Namespace, seed: int, results: dict[str, list[dict[str
     print(f"\n{args.data}, window stride {args.stride}: LSTM forecaster, {args.budget} training "
           f"epochs per search, {args.max_epochs} epochs per unpruned trial, seed {seed}, "
           f"{os.cpu_count()} cores")
-    print(f"{'search':<26} {'trials':>6} {'epochs':>6} {'best@half':>10} "
+    width = max(len(label) for label in results)  # the longest arm's label
+    print(f"{'search':<{width}} {'trials':>6} {'epochs':>6} {'best@half':>10} "
           f"{'best@budget':>11} {'best':>8} {'epochs to random best':>22} {'seconds':>8}")
     ratios: dict[str, float | None] = {}
     for label, ended in results.items():
         reach = epochs_to_reach(ended, random_best)
-        print(f"{label:<26} {len(ended):>6} {ended[-1]['epochs']:>6} "
+        print(f"{label:<{width}} {len(ended):>6} {ended[-1]['epochs']:>6} "
               f"{best_within(ended, args.budget / 2):>10.5f} "
               f"{best_within(ended, args.budget):>11.5f} "
               f"{best_within(ended, float('inf')):>8.5f} "
