@@ -50,6 +50,10 @@ ARMS = {
     "tpe-hyperband-10": ("TPE (10 start-up) + Hyperband",
                          ["sweep.sampler=tpe", "sweep.pruner=hyperband",
                           "sweep.n_startup_trials=10"]),
+    # the same with one joint model of learning rate and width (multivariate TPE)
+    "tpe-mv-hyperband-10": ("TPE (10 start-up, multivariate) + Hyperband",
+                            ["sweep.sampler=tpe", "sweep.pruner=hyperband",
+                             "sweep.n_startup_trials=10", "sweep.multivariate=true"]),
 }
 REFERENCE = ARMS["random"][0]
 

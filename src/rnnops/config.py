@@ -152,6 +152,7 @@ class SweepConfig:
     sampler: Literal["tpe", "random", "cmaes", "grid"] = "tpe"
     pruner: Literal["none", "median", "hyperband", "successive_halving"] = "median"
     n_startup_trials: int = 4  # random trials before TPE/CMA-ES model the space; median waits too
+    multivariate: bool = False  # tpe: one joint model of the parameters instead of one each
     warmup_epochs: int = 5  # median: epochs a trial runs before it can be pruned
     min_epochs: int = 1  # hyperband, successive_halving: the smallest budget (rung 0)
     reduction_factor: int = 3  # hyperband, successive_halving: 1 in r trials climbs each rung

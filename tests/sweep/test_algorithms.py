@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import warnings
 
 import optuna
 import pytest
@@ -33,6 +34,26 @@ def test_hyperband_budget_is_counted_in_epochs():
     ("cmaes", optuna.samplers.CmaEsSampler)])
 def test_sampler_by_name(name, cls):
     assert isinstance(SamplerSpec(name, 0, 3).build(5), cls)
+
+
+def test_multivariate_tpe_models_conditional_spaces_without_warnings():
+    cfg = load("sweep.multivariate=true")
+    spec, _ = specs(cfg.sweep, cfg.seed)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # Optuna's ExperimentalWarning would be noise in a sweep
+        sampler = spec.build(7)
+    assert sampler._multivariate and sampler._group
+    study = optuna.create_study(sampler=sampler)
+
+    def objective(trial):  # a conditional parameter, as a cell's nonlinearity is
+        cell = trial.suggest_categorical("cell", ["rnn", "lstm"])
+        bias = trial.suggest_float("slope", 0, 1) if cell == "rnn" else 0.5
+        return (trial.suggest_float("lr", 1e-4, 1e-1, log=True) - 0.01) ** 2 + bias
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # nothing for a sweep's log to repeat per trial
+        study.optimize(objective, n_trials=6 + cfg.sweep.n_startup_trials)
+    assert [t.state.name for t in study.trials] == ["COMPLETE"] * (6 + cfg.sweep.n_startup_trials)
 
 
 def draw(spec: SamplerSpec, number: int) -> float:

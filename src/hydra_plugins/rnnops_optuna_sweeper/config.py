@@ -23,6 +23,7 @@ class OptunaSweeperConf:
     storage: str | None = None  # null: SQLite optuna.db in the sweep folder
     study_name: str | None = None  # null: the job name (e.g. train)
     n_startup_trials: int = 4
+    multivariate: bool = False  # tpe: one joint model of the parameters
     warmup_epochs: int = 5  # median pruner
     min_epochs: int = 1  # hyperband, successive_halving
     max_epochs: int | None = None  # hyperband's largest budget; null: learnt from the trials

@@ -97,7 +97,7 @@ class OptunaSweeper(Sweeper):
 
         url = o["storage"] or default_url(sweep_dir)
         storage = open_storage(url, key="hydra.sweeper.storage")
-        sampler = SamplerSpec(o["sampler"], o["seed"], o["n_startup_trials"])
+        sampler = SamplerSpec(o["sampler"], o["seed"], o["n_startup_trials"], o["multivariate"])
         pruner = PrunerSpec(o["pruner"], o["n_startup_trials"], o["warmup_epochs"],
                             o["min_epochs"], o["max_epochs"], o["reduction_factor"])
         name = o["study_name"] or str(self.config.hydra.job.name)

@@ -3,6 +3,7 @@ sweeper's options choose from, and the specs that rebuild them in another proces
 
 from __future__ import annotations
 
+import warnings
 from collections.abc import Callable
 from dataclasses import asdict, dataclass
 from typing import Any
@@ -11,31 +12,37 @@ from rnnops.config import SweepConfig
 from rnnops.errors import ConfigError
 
 
-def _tpe(seed: int | None, startup: int) -> Any:
+def _tpe(seed: int | None, spec: SamplerSpec) -> Any:
     import optuna
 
-    return optuna.samplers.TPESampler(seed=seed, n_startup_trials=startup)
+    if not spec.multivariate:
+        return optuna.samplers.TPESampler(seed=seed, n_startup_trials=spec.n_startup_trials)
+    with warnings.catch_warnings():  # multivariate TPE is still marked experimental
+        warnings.simplefilter("ignore", optuna.exceptions.ExperimentalWarning)
+        # group: conditional parameters are modelled with the trials that drew them
+        return optuna.samplers.TPESampler(seed=seed, n_startup_trials=spec.n_startup_trials,
+                                          multivariate=True, group=True)
 
 
-def _random(seed: int | None, startup: int) -> Any:
+def _random(seed: int | None, spec: SamplerSpec) -> Any:
     import optuna
 
     return optuna.samplers.RandomSampler(seed=seed)
 
 
-def _cmaes(seed: int | None, startup: int) -> Any:
+def _cmaes(seed: int | None, spec: SamplerSpec) -> Any:
     import optuna
 
     # CMA-ES models numbers only; categorical values fall back to seeded random draws.
     return optuna.samplers.CmaEsSampler(
-        seed=seed, n_startup_trials=startup, warn_independent_sampling=False,
+        seed=seed, n_startup_trials=spec.n_startup_trials, warn_independent_sampling=False,
         independent_sampler=optuna.samplers.RandomSampler(seed=seed),
     )
 
 
 # Grid search queues each grid point as a trial with its values fixed (rnnops.sweep.queue), so
 # the sampler is never asked; Optuna's GridSampler calls study.stop(), which ask/tell refuses.
-SAMPLERS: dict[str, Callable[[int | None, int], Any]] = {
+SAMPLERS: dict[str, Callable[[int | None, SamplerSpec], Any]] = {
     "tpe": _tpe,
     "random": _random,
     "cmaes": _cmaes,
@@ -91,12 +98,13 @@ class SamplerSpec:
     name: str
     seed: int | None
     n_startup_trials: int
+    multivariate: bool = False  # tpe only: one joint model of the parameters
 
     def build(self, trial_number: int = 0) -> Any:
         """A sampler seeded by (seed, trial number): the same study draws the same values in
         a rerun, and parallel workers never share a random stream."""
         seed = None if self.seed is None else (self.seed * 1_000_003 + trial_number) % 2**32
-        return SAMPLERS[self.name](seed, self.n_startup_trials)
+        return SAMPLERS[self.name](seed, self)
 
 
 @dataclass(frozen=True)
@@ -119,7 +127,7 @@ class PrunerSpec:
 
 def specs(sweep: SweepConfig, seed: int) -> tuple[SamplerSpec, PrunerSpec]:
     return (
-        SamplerSpec(sweep.sampler, seed, sweep.n_startup_trials),
+        SamplerSpec(sweep.sampler, seed, sweep.n_startup_trials, sweep.multivariate),
         PrunerSpec(sweep.pruner, sweep.n_startup_trials, sweep.warmup_epochs, sweep.min_epochs,
                    sweep.max_epochs, sweep.reduction_factor),
     )
