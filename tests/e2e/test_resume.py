@@ -1,4 +1,5 @@
-"""train.resume=true after the training process was killed reaches the uninterrupted result."""
+"""train.resume=true after the training process was killed reaches the uninterrupted result; a
+SIGTERM stops training with a failing exit status."""
 
 from __future__ import annotations
 
@@ -43,3 +44,28 @@ def test_resume_after_kill_matches_an_uninterrupted_run(tmp_path):
 
     run_stage("train", tiny(killed, *EPOCHS, "train.resume=true"))
     assert run_stage("evaluate", tiny(killed, *EPOCHS)) == expected
+
+
+def test_sigterm_stops_training_with_a_failing_status(tmp_path):
+    """Lightning turns SIGTERM into an exit with status 0; DVC would take that for success."""
+    from tests.e2e.conftest import mlflow_client
+
+    run_stage("prepare", tiny(tmp_path))
+    overrides = [f"paths.root={tmp_path}", *TINY, "train.max_epochs=500", "train.patience=500"]
+    last = load(*overrides).paths.checkpoints / checkpoint_key(load(*overrides)) / "last.ckpt"
+    child = subprocess.Popen(
+        [sys.executable, str(ROOT / "pipelines" / "train.py"), *overrides],
+        cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+    )
+    deadline = time.monotonic() + 300
+    while time.monotonic() < deadline and child.poll() is None and not last.exists():
+        time.sleep(0.2)
+    assert child.poll() is None, "training must still be running when the signal comes"
+    child.send_signal(signal.SIGTERM)
+    output, _ = child.communicate(timeout=120)
+    assert child.returncode == 128 + signal.SIGTERM
+    assert "training stopped by SIGTERM; no model written (train.resume=true" in output
+    assert not (tmp_path / "models" / "train").exists()
+    client = mlflow_client(tmp_path)
+    [run] = client.search_runs([e.experiment_id for e in client.search_experiments()])
+    assert run.info.status == "FAILED"

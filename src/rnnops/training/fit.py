@@ -4,12 +4,14 @@ from __future__ import annotations
 
 import logging
 import shutil
+import signal
 from dataclasses import dataclass
 from pathlib import Path
 
 import pytorch_lightning as pl
 import torch
 from pytorch_lightning.callbacks import EarlyStopping, ModelCheckpoint
+from pytorch_lightning.utilities.exceptions import SIGTERMException
 
 from rnnops.config import Config
 from rnnops.data.prepared import PreparedData
@@ -173,7 +175,14 @@ def run_trainer(
         deterministic=True,
         default_root_dir=str(checkpoint_dir or cfg.paths.logs),
     )
-    trainer.fit(module, train_loader, val_loader, ckpt_path=resume_from)
+    try:
+        trainer.fit(module, train_loader, val_loader, ckpt_path=resume_from)
+    except SIGTERMException:
+        # Lightning finishes the batch and exits with status 0, which would tell DVC or a job
+        # scheduler that training succeeded; 143 (128 + SIGTERM) is what a shell reports.
+        more = " (train.resume=true continues from its last epoch)" if checkpoint else ""
+        log.error("training stopped by SIGTERM; no model written%s", more)
+        raise SystemExit(128 + signal.SIGTERM) from None
 
     rows = history.rows
     if not rows:
