@@ -13,7 +13,7 @@ import torch
 from rnnops.entry import run_stage
 from rnnops.stages.train import checkpoint_key
 from tests.conftest import ROOT, load
-from tests.e2e.conftest import TINY, tiny
+from tests.e2e.conftest import TINY, mlflow_client, tiny
 
 EPOCHS = ["train.max_epochs=10", "train.patience=10"]
 
@@ -48,11 +48,10 @@ def test_resume_after_kill_matches_an_uninterrupted_run(tmp_path):
 
 def test_sigterm_stops_training_with_a_failing_status(tmp_path):
     """Lightning turns SIGTERM into an exit with status 0; DVC would take that for success."""
-    from tests.e2e.conftest import mlflow_client
-
     run_stage("prepare", tiny(tmp_path))
     overrides = [f"paths.root={tmp_path}", *TINY, "train.max_epochs=500", "train.patience=500"]
-    last = load(*overrides).paths.checkpoints / checkpoint_key(load(*overrides)) / "last.ckpt"
+    cfg = load(*overrides)
+    last = cfg.paths.checkpoints / checkpoint_key(cfg) / "last.ckpt"
     child = subprocess.Popen(
         [sys.executable, str(ROOT / "pipelines" / "train.py"), *overrides],
         cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
