@@ -26,6 +26,7 @@ def test_default_config_composes_into_typed_dataclasses():
         ("train.lr=abc", "train.lr", "expected a number"),
         ("data.missing=guess", "data.missing", "is not one of"),
         ("data.split.train=0.9", "data.split", "add up to"),
+        ("train.loss=rmse", "train.loss", "must be mse, mae or huber"),
     ],
 )
 def test_invalid_values_name_their_key_and_rule(override, key, rule):
@@ -35,6 +36,11 @@ def test_invalid_values_name_their_key_and_rule(override, key, rule):
     message = str(err.value)
     assert message.startswith(f"config key '{key}'") and rule in message
     assert "\n" not in message
+
+
+def test_a_language_model_keeps_cross_entropy():
+    with pytest.raises(ConfigError, match="config key 'train.loss'.*cross-entropy"):
+        load("data=tinyshakespeare", "train.loss=mae")
 
 
 def test_unknown_key_lists_the_valid_ones():

@@ -104,6 +104,7 @@ class TrainConfig:
     use_best_params: bool = True
     resume: bool = False
     optimizer: str = "adam"  # adam | sgd
+    loss: str = "mse"  # forecasters: mse | mae | huber (training and val/loss alike)
     lr_decay: float = 1.0  # lr x lr_decay per epoch from epoch lr_decay_start on (Zaremba)
     lr_decay_start: int = 0
     bptt: int = 35  # language models: truncated BPTT length
@@ -361,6 +362,7 @@ _RULES: list[tuple[str, typing.Callable[[Any], bool], str]] = [
     ("train.l1", lambda v: v >= 0, "must be >= 0"),
     ("train.l2", lambda v: v >= 0, "must be >= 0"),
     ("train.optimizer", lambda v: v in ("adam", "sgd"), "must be adam or sgd"),
+    ("train.loss", lambda v: v in ("mse", "mae", "huber"), "must be mse, mae or huber"),
     ("train.lr_decay", lambda v: 0 < v <= 1, "must be in (0, 1] (1 keeps the rate)"),
     ("train.lr_decay_start", lambda v: v >= 0, "must be >= 0"),
     ("train.bptt", lambda v: v >= 1, "must be >= 1"),
@@ -413,6 +415,8 @@ _SERIES_RULES: list[tuple[str, typing.Callable[[Any], bool], str]] = [
 _TEXT_RULES: list[tuple[str, typing.Callable[[Any], bool], str]] = [
     ("data.split.protocol", lambda v: v == "ratio",
      "does not apply to a text corpus; use ratio (fractions of the tokens)"),
+    ("train.loss", lambda v: v == "mse",
+     "does not apply to a language model, which trains on cross-entropy; leave it at mse"),
 ]
 
 

@@ -3,6 +3,7 @@ MLflow, so that every consumer reads the same key."""
 
 TRAIN_LOSS = "train/loss"
 VAL_LOSS = "val/loss"
+VAL_MSE = "val/mse"  # logged beside val/loss when train.loss is not mse, to compare runs
 
 #: Forecasters (the model, then the baselines) reported side by side by the evaluate stage.
 MODEL = "model"

@@ -22,7 +22,7 @@ from rnnops.data.prepared_text import META as TEXT_META
 from rnnops.data.prepared_text import load_prepared_text
 from rnnops.errors import UserError
 from rnnops.models.io import save_model
-from rnnops.names import TRAIN_LOSS, VAL_LOSS
+from rnnops.names import TRAIN_LOSS, VAL_LOSS, VAL_MSE
 from rnnops.stages.sweep import BEST_PARAMS
 from rnnops.sweep import job as sweep_job
 from rnnops.training.fit import FitResult, fit
@@ -121,7 +121,7 @@ def write_outputs(cfg: Config, result: FitResult, info: dict[str, Any],
                   artifacts: tuple[str, ...] = (HISTORY,)) -> None:
     """model.pt, history.csv and run.json into paths.model as one atomic folder."""
     history = pd.DataFrame(result.history).rename(
-        columns={TRAIN_LOSS: "train_loss", VAL_LOSS: "val_loss"}
+        columns={TRAIN_LOSS: "train_loss", VAL_LOSS: "val_loss", VAL_MSE: "val_mse"}
     )
     with staged(cfg.paths.model) as (folder,):
         folder.mkdir()

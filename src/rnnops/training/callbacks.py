@@ -13,7 +13,7 @@ import torch
 from pytorch_lightning.plugins import TorchCheckpointIO
 
 from rnnops.errors import UserError
-from rnnops.names import TRAIN_LOSS, VAL_LOSS
+from rnnops.names import TRAIN_LOSS, VAL_LOSS, VAL_MSE
 
 EpochSink = Callable[[dict[str, float], int], None]
 
@@ -44,7 +44,7 @@ class History(pl.Callback):
         if VAL_LOSS not in metrics:  # no validation ran this epoch
             return
         row = {"epoch": trainer.current_epoch}
-        for name in (TRAIN_LOSS, VAL_LOSS):
+        for name in (TRAIN_LOSS, VAL_LOSS, VAL_MSE):
             if name in metrics:
                 row[name] = float(metrics[name])
         self.rows.append(row)
