@@ -447,6 +447,9 @@ def _check_sweep(cfg: Config) -> None:
     if s.grace_s <= s.heartbeat_s:
         raise ConfigError("sweep.grace_s", f"{s.grace_s} must be > sweep.heartbeat_s "
                           f"({s.heartbeat_s}), or every running trial looks dead")
+    if s.multivariate and s.sampler != "tpe":
+        raise ConfigError("sweep.multivariate", f"applies to the tpe sampler only, not "
+                          f"{s.sampler}; leave it false or set sweep.sampler=tpe")
     if s.pruner in ("hyperband", "successive_halving") and s.min_epochs > s.max_epochs:
         raise ConfigError("sweep.min_epochs", f"{s.min_epochs} must be <= sweep.max_epochs "
                           f"({s.max_epochs})")

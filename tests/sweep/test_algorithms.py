@@ -80,3 +80,24 @@ def test_unknown_name_lists_the_valid_ones():
     with pytest.raises(ConfigError, match="'hydra.sweeper.sampler': unknown sampler 'sa'; "
                                           "valid: tpe, random, cmaes, grid"):
         check_name("sampler", "sa", "hydra.sweeper.sampler")
+
+
+def test_multivariate_is_refused_for_samplers_without_it():
+    with pytest.raises(ConfigError, match="'sweep.multivariate': applies to the tpe sampler only, "
+                                          "not random"):
+        load("sweep.multivariate=true", "sweep.sampler=random")
+
+
+def test_hydra_sweeper_option_reaches_the_sampler():
+    from dataclasses import asdict
+
+    from hydra_plugins.rnnops_optuna_sweeper.config import OptunaSweeperConf
+    from hydra_plugins.rnnops_optuna_sweeper.optuna_sweeper import OptunaSweeper
+
+    options = {k: v for k, v in asdict(OptunaSweeperConf(seed=3)).items() if k != "_target_"}
+    plain, _ = OptunaSweeper._specs(OptunaSweeper(**options)._settings())
+    assert plain == SamplerSpec("tpe", 3, 4) and not plain.build()._multivariate
+    joint, _ = OptunaSweeper._specs(OptunaSweeper(**{**options, "multivariate": True})._settings())
+    assert joint.multivariate and joint.build()._multivariate
+    with pytest.raises(ConfigError, match="'hydra.sweeper.multivariate': applies to the tpe"):
+        OptunaSweeper(**{**options, "multivariate": True, "sampler": "cmaes"})._settings()

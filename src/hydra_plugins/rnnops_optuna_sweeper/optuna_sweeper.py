@@ -69,12 +69,23 @@ class OptunaSweeper(Sweeper):
                 raise ConfigError(f"hydra.sweeper.{key}", f"{o[key]} must be >= 1")
         if o["grace_s"] <= o["heartbeat_s"]:
             raise ConfigError("hydra.sweeper.grace_s", "must be > hydra.sweeper.heartbeat_s")
+        if o["multivariate"] and o["sampler"] != "tpe":
+            raise ConfigError("hydra.sweeper.multivariate", f"applies to the tpe sampler only, "
+                              f"not {o['sampler']}; leave it false or set sampler=tpe")
         seed = o["seed"] if o["seed"] is not None else OmegaConf.select(self.config, "seed")
         return {**o, "seed": seed}
 
+    @staticmethod
+    def _specs(o: Mapping[str, Any]) -> tuple[Any, Any]:
+        """The sampler and pruner that the options name (rebuilt from these in every job)."""
+        from rnnops.sweep.algorithms import PrunerSpec, SamplerSpec
+
+        return (SamplerSpec(o["sampler"], o["seed"], o["n_startup_trials"], o["multivariate"]),
+                PrunerSpec(o["pruner"], o["n_startup_trials"], o["warmup_epochs"],
+                           o["min_epochs"], o["max_epochs"], o["reduction_factor"]))
+
     def _sweep(self, arguments: list[str]) -> list[Sequence[Any]]:
         from rnnops.errors import ConfigError
-        from rnnops.sweep.algorithms import PrunerSpec, SamplerSpec
         from rnnops.sweep.queue import Budget, TrialQueue
         from rnnops.sweep.space import grid
         from rnnops.sweep.storage import default_url, open_storage
@@ -97,9 +108,7 @@ class OptunaSweeper(Sweeper):
 
         url = o["storage"] or default_url(sweep_dir)
         storage = open_storage(url, key="hydra.sweeper.storage")
-        sampler = SamplerSpec(o["sampler"], o["seed"], o["n_startup_trials"], o["multivariate"])
-        pruner = PrunerSpec(o["pruner"], o["n_startup_trials"], o["warmup_epochs"],
-                            o["min_epochs"], o["max_epochs"], o["reduction_factor"])
+        sampler, pruner = self._specs(o)
         name = o["study_name"] or str(self.config.hydra.job.name)
         study = load_or_create(name, storage, sampler, pruner, o["direction"])
         n_trials, points = o["n_trials"], None
