@@ -3,6 +3,7 @@ and bad input stopped with one line."""
 
 from __future__ import annotations
 
+import os
 import signal
 import statistics
 import subprocess
@@ -141,13 +142,16 @@ def wait_for(condition, timeout=300, what="condition"):
     raise AssertionError(f"timed out waiting for {what}")
 
 
+def running_trials(root, overrides):
+    try:
+        return study_of(root, *overrides).get_trials(states=(TrialState.RUNNING,))
+    except KeyError:  # the study does not exist yet
+        return []
+
+
 def running_trial_of(root, overrides, pid, mid_training=False):
     def check():
-        try:
-            trials = study_of(root, *overrides).get_trials(states=(TrialState.RUNNING,))
-        except KeyError:  # the study does not exist yet
-            return None
-        for t in trials:
+        for t in running_trials(root, overrides):
             if t.user_attrs.get(q.WORKER, "").endswith(f":{pid}") and (
                     t.intermediate_values or not mid_training):
                 return t
@@ -188,6 +192,35 @@ def test_a_killed_worker_s_trial_is_failed_retried_and_the_study_completes(tmp_p
     assert dead_run.info.status == "FAILED" and dead_run.data.tags["optuna.trial_state"] == "FAIL"
     best = yaml.safe_load((tmp_path / "models/sweep/best_params.yaml").read_text())
     assert best["trials"] == {"COMPLETE": 4, "FAIL": 1}
+
+
+def test_sigterm_stops_the_sweep_and_its_helper_workers(tmp_path):
+    """`kill PID` of a sweep with helpers (a scheduler or a container stop does this): the
+    helpers stop too, instead of the sweep waiting for them to finish the whole study."""
+    run_stage("prepare", tiny(tmp_path))
+    # trials long enough that a helper left alone would train for minutes after the signal
+    overrides = ["sweep.workers=2", "sweep.n_trials=6", "sweep.max_epochs=400",
+                 "train.patience=400", "train.limit_batches=6", "sweep.pruner=none"]
+    sweep = start_worker(tmp_path, *overrides)
+
+    def helper_mid_trial():
+        return next((t for t in running_trials(tmp_path, overrides) if t.intermediate_values
+                     and not t.user_attrs[q.WORKER].endswith(f":{sweep.pid}")), None)
+
+    helper = wait_for(helper_mid_trial, what="a helper worker in mid-trial")
+    sweep.send_signal(signal.SIGTERM)
+    _, err = sweep.communicate(timeout=120)
+    assert sweep.returncode == 128 + signal.SIGTERM, err
+    assert "stopped by SIGTERM" in err and "Traceback" not in err
+    helper_pid = int(helper.user_attrs[q.WORKER].rsplit(":", 1)[1])
+    with pytest.raises(ProcessLookupError):
+        os.kill(helper_pid, 0)
+    trials = study_of(tmp_path, *overrides).get_trials()
+    assert not [t for t in trials if t.state == TrialState.RUNNING]
+    # the interrupted trials are failed without an error of their own: retried by the next run
+    interrupted = [t for t in trials if t.state == TrialState.FAIL]
+    assert helper.number in [t.number for t in interrupted]
+    assert not any(q.ERROR in t.user_attrs for t in interrupted)
 
 
 @pytest.mark.parametrize(("override", "expected"), [

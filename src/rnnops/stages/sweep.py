@@ -8,11 +8,14 @@ URL and study name joins them. Each trial is one nested MLflow run under one par
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import multiprocessing
 import random
+import signal
+import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from typing import Any
 
 import pandas as pd
@@ -91,33 +94,65 @@ def sweep(cfg: Config) -> dict[str, Any]:
                                    kwargs={"ready": event}) for event in ready]
         for helper in helpers:
             helper.start()
-        try:
-            wait_until_ready(helpers, ready)
-            work(cfg, run_id, nested=True, study=study, storage=storage, data=data)
-        finally:
-            for helper in helpers:
-                helper.join()
+        with stop_on_sigterm(helpers) as stopping:
+            try:
+                wait_until_ready(helpers, ready, stopping)
+                work(cfg, run_id, nested=True, study=study, storage=storage, data=data,
+                     stopping=stopping)
+            finally:
+                for helper in helpers:
+                    helper.join()
+        if stopping.is_set():
+            log.error("sweep stopped by SIGTERM; running it again finishes the study")
+            raise SystemExit(128 + signal.SIGTERM)
         for helper in helpers:
             if helper.exitcode != 0:
                 log.warning("sweep worker pid %d exited with %s", helper.pid, helper.exitcode)
         return summarise(cfg, study)
 
 
-def wait_until_ready(helpers: list[Any], ready: list[Any], timeout_s: float = 300) -> None:
+@contextlib.contextmanager
+def stop_on_sigterm(helpers: list[Any]) -> Iterator[threading.Event]:
+    """SIGTERM to the sweep (a scheduler, `kill`, a container stop) reaches its helper workers
+    too, instead of the sweep waiting for them to finish the study; the main worker takes no new
+    trial. A trial in training stops after its batch (Lightning's own SIGTERM handling, which
+    calls this handler as well); interrupted trials are failed and retried by the next run."""
+    stopping = threading.Event()
+
+    def on_sigterm(signum: int, frame: Any) -> None:
+        stopping.set()
+        for helper in helpers:
+            if helper.is_alive():
+                helper.terminate()
+
+    if threading.current_thread() is not threading.main_thread():  # signals: main thread only
+        yield stopping
+        return
+    previous = signal.signal(signal.SIGTERM, on_sigterm)
+    try:
+        yield stopping
+    finally:
+        signal.signal(signal.SIGTERM, previous)
+
+
+def wait_until_ready(helpers: list[Any], ready: list[Any], stopping: threading.Event,
+                     timeout_s: float = 300) -> None:
     """Start together: a helper process needs seconds to import torch and open the stores, and
     without waiting the first worker would take most trials before the others arrive."""
     deadline = time.monotonic() + timeout_s
-    while time.monotonic() < deadline:
+    while time.monotonic() < deadline and not stopping.is_set():
         if all(e.is_set() or not h.is_alive() for h, e in zip(helpers, ready, strict=True)):
             return
         time.sleep(0.1)
-    log.warning("sweep workers not ready after %.0f s; starting without them", timeout_s)
+    if not stopping.is_set():
+        log.warning("sweep workers not ready after %.0f s; starting without them", timeout_s)
 
 
 def work(cfg: Config, parent_run: str, nested: bool, study: Any = None, storage: Any = None,
-         data: PreparedData | TextData | None = None, ready: Any = None) -> None:
-    """One worker: take tickets from the study and run them until none is left. In a helper
-    process (spawned) it opens everything itself, then sets `ready`."""
+         data: PreparedData | TextData | None = None, ready: Any = None,
+         stopping: threading.Event | None = None) -> None:
+    """One worker: take tickets from the study and run them until none is left (or `stopping`
+    is set). In a helper process (spawned) it opens everything itself, then sets `ready`."""
     if study is None:
         logging.basicConfig(level=logging.INFO,
                             format="[%(asctime)s][%(name)s][%(levelname)s] - %(message)s")
@@ -136,11 +171,11 @@ def work(cfg: Config, parent_run: str, nested: bool, study: Any = None, storage:
         for trial in trials:
             run_one(run_cfg, data, queue, trial, parent_run, nested)
 
-    queue.work(
-        run,
-        stop=None if deadline is None else (lambda: time.monotonic() > deadline),
-        on_reaped=lambda dead: close_dead_run(dead, nested),
-    )
+    def stop() -> bool:
+        return ((stopping is not None and stopping.is_set())
+                or (deadline is not None and time.monotonic() > deadline))
+
+    queue.work(run, stop=stop, on_reaped=lambda dead: close_dead_run(dead, nested))
 
 
 def run_one(cfg: Config, data: PreparedData | TextData, queue: q.TrialQueue, trial: Any,
