@@ -77,7 +77,8 @@ def main() -> None:
     result = {
         "row": args.name,
         "metrics": results["evaluate"],
-        "train": {k: results["train"][k] for k in ("best_epoch", "epochs_run", "best_val_loss")},
+        "train": {k: results["train"][k] for k in ("best_epoch", "epochs_run", "best_val_loss",
+                                                    "best_val_mse") if k in results["train"]},
         "seconds": seconds,
         "device": (torch.cuda.get_device_name() if torch.cuda.is_available()
                    else f"cpu ({os.cpu_count()} cores, {platform.machine()})"),

@@ -49,7 +49,22 @@ def test_a_non_mse_loss_trains_and_logs_val_mse_beside_it(tmp_path, monkeypatch)
     mae = fit(load(*base, "train.loss=mae"), sines()).history
     assert "val/mse" not in mse[0]  # val/loss already is the MSE
     assert all(r["val/loss"] != r["val/mse"] for r in mae)
+    assert [r["epoch"] for r in mae] == [0, 1]
     # MAE and MSE of the same predictions: mean |e| <= sqrt(mean e^2).
     assert all(r["val/loss"] <= np.sqrt(r["val/mse"]) + 1e-6 for r in mae)
     # Different criteria, different gradients: the curves part after the first step.
     assert mae[-1]["val/mse"] != pytest.approx(mse[-1]["val/loss"], rel=1e-6)
+
+
+def test_run_json_records_the_val_mse_of_the_best_epoch():
+    from rnnops.stages.train import run_info
+    from rnnops.training.fit import FitResult
+
+    history = [{"epoch": 0, "val/loss": 0.6, "val/mse": 0.9},
+               {"epoch": 1, "val/loss": 0.5, "val/mse": 0.8}]
+    result = FitResult(model=Zero(), history=history, best_val_loss=0.5, best_epoch=1,
+                       epochs_run=2)
+    assert run_info(load("train.loss=mae"), "run", "1", result)["best_val_mse"] == 0.8
+    for row in history:
+        del row["val/mse"]
+    assert "best_val_mse" not in run_info(load(), "run", "1", result)

@@ -105,6 +105,9 @@ def train(cfg: Config) -> dict[str, Any]:
 def run_info(cfg: Config, run_id: str, version: str, result: FitResult,
              **extra: Any) -> dict[str, Any]:
     """run.json: the MLflow run and registered version evaluate reports to, and the fit."""
+    best = next(r for r in result.history if r["epoch"] == result.best_epoch)
+    if VAL_MSE in best:  # trained on another loss: the MSE that compares runs
+        extra = {"best_val_mse": best[VAL_MSE], **extra}
     return {
         "run_id": run_id,
         "registered_model": cfg.tracking.registered_model,
