@@ -442,6 +442,12 @@ def _check_rules(cfg: Config) -> None:
     _check_sweep(cfg)
 
 
+# Each trial's val/loss is in its own train.loss, so trials that differ in it cannot be ranked.
+UNRANKABLE = "train.loss"
+UNRANKABLE_WHY = ("cannot be searched: each trial's val/loss would be in its own loss; fix "
+                  "train.loss for the sweep (its val/mse is logged beside val/loss)")
+
+
 def _check_sweep(cfg: Config) -> None:
     s = cfg.sweep
     if s.grace_s <= s.heartbeat_s:
@@ -453,6 +459,8 @@ def _check_sweep(cfg: Config) -> None:
     if s.pruner in ("hyperband", "successive_halving") and s.min_epochs > s.max_epochs:
         raise ConfigError("sweep.min_epochs", f"{s.min_epochs} must be <= sweep.max_epochs "
                           f"({s.max_epochs})")
+    if UNRANKABLE in s.params:
+        raise ConfigError(f"sweep.space.{UNRANKABLE}", UNRANKABLE_WHY)
     plain = dataclasses.asdict(cfg)
     for name, spec in s.params.items():
         key = f"sweep.space.{name}"

@@ -110,6 +110,7 @@ def test_bad_sweeper_options_are_one_line(tmp_path):
          "config key 'hydra.sweeper.sampler': unknown sampler 'bayes'; valid: tpe, random"),
         ("hydra.sweeper.storage=redis://localhost",
          "config key 'hydra.sweeper.storage': 'redis://localhost' is no storage URL"),
+        ("train.loss=choice(mse,mae)", "config key 'train.loss': cannot be searched"),
     ]:
         out = run_script("train", "-m", "hydra/sweeper=optuna", "train.lr=interval(0.001,0.1)",
                          f"paths.root={tmp_path}", option)

@@ -29,6 +29,8 @@ from tests.conftest import load
          "low <= high"),
         ("+sweep.space.train.nope={type:float,low:0,high:1}", "sweep.space.train.nope",
          "names no config value"),
+        ("+sweep.space.train.loss={type:categorical,choices:[mse,mae]}", "sweep.space.train.loss",
+         "cannot be searched"),
     ],
 )
 def test_bad_sweep_values_name_their_key(override, key, rule):
