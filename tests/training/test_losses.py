@@ -35,7 +35,8 @@ def test_each_loss_is_the_named_criterion(loss, expected):
     assert float(module.training_step((torch.zeros(2, 3, 1), y), 0)) == pytest.approx(expected)
 
 
-def test_config_accepts_every_loss():
+def test_config_accepts_exactly_the_implemented_losses():
+    assert set(LOSSES) == {"mse", "mae", "huber"}  # the names config.py's rule lists
     for name in LOSSES:
         assert load(f"train.loss={name}").train.loss == name
 
