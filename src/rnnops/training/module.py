@@ -58,7 +58,7 @@ class ForecastModule(ResidentBatches):
         prediction = self.model(x)
         loss = self.criterion(prediction, y)
         self.log(VAL_LOSS, loss, on_step=False, on_epoch=True, batch_size=len(x))
-        if self.train_cfg.loss != "mse":
+        if self.criterion is not nn.functional.mse_loss:
             self.log(VAL_MSE, nn.functional.mse_loss(prediction, y), on_step=False,
                      on_epoch=True, batch_size=len(x))
 
