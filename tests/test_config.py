@@ -27,6 +27,7 @@ def test_default_config_composes_into_typed_dataclasses():
         ("data.missing=guess", "data.missing", "is not one of"),
         ("data.split.train=0.9", "data.split", "add up to"),
         ("train.loss=rmse", "train.loss", "must be mse, mae or huber"),
+        ("train.ema=1", "train.ema", "must be in [0, 1)"),
     ],
 )
 def test_invalid_values_name_their_key_and_rule(override, key, rule):

@@ -107,6 +107,7 @@ class TrainConfig:
     loss: str = "mse"  # forecasters: mse | mae | huber (training and val/loss alike)
     lr_decay: float = 1.0  # lr x lr_decay per epoch from epoch lr_decay_start on (Zaremba)
     lr_decay_start: int = 0
+    ema: float = 0.0  # decay of a moving average of the weights, validated and kept (0: off)
     bptt: int = 35  # language models: truncated BPTT length
     variable_bptt: bool = False  # language models: AWD-LSTM's random chunk lengths
     eval_batch_size: int = 10  # language models: streams evaluated in this many rows
@@ -365,6 +366,7 @@ _RULES: list[tuple[str, typing.Callable[[Any], bool], str]] = [
     ("train.loss", lambda v: v in ("mse", "mae", "huber"), "must be mse, mae or huber"),
     ("train.lr_decay", lambda v: 0 < v <= 1, "must be in (0, 1] (1 keeps the rate)"),
     ("train.lr_decay_start", lambda v: v >= 0, "must be >= 0"),
+    ("train.ema", lambda v: 0 <= v < 1, "must be in [0, 1) (0 turns averaging off)"),
     ("train.bptt", lambda v: v >= 1, "must be >= 1"),
     ("train.eval_batch_size", lambda v: v >= 1, "must be >= 1"),
     ("train.ar", lambda v: v >= 0, "must be >= 0"),

@@ -51,6 +51,7 @@ def test_variable_chunks_depend_on_seed_and_epoch_only():
      "model.weight_drop=0.2", "model.variational=true", "model.output_dropout=0.1"],
     ["model=gru", "train.optimizer=sgd", "train.lr=1.0", "train.lr_decay=0.5",
      "train.lr_decay_start=2", "model.init_range=0.1"],
+    ["model=gru", "train.ema=0.9"],  # validated and kept: the weights' moving average
 ])
 def test_language_model_learns_the_pattern(tmp_path, options):
     cfg = load("model.hidden_size=32", "model.num_layers=2", "train.lr=0.01",

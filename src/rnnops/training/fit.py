@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytorch_lightning as pl
 import torch
-from pytorch_lightning.callbacks import EarlyStopping, ModelCheckpoint
+from pytorch_lightning.callbacks import EarlyStopping, EMAWeightAveraging, ModelCheckpoint
 from pytorch_lightning.utilities.exceptions import SIGTERMException
 
 from rnnops.config import Config
@@ -123,8 +123,9 @@ def run_trainer(
     callbacks: list[pl.Callback] | None = None,
 ) -> FitResult:
     """Lightning's fit of `module` (which holds the network as `module.model`) with the
-    project's callbacks: epoch seeding, history, NaN guard, early stopping on val/loss, and
-    atomic checkpoints with resume when `checkpoint_dir` is given."""
+    project's callbacks: epoch seeding, history, NaN guard, early stopping on val/loss, the
+    weights' moving average with train.ema, and atomic checkpoints with resume when
+    `checkpoint_dir` is given."""
     # Cells with implementation=auto run the faster of their exact implementations at this
     # batch's shape (the first batch's input; language-model chunks are (x, y, length)).
     autotune.tune(module.model, next(iter(train_loader))[0])
@@ -137,6 +138,10 @@ def run_trainer(
         EarlyStopping(monitor=VAL_LOSS, mode="min", patience=cfg.train.patience),
         *(callbacks or []),
     ]
+    if cfg.train.ema:
+        # Validation (so early stopping, pruning and the best checkpoint), the saved weights and
+        # the returned model all use the average; training steps update the raw weights.
+        all_callbacks.append(EMAWeightAveraging(decay=cfg.train.ema))
     resume_from = None
     checkpoint = None
     if checkpoint_dir is not None:
