@@ -4,7 +4,7 @@ import pytest
 import pytorch_lightning as pl
 import torch
 
-from rnnops.training.fit import fit, predict
+from rnnops.training.fit import fit, loaders, predict
 from tests.conftest import load
 from tests.training.test_runtime import sines
 
@@ -24,8 +24,6 @@ class RawWeights(pl.Callback):
 
 
 def val_windows(data, cfg):
-    from rnnops.training.fit import loaders
-
     _, val = loaders(cfg, data)
     xs, ys = zip(*val, strict=True)
     return torch.cat(xs), torch.cat(ys)
