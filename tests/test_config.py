@@ -28,6 +28,10 @@ def test_default_config_composes_into_typed_dataclasses():
         ("data.split.train=0.9", "data.split", "add up to"),
         ("train.loss=rmse", "train.loss", "must be mse, mae or huber"),
         ("train.ema=1", "train.ema", "must be in [0, 1)"),
+        ("trainer.accelerator=tpu", "trainer.accelerator", "must be cpu, gpu, cuda, auto"),
+        ("trainer.precision=half", "trainer.precision", "must be auto, 32-true"),
+        ("paths.root=${oc.env:RNNOPS_NO_SUCH_VARIABLE}", "paths.root", "cannot be resolved"),
+        ("tracking.experiment=co2-${data.nam}", "tracking.experiment", "'data.nam' not found"),
     ],
 )
 def test_invalid_values_name_their_key_and_rule(override, key, rule):

@@ -41,14 +41,15 @@ def parser() -> argparse.ArgumentParser:
                         "least its lookback of rows, oldest first")
     s.add_argument("--output", "-o", type=Path, help="write the forecast CSV here "
                    "(default: print it)")
-    s.add_argument("--model", "-m", help="NAME, NAME@ALIAS, NAME/VERSION or a models:/ or "
-                   "runs:/ URI (default: tracking.registered_model@champion)")
+    s.add_argument("--model", "-m", help="NAME (its latest version), NAME@ALIAS, NAME/VERSION "
+                   "or a models:/ or runs:/ URI (default: tracking.registered_model@champion)")
     _common(s)
     s = sub.add_parser("generate", help=GENERATE_HELP, description=GENERATE_HELP,
                        epilog="example: rnnops generate --model ptb-lm@champion --prompt 'the "
                               "market' --method beam --width 5")
     s.add_argument("--model", "-m", required=True,
-                   help="a registered language model: NAME, NAME@ALIAS, NAME/VERSION or a URI")
+                   help="a registered language model: NAME (its latest version), NAME@ALIAS, "
+                        "NAME/VERSION or a URI")
     s.add_argument("--prompt", "-p", default="", help="text to continue (word level: an empty "
                    "prompt starts a sentence)")
     s.add_argument("--method", choices=("greedy", "beam", "sample"), default="greedy")
@@ -162,7 +163,14 @@ def predict_command(dictconfig, args) -> int:
     except DataError as exc:
         raise DataError(f"{args.input}: {exc}") from None
     if args.output:
-        forecast.to_csv(args.output, index=False)
+        from rnnops.atomic import staged
+
+        try:  # the folder is made if missing; an interrupted write leaves no partial file
+            with staged(args.output) as (partial,):
+                forecast.to_csv(partial, index=False)
+        except OSError as exc:
+            raise UserError(f"{args.output}: cannot write the forecast there "
+                            f"({exc.strerror or exc})") from None
     else:
         print(forecast.to_csv(index=False), end="")
     return 0

@@ -327,6 +327,10 @@ def _join(prefix: str, name: str) -> str:
 
 # --- rules ---------------------------------------------------------------------------------------
 
+# The Lightning settings the training code supports (its data placement knows CPU and CUDA only).
+ACCELERATORS = ("cpu", "gpu", "cuda", "auto")
+PRECISIONS = ("auto", "32-true", "64-true", "bf16-mixed", "16-mixed", "bf16-true", "16-true")
+
 # (dotted key, predicate, rule as users read it). Checked after the types are right.
 _RULES: list[tuple[str, typing.Callable[[Any], bool], str]] = [
     ("seed", lambda v: v >= 0, "must be >= 0"),
@@ -372,6 +376,8 @@ _RULES: list[tuple[str, typing.Callable[[Any], bool], str]] = [
     ("train.ar", lambda v: v >= 0, "must be >= 0"),
     ("train.tar", lambda v: v >= 0, "must be >= 0"),
     ("train.limit_batches", lambda v: v >= 0, "must be >= 0 (0 uses every batch)"),
+    ("trainer.accelerator", lambda v: v in ACCELERATORS, f"must be {', '.join(ACCELERATORS)}"),
+    ("trainer.precision", lambda v: v in PRECISIONS, f"must be {', '.join(PRECISIONS)}"),
     ("trainer.devices", lambda v: v >= 1, "must be >= 1"),
     ("trainer.threads", lambda v: v >= 0, "must be >= 0 (0: one per usable core)"),
     ("trainer.allocator", lambda v: v in ("retain", "system"), "must be retain or system"),
@@ -514,13 +520,17 @@ def load_config(container: dict[str, Any]) -> Config:
 def from_dictconfig(dictconfig: Any) -> Config:
     """Validate a Hydra DictConfig (the `hydra` node, if present, is not part of the schema)."""
     from omegaconf import OmegaConf
-    from omegaconf.errors import MissingMandatoryValue
+    from omegaconf.errors import MissingMandatoryValue, OmegaConfBaseException
 
     try:
         container = OmegaConf.to_container(dictconfig, resolve=True, throw_on_missing=True)
     except MissingMandatoryValue as exc:
         raise ConfigError(str(exc.full_key), "has no value; set it, e.g. on the command line "
                           f"as {exc.full_key}=...") from None
+    except OmegaConfBaseException as exc:  # a ${...} that names no key, variable or resolver
+        reason = str(exc).splitlines()[0]
+        raise ConfigError(str(exc.full_key), f"cannot be resolved ({reason}); fix the ${{...}} "
+                          "it holds or set a plain value") from None
     container.pop("hydra", None)
     return load_config(container)
 

@@ -259,9 +259,12 @@ def promote_if_better(name: str, version: str, metric: str, value: float) -> dic
 
 
 def model_uri(model: str) -> str:
-    """models:/ URI of `NAME`, `NAME@ALIAS` or `NAME/VERSION` (URIs pass through)."""
+    """models:/ URI of `NAME` (its latest version), `NAME@ALIAS` or `NAME/VERSION` (URIs pass
+    through). MLflow 3 reads a bare models:/NAME as a logged model's id, hence /latest."""
     if ":/" in model:
         return model
+    if "@" not in model and "/" not in model:
+        return f"models:/{model}/latest"
     return f"models:/{model}"
 
 

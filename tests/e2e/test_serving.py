@@ -93,10 +93,12 @@ def rnnops(*args: str) -> subprocess.CompletedProcess:
 def test_rnnops_predict_writes_the_forecast(store):
     root, config, data, model, *_ = store
     history = store[-1]
-    out = rnnops("predict", "--input", str(root / "history.csv"), "--model", f"{NAME}@champion",
-                 "--output", str(root / "forecast.csv"), f"paths.root={root}")
+    # a bare NAME is its latest version (here the only one); the output's folder is made
+    out = rnnops("predict", "--input", str(root / "history.csv"), "--model", NAME,
+                 "--output", str(root / "out" / "forecast.csv"), f"paths.root={root}")
     assert out.returncode == 0, out.stderr
-    forecast = pd.read_csv(root / "forecast.csv")
+    assert [p.name for p in (root / "out").iterdir()] == ["forecast.csv"]
+    forecast = pd.read_csv(root / "out" / "forecast.csv")
     assert forecast["step"].tolist() == list(range(1, 27))
     np.testing.assert_allclose(forecast["co2"], expected_forecast(data, model, history),
                                rtol=1e-6)
@@ -220,6 +222,12 @@ def test_language_model_generates_with_every_method(store):
     with torch.no_grad():  # sampling does not stop at <eos>: greedy without an end token
         argmax = greedy(lm.step, lm(vocab.encode(["the"])[None]).state, vocab.encode(["cat"]), 5)
     assert top_one.stdout.rstrip("\n") == words_of(argmax[0]).rstrip("\n")
+    out = rnnops("generate", "--model", LM, "--prompt", "the", "--method", "sample",
+                 "--temperature", "0", f"paths.root={root}")
+    assert out.returncode == 2 and "Traceback" not in out.stderr
+    assert out.stderr.strip() == ("rnnops generate: error: decoding parameter temperature "
+                                  "(--temperature): 0.0 must be > 0 (greedy takes the likeliest "
+                                  "token)")
     out = rnnops("generate", "--model", f"{NAME}@champion", "--prompt", "x", f"paths.root={root}")
     assert out.returncode == 2
     assert out.stderr.strip() == (f"rnnops generate: error: model '{NAME}@champion' is a "

@@ -10,6 +10,7 @@ import torch
 from rnnops.config import TrainConfig
 from rnnops.data.prepared import PreparedData
 from rnnops.data.preprocess import Scaler
+from rnnops.errors import ConfigError
 from rnnops.training import runtime
 from rnnops.training.fit import fit
 from rnnops.training.optimization import configure_optimization
@@ -54,6 +55,15 @@ def test_retained_memory_ends_the_page_fault_storm():
 def test_precision_auto_is_float32_on_cpu_and_explicit_values_pass():
     assert runtime.resolve_precision("auto", "cpu") == "32-true"
     assert runtime.resolve_precision("bf16-mixed", "cpu") == "bf16-mixed"
+
+
+@pytest.mark.skipif(torch.cuda.is_available(), reason="checks the error where no GPU exists")
+@pytest.mark.parametrize("accelerator", ["gpu", "cuda"])
+def test_a_missing_gpu_is_a_config_error(accelerator):
+    with pytest.raises(ConfigError, match="config key 'trainer.accelerator'.*use cpu"):
+        runtime.check_accelerator(accelerator)
+    runtime.check_accelerator("auto")  # takes the CPU here
+    runtime.check_accelerator("cpu")
 
 
 def test_threads_default_to_the_usable_cores():

@@ -24,6 +24,34 @@ METHODS = ("greedy", "beam", "sample")
 #: sums favour ending at once, which an untrained or small model often does.
 DEFAULTS: dict[str, Any] = {"method": "greedy", "max_tokens": 30, "width": 5,
                             "length_penalty": 1.0, "temperature": 1.0, "top_k": 0, "seed": 0}
+#: Each numeric parameter's type and rule; a bad value is a DataError naming it, since it may
+#: come from a REST request as well as from `rnnops generate`.
+RULES: dict[str, tuple[type, Any, str]] = {
+    "max_tokens": (int, lambda v: v >= 1, "must be >= 1"),
+    "width": (int, lambda v: v >= 1, "must be >= 1"),
+    "length_penalty": (float, lambda v: True, ""),
+    "temperature": (float, lambda v: v > 0, "must be > 0 (greedy takes the likeliest token)"),
+    "top_k": (int, lambda v: v >= 0, "must be >= 0 (0: every token)"),
+    "seed": (int, lambda v: True, ""),
+}
+
+
+def checked_params(params: dict[str, Any]) -> dict[str, Any]:
+    """The decoding parameters with their defaults filled in and their types and rules checked."""
+    p = {**DEFAULTS, **{k: v for k, v in params.items() if v is not None}}
+    if p["method"] not in METHODS:
+        raise DataError(f"unknown decoding method {p['method']!r}; choose one of "
+                        f"{', '.join(METHODS)}")
+    for key, (kind, ok, rule) in RULES.items():
+        where = f"decoding parameter {key} (--{key.replace('_', '-')})"
+        try:
+            p[key] = kind(p[key])
+        except (TypeError, ValueError):
+            raise DataError(f"{where}: {p[key]!r} is not {'an' if kind is int else 'a'} "
+                            f"{kind.__name__}") from None
+        if not ok(p[key]):
+            raise DataError(f"{where}: {p[key]} {rule}")
+    return p
 
 
 @dataclass
@@ -58,10 +86,7 @@ class TextGenerator:
 
     @torch.no_grad()
     def generate(self, prompt: str, **params: Any) -> str:
-        p = {**DEFAULTS, **{k: v for k, v in params.items() if v is not None}}
-        if p["method"] not in METHODS:
-            raise DataError(f"unknown decoding method {p['method']!r}; choose one of "
-                            f"{', '.join(METHODS)}")
+        p = checked_params(params)
         tokens = self.tokenize(prompt)
         if not tokens:
             raise DataError("the prompt is empty; give at least one character")
@@ -74,18 +99,18 @@ class TextGenerator:
         state = self.model(ids[None, :-1]).state if len(ids) > 1 else None
         start = ids[-1:]
         end = self.vocab.ids.get(EOS) if self.level == "word" else None
-        steps = int(p["max_tokens"])
+        steps = p["max_tokens"]
         if p["method"] == "greedy":
             out = greedy(self.model.step, state, start, steps, end_token=end)[0].tolist()
         elif p["method"] == "beam":
-            best = beam_search(self.model.step, state, int(start), steps, int(p["width"]),
+            best = beam_search(self.model.step, state, int(start), steps, p["width"],
                                end_token=end,
-                               length_penalty=float(p["length_penalty"]))[0]
+                               length_penalty=p["length_penalty"])[0]
             out = best.tokens
         else:
-            generator = torch.Generator().manual_seed(int(p["seed"]))
-            out = sample(self.model.step, state, start, steps, float(p["temperature"]),
-                         int(p["top_k"]), generator)[0].tolist()
+            generator = torch.Generator().manual_seed(p["seed"])
+            out = sample(self.model.step, state, start, steps, p["temperature"], p["top_k"],
+                         generator)[0].tolist()
         return self.detokenize(self.vocab.decode(out))
 
     def predict(self, model_input: Any, params: dict | None = None) -> pd.DataFrame:

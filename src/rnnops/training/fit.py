@@ -162,6 +162,7 @@ def run_trainer(
         )
         all_callbacks.append(checkpoint)
 
+    runtime.check_accelerator(cfg.trainer.accelerator)
     trainer = pl.Trainer(
         accelerator=cfg.trainer.accelerator,
         devices=cfg.trainer.devices,

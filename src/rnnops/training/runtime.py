@@ -12,6 +12,7 @@ import torch
 
 from rnnops.config import TrainerConfig
 from rnnops.data.memory import retain_freed_memory
+from rnnops.errors import ConfigError
 from rnnops.machine import usable_cores
 
 log = logging.getLogger("rnnops.training")
@@ -55,6 +56,13 @@ def configure_threads(threads: int) -> int:
         torch.set_num_threads(threads)
     _once("torch threads", str(threads), reason)
     return threads
+
+
+def check_accelerator(accelerator: str) -> None:
+    """A GPU named outright must be there; Lightning's own error would be a traceback."""
+    if accelerator in ("gpu", "cuda") and not torch.cuda.is_available():
+        raise ConfigError("trainer.accelerator", f"{accelerator!r} asks for a CUDA GPU, but torch "
+                          "sees none here; use cpu, or auto to take a GPU when there is one")
 
 
 def resolve_precision(precision: str, accelerator: str) -> str:
