@@ -77,8 +77,8 @@ def test_synthetic_generators_are_seeded(tmp_path, kind):
     a, b = generate(kind, 500, seed=3), generate(kind, 500, seed=3)
     assert a.equals(b) and a.shape == (500, 1) and np.isfinite(a.to_numpy()).all()
     assert not a.equals(generate(kind, 500, seed=4))
-    prepared = prepare(tmp_path, "data=synthetic", f"data.dataset={kind}", f"data.target={kind}",
-                       "data.length=500")
+    # the group's target follows data.dataset: each generator's column is its name
+    prepared = prepare(tmp_path, "data=synthetic", f"data.dataset={kind}", "data.length=500")
     assert prepared.meta["rows"] == 500
 
 
@@ -88,14 +88,16 @@ def test_sines_have_the_declared_daily_period():
     assert round(len(x) / np.argmax(spectrum)) == 24
 
 
-@pytest.mark.parametrize(("dataset", "target", "rows"),
-                         [("sunspots", "SUNACTIVITY", 309), ("nile", "volume", 100),
-                          ("elnino", "sst", 61 * 12)])
-def test_statsmodels_datasets(tmp_path, dataset, target, rows):
-    prepared = prepare(tmp_path, f"data.dataset={dataset}", f"data.target={target}",
-                       "data.lookback=8", "data.horizon=2", "data.season_period=1")
+@pytest.mark.parametrize(("dataset", "rows", "lookback", "horizon"),
+                         [("sunspots", 309, 44, 11), ("nile", 100, 20, 5),
+                          ("elnino", 61 * 12, 36, 12)])
+def test_statsmodels_datasets(tmp_path, dataset, rows, lookback, horizon):
+    """Each group (conf/data/NAME.yaml) prepares as it is, with windows in every split."""
+    prepared = prepare(tmp_path, f"data={dataset}")
     assert prepared.meta["rows"] == rows
     assert prepared.meta["first_time"][:4] in {"1700", "1871", "1950"}
+    for split in ("train", "val", "test"):
+        assert len(prepared.windows(split, lookback, horizon)) > 0, split
 
 
 @needs_shared_data
