@@ -50,3 +50,26 @@ def test_stage_failing_midway_leaves_no_output_and_a_failed_run(tmp_path, monkey
     experiment = client.get_experiment_by_name("rnnops-co2")
     (run,) = client.search_runs([experiment.experiment_id], "tags.`rnnops.stage` = 'train'")
     assert run.info.status == "FAILED"
+
+
+def test_stages_refuse_data_or_a_model_made_with_other_data_settings(tmp_path, capsys):
+    run_stage("prepare", tiny(tmp_path))  # lookback 104, horizon 26
+    with pytest.raises(SystemExit) as stop:  # train on its own, after changing a data setting
+        run_stage("train", tiny(tmp_path, "data.lookback=52"))
+    assert stop.value.code == 2
+    prepared = tmp_path / "data" / "prepared"
+    assert capsys.readouterr().err.strip() == (
+        f"rnnops train: error: {prepared}: prepared with data.lookback=104, but this run has "
+        "data.lookback=52; run the prepare stage again with this run's settings (dvc repro, or "
+        "rnnops prepare with the same overrides)")
+    assert not (tmp_path / "models").exists()
+
+    run_stage("train", tiny(tmp_path, "train.max_epochs=1"))
+    run_stage("prepare", tiny(tmp_path, "data.horizon=13"))  # prepared again, not trained again
+    with pytest.raises(SystemExit) as stop:
+        run_stage("evaluate", tiny(tmp_path, "data.horizon=13"))
+    assert stop.value.code == 2
+    assert capsys.readouterr().err.strip().splitlines()[-1] == (  # after MLflow's lines
+        f"rnnops evaluate: error: {tmp_path / 'models' / 'train'}: trained with data.horizon=26, "
+        "but this run has data.horizon=13; run the train stage again with this run's settings")
+    assert not (tmp_path / "reports").exists()

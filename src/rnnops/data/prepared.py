@@ -19,8 +19,10 @@ from typing import Any
 import numpy as np
 import torch
 
+from rnnops.config import DataConfig
 from rnnops.data import prepared_text
 from rnnops.data.preprocess import Scaler
+from rnnops.data.provenance import DATA_SETTINGS, PREPARE_AGAIN, check_same_data
 from rnnops.data.windows import WindowDataset
 from rnnops.errors import UserError
 from rnnops.machine import usable_cores
@@ -65,7 +67,8 @@ class PreparedData:
         (folder / META).write_text(json.dumps(meta, indent=2) + "\n")
 
     @classmethod
-    def load(cls, folder: Path) -> PreparedData:
+    def load(cls, folder: Path, data: DataConfig | None = None) -> PreparedData:
+        """The arrays in `folder`; with `data`, only if they were prepared with its settings."""
         if (folder / prepared_text.TOKENS).exists():
             raise UserError(f"{folder}: holds a prepared text corpus (data.kind=text); this "
                             "stage needs a series: prepare one first (e.g. data=co2)")
@@ -76,6 +79,8 @@ class PreparedData:
                 "(dvc repro prepare, or python pipelines/prepare.py)"
             )
         meta = json.loads((folder / META).read_text())
+        if data is not None:
+            check_same_data(meta.get(DATA_SETTINGS), data, f"{folder}: prepared", PREPARE_AGAIN)
         arrays = {name: np.load(path) for name, path in files.items()}
         scaler = Scaler(np.asarray(meta["scaler"]["shift"]), np.asarray(meta["scaler"]["scale"]))
         return cls(arrays, meta["columns"], meta["target_columns"], scaler, meta)

@@ -14,6 +14,8 @@ from typing import Any
 
 import torch
 
+from rnnops.config import DataConfig
+from rnnops.data.provenance import DATA_SETTINGS, PREPARE_AGAIN, check_same_data
 from rnnops.data.text import EOS, UNK, TextCorpus, Vocabulary
 from rnnops.errors import UserError
 
@@ -53,15 +55,20 @@ def save_prepared_text(folder: Path, corpus: TextCorpus, meta: dict[str, Any]) -
     (folder / META).write_text(json.dumps(meta, indent=2) + "\n")
 
 
-def load_prepared_text(folder: Path) -> tuple[dict[str, torch.Tensor], Vocabulary]:
+def load_prepared_text(folder: Path, data: DataConfig | None = None
+                       ) -> tuple[dict[str, torch.Tensor], Vocabulary]:
     """The token-id streams by split (`train`, `val`, and `test` when the corpus has one) as
-    int64 tensors, and the vocabulary, as the prepare stage wrote them into `folder`."""
+    int64 tensors, and the vocabulary, as the prepare stage wrote them into `folder`; with
+    `data`, only if they were prepared with its settings."""
     folder = Path(folder)
     if not (folder / TOKENS).exists() or not (folder / VOCAB).exists():
         hint = (" (it holds a prepared series: prepare a text corpus, e.g. data=ptb)"
                 if (folder / META).exists() else "")
         raise UserError(f"{folder}: no prepared text corpus here{hint}; run the prepare stage "
                         "with a text dataset first (python pipelines/prepare.py data=ptb)")
+    if data is not None and (folder / META).exists():
+        meta = json.loads((folder / META).read_text())
+        check_same_data(meta.get(DATA_SETTINGS), data, f"{folder}: prepared", PREPARE_AGAIN)
     splits = torch.load(folder / TOKENS, weights_only=True)
     vocab = Vocabulary(tuple(json.loads((folder / VOCAB).read_text(encoding="utf-8"))))
     return splits, vocab

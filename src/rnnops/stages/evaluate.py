@@ -120,7 +120,7 @@ def evaluate(cfg: Config) -> dict[str, Any]:
     if cfg.data.kind == "text":
         return evaluate_language_model(cfg)
     ev = cfg.evaluate
-    data = PreparedData.load(cfg.paths.prepared)
+    data = PreparedData.load(cfg.paths.prepared, cfg.data)
     run_info = load_run_info(cfg)
     targets = data.target_columns
     names = applicable(ev.baselines, len(targets))  # an unknown name fails before any work
@@ -302,7 +302,7 @@ def evaluate_language_model(cfg: Config) -> dict[str, Any]:
     """The text branch: the language model's loss on the test stream (the validation stream when
     the corpus has no test part, as Tiny Shakespeare), as perplexity for words and bits per
     character for characters, with the state carried across the whole stream."""
-    splits, _ = load_prepared_text(cfg.paths.prepared)
+    splits, _ = load_prepared_text(cfg.paths.prepared, cfg.data)
     run_info = load_run_info(cfg)
     model = load_model(cfg.paths.model / MODEL_FILE)
     split = "test" if "test" in splits else "val"

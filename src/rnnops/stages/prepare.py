@@ -22,6 +22,7 @@ from rnnops.data.features import select_features
 from rnnops.data.prepared import SPLITS, PreparedData
 from rnnops.data.prepared_text import save_prepared_text, text_meta
 from rnnops.data.preprocess import Scaler, fill_missing, split_rows
+from rnnops.data.provenance import DATA_SETTINGS, data_settings
 from rnnops.data.sources import load_source
 from rnnops.data.text import TextCorpus
 
@@ -63,6 +64,7 @@ def prepare_series(cfg: Config) -> PreparedData:
         scaler=scaler,
         meta={
             "dataset": d.name,
+            DATA_SETTINGS: data_settings(d),
             "origin": origin,
             "source_sha256": sha256,
             "features": d.features,
@@ -89,6 +91,7 @@ def prepare_text(cfg: Config) -> TextCorpus:
     corpus = loaded.corpus
     meta = {
         "dataset": d.name,
+        DATA_SETTINGS: data_settings(d),
         "kind": "text",
         "level": d.level,
         "origin": loaded.origin,

@@ -20,6 +20,7 @@ from rnnops.config import Config, fingerprint, with_overrides
 from rnnops.data.prepared import PreparedData
 from rnnops.data.prepared_text import META as TEXT_META
 from rnnops.data.prepared_text import load_prepared_text
+from rnnops.data.provenance import DATA_SETTINGS, check_same_data, data_settings
 from rnnops.errors import UserError
 from rnnops.models.io import save_model
 from rnnops.names import TRAIN_LOSS, VAL_LOSS, VAL_MSE
@@ -55,10 +56,14 @@ def apply_best_params(cfg: Config) -> Config:
 
 
 def load_run_info(cfg: Config) -> dict[str, Any]:
+    """run.json of the trained model, which must have been trained with this run's data."""
     path = cfg.paths.model / RUN_INFO
     if not path.exists():
         raise UserError(f"{path}: no trained model here; run the train stage first")
-    return json.loads(path.read_text())
+    info = json.loads(path.read_text())
+    check_same_data(info.get(DATA_SETTINGS), cfg.data, f"{cfg.paths.model}: trained",
+                    "run the train stage again with this run's settings")
+    return info
 
 
 def checkpoint_key(cfg: Config) -> str:
@@ -73,7 +78,7 @@ def train(cfg: Config) -> dict[str, Any]:
         cfg = apply_best_params(cfg)
     if cfg.data.kind == "text":
         return train_language_model(cfg)
-    data = PreparedData.load(cfg.paths.prepared)
+    data = PreparedData.load(cfg.paths.prepared, cfg.data)
     tracking.configure(cfg)
     with tracking.run(
         f"train-{cfg.model.label}",
@@ -116,6 +121,7 @@ def run_info(cfg: Config, run_id: str, version: str, result: FitResult,
         "best_epoch": result.best_epoch,
         "best_val_loss": result.best_val_loss,
         "epochs_run": result.epochs_run,
+        DATA_SETTINGS: data_settings(cfg.data),  # evaluate checks that it tests on the same
         **extra,
     }
 
@@ -136,7 +142,7 @@ def write_outputs(cfg: Config, result: FitResult, info: dict[str, Any],
 
 def train_language_model(cfg: Config) -> dict[str, Any]:
     """The text branch: a language model on the prepared token streams (truncated BPTT)."""
-    splits, vocab = load_prepared_text(cfg.paths.prepared)
+    splits, vocab = load_prepared_text(cfg.paths.prepared, cfg.data)
     data_hash = json.loads((cfg.paths.prepared / TEXT_META).read_text())["sha256"]
     tracking.configure(cfg)
     with tracking.run(f"train-lm-{cfg.model.label}",

@@ -43,10 +43,10 @@ class TextData:
 def load_data(cfg: Config) -> PreparedData | TextData:
     """The prepare stage's output that trials train on: series arrays, or token streams."""
     if cfg.data.kind == "text":
-        splits, vocab = load_prepared_text(cfg.paths.prepared)
+        splits, vocab = load_prepared_text(cfg.paths.prepared, cfg.data)
         meta = json.loads((Path(cfg.paths.prepared) / META).read_text())
         return TextData(splits, len(vocab), meta)
-    return PreparedData.load(cfg.paths.prepared)
+    return PreparedData.load(cfg.paths.prepared, cfg.data)
 
 
 def run_trial(
