@@ -43,8 +43,13 @@ def test_missing_value_policies_and_counts():
     assert n == 2 and filled["y"].tolist() == [1, 2, 3, 4, 5]
     assert fill_missing(frame, "ffill", "x")[0]["y"].tolist() == [1, 1, 3, 3, 5]
     assert len(fill_missing(frame, "drop", "x")[0]) == 3
-    with pytest.raises(DataError, match="test.csv: 2 missing values .*2000-01-02.*data.missing"):
+    with pytest.raises(DataError, match="test.csv: 2 missing values .*column 'y' at "
+                                        "2000-01-02.*data.missing"):
         fill_missing(frame, "error", "test.csv")
+    two = pd.DataFrame({"x": [1.0, 2.0, 3.0], "y": [1.0, 2.0, np.nan]})  # no time index
+    with pytest.raises(DataError, match=r"1 missing values \(the first in column 'y' in data row "
+                                        r"3 \(the first row after the header is 1\)\)"):
+        fill_missing(two, "error", "plain.csv")
 
 
 def test_counts_protocol_uses_row_counts_and_leaves_the_rest_unused():

@@ -87,9 +87,12 @@ def fill_missing(frame: pd.DataFrame, policy: str, source: str) -> tuple[pd.Data
     if missing == 0:
         return frame, 0
     if policy == "error":
-        first = frame.index[frame.isna().any(axis=1)][0]
+        pos = int(frame.isna().any(axis=1).to_numpy().argmax())
+        column = frame.columns[frame.iloc[pos].isna().to_numpy()][0]
+        at = (f"at {frame.index[pos]}" if isinstance(frame.index, pd.DatetimeIndex)
+              else f"in data row {pos + 1} (the first row after the header is 1)")
         raise DataError(
-            f"{source}: {missing} missing values (first at {first}); "
+            f"{source}: {missing} missing values (the first in column {column!r} {at}); "
             "set data.missing to interpolate, ffill or drop"
         )
     if policy == "interpolate":
