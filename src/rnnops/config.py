@@ -472,6 +472,11 @@ def _check_sweep(cfg: Config) -> None:
                           f"({s.max_epochs})")
     if UNRANKABLE in s.params:
         raise ConfigError(f"sweep.space.{UNRANKABLE}", UNRANKABLE_WHY)
+    for name in s.params:
+        if name.startswith("data."):
+            raise ConfigError(f"sweep.space.{name}", "cannot be searched: every trial trains on "
+                              "the data the prepare stage made; compare data settings as "
+                              "separate runs (dvc exp run -S data.lookback=...)")
     plain = dataclasses.asdict(cfg)
     for name, spec in s.params.items():
         key = f"sweep.space.{name}"

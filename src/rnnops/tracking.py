@@ -78,6 +78,30 @@ def run(
         yield active.info.run_id
 
 
+def reopenable(run_id: str) -> bool:
+    """Whether a run can be continued: it is in this store and not deleted (MLflow's own error
+    for either is a traceback)."""
+    import mlflow
+    from mlflow.exceptions import MlflowException
+
+    try:
+        return mlflow.MlflowClient().get_run(run_id).info.lifecycle_stage == "active"
+    except MlflowException:
+        return False
+
+
+def require_train_run(run_id: str) -> None:
+    """The train stage's run, which evaluate adds to, must still be there."""
+    from rnnops.errors import UserError
+
+    if not reopenable(run_id):
+        import mlflow
+
+        raise UserError(f"the trained model's MLflow run {run_id} is not in "
+                        f"{mlflow.get_tracking_uri()} (deleted, or another store); run the train "
+                        "stage again")
+
+
 def stage_tags(stage: str, data_hash: str | None = None) -> dict[str, str]:
     tags = {TAG_STAGE: stage, TAG_GIT_COMMIT: git_commit()}
     if data_hash:

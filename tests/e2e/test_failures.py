@@ -73,3 +73,17 @@ def test_stages_refuse_data_or_a_model_made_with_other_data_settings(tmp_path, c
         f"rnnops evaluate: error: {tmp_path / 'models' / 'train'}: trained with data.horizon=26, "
         "but this run has data.horizon=13; run the train stage again with this run's settings")
     assert not (tmp_path / "reports").exists()
+
+
+def test_evaluate_after_the_train_run_was_deleted_is_one_line(tmp_path, capsys):
+    run_stage("prepare", tiny(tmp_path))
+    info = run_stage("train", tiny(tmp_path, "train.max_epochs=1"))
+    mlflow_client(tmp_path).delete_run(info["run_id"])
+    with pytest.raises(SystemExit) as stop:
+        run_stage("evaluate", tiny(tmp_path))
+    assert stop.value.code == 2
+    last = capsys.readouterr().err.strip().splitlines()[-1]
+    assert last.startswith(f"rnnops evaluate: error: the trained model's MLflow run "
+                           f"{info['run_id']} is not in sqlite:///")
+    assert last.endswith("(deleted, or another store); run the train stage again")
+    assert not (tmp_path / "reports").exists()

@@ -108,6 +108,14 @@ def test_rerunning_resumes_the_study_and_adds_only_the_missing_trials(tmp_path):
     assert {r.data.tags["mlflow.parentRunId"] for r in runs.values()} == {parent.info.run_id}
     assert study_of(tmp_path, *fast).user_attrs[PARENT_RUN]["run_id"] == parent.info.run_id
 
+    # a parent run deleted in MLflow is not reopened: the rerun logs to a new one
+    client, _, _ = trial_runs(tmp_path)
+    client.delete_run(parent.info.run_id)
+    run_stage("sweep", tiny(tmp_path, "sweep.max_epochs=1", "sweep.n_trials=3"))
+    (new_parent,) = [r for r in trial_runs(tmp_path)[1] if r.info.lifecycle_stage == "active"]
+    assert new_parent.info.run_id != parent.info.run_id
+    assert study_of(tmp_path, *fast).user_attrs[PARENT_RUN]["run_id"] == new_parent.info.run_id
+
 
 def test_a_diverging_trial_fails_with_its_error_and_never_wins(tmp_path):
     run_stage("prepare", tiny(tmp_path))
@@ -228,6 +236,7 @@ def test_sigterm_stops_the_sweep_and_its_helper_workers(tmp_path):
      "rnnops sweep: error: config key 'sweep.storage': cannot open postgresql://rnnops:***@"),
     ("sweep.sampler=bayes",
      "rnnops sweep: error: config key 'sweep.sampler': 'bayes' is not one of tpe, random"),
+    ("~sweep.space", "rnnops sweep: error: config key 'sweep.space': is empty: nothing to search"),
 ])
 def test_bad_sweep_input_is_one_line_and_writes_nothing(tmp_path, override, expected):
     out = run_script("sweep", override, f"paths.root={tmp_path}")

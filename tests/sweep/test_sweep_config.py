@@ -31,6 +31,8 @@ from tests.conftest import load
          "names no config value"),
         ("+sweep.space.train.loss={type:categorical,choices:[mse,mae]}", "sweep.space.train.loss",
          "cannot be searched"),
+        ("+sweep.space.data.lookback={type:int,low:52,high:156}", "sweep.space.data.lookback",
+         "every trial trains on the data the prepare stage made"),
     ],
 )
 def test_bad_sweep_values_name_their_key(override, key, rule):

@@ -25,7 +25,7 @@ from rnnops import tracking
 from rnnops.atomic import staged
 from rnnops.config import Config, with_overrides
 from rnnops.data.prepared import PreparedData
-from rnnops.errors import UserError
+from rnnops.errors import ConfigError, UserError
 from rnnops.machine import usable_cores
 from rnnops.names import VAL_LOSS
 from rnnops.sweep import queue as q
@@ -70,12 +70,19 @@ def worker_config(cfg: Config) -> Config:
 
 
 def sweep(cfg: Config) -> dict[str, Any]:
+    if not cfg.sweep.params:
+        raise ConfigError("sweep.space", "is empty: nothing to search; give it a parameter "
+                          "(conf/sweep/default.yaml has examples)")
     study, storage = open_study(cfg)  # a bad sweep.storage stops here, before any training
     data = load_data(cfg)
     plan = budget(cfg)
     tracking.configure(cfg)
     parent = study.user_attrs.get(PARENT_RUN) or {}
     resume = parent.get("uri") == tracking.tracking_uri(cfg) and parent.get("run_id")
+    if resume and not tracking.reopenable(resume):
+        log.warning("the study's MLflow run %s is gone (deleted); this sweep logs to a new one",
+                    resume)
+        resume = None
     with tracking.run(
         f"sweep-{cfg.model.label}", run_id=resume or None,
         tags={**tracking.stage_tags("sweep", data.meta["sha256"]),
