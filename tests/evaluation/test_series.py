@@ -3,7 +3,14 @@ import pytest
 
 from rnnops.data.prepared import PreparedData
 from rnnops.data.preprocess import Scaler
-from rnnops.evaluation.series import full_series, period_from_times, season_period, window_origins
+from rnnops.errors import ConfigError
+from rnnops.evaluation.series import (
+    check_season_fits,
+    full_series,
+    period_from_times,
+    season_period,
+    window_origins,
+)
 from tests.conftest import load
 
 
@@ -38,3 +45,22 @@ def test_season_period_precedence():
     assert season_period(load("data.season_period=12"), meta) == (12, "data.season_period")
     assert season_period(load("evaluate.season_period=5"), meta) == (5, "evaluate.season_period")
     assert season_period(load("data.season_period=1"), {}) == (1, "data.season_period")
+
+
+@pytest.mark.parametrize(("period", "lookback", "train_rows", "baselines", "message"), [
+    (52, 48, 500, ["seasonal_naive"], "a season of 52 rows (from the timestamps' frequency) is "
+     "longer than data.lookback = 48"),
+    (52, 104, 90, ["ets"], "leaves ETS fewer than two seasons of training rows (90)"),
+    (52, 104, 52, ["last_value"], "leaves MASE no full season of training rows (52)"),
+])
+def test_a_season_that_does_not_fit_names_the_key_that_sets_it(period, lookback, train_rows,
+                                                               baselines, message):
+    with pytest.raises(ConfigError) as err:
+        check_season_fits(period, "the timestamps' frequency", lookback, train_rows, baselines)
+    assert err.value.key == "evaluate.season_period" and message in str(err.value)
+    assert "set evaluate.season_period (1: no season)" in str(err.value)
+
+
+def test_a_season_that_fits_passes():
+    check_season_fits(52, "data.season_period", 104, 120, ["seasonal_naive", "ets", "arima"])
+    check_season_fits(52, "data.season_period", 48, 500, ["last_value", "linear"])

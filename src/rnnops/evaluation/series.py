@@ -10,7 +10,7 @@ import pandas as pd
 
 from rnnops.config import Config
 from rnnops.data.prepared import SPLITS, PreparedData
-from rnnops.errors import UserError
+from rnnops.errors import ConfigError, UserError
 
 log = logging.getLogger(__name__)
 
@@ -79,3 +79,25 @@ def season_period(cfg: Config, meta: dict) -> tuple[int, str]:
         log.info("season period %d from the timestamps' spacing", inferred)
         return inferred, "the timestamps' frequency"
     return 1, "data.season_period"
+
+
+def check_season_fits(period: int, source: str, lookback: int, train_rows: int,
+                      baselines: list[str]) -> None:
+    """The season must fit what uses it, checked before any work: one season of lookback for
+    the seasonal-naive baseline, two seasons of training rows for ETS, and more than one for
+    MASE's scale. The key named is the one that sets the period whatever its source."""
+    came_from = "" if source == "evaluate.season_period" else f" (from {source})"
+    fix = "set evaluate.season_period (1: no season)"
+    if "seasonal_naive" in baselines and period > lookback:
+        problem = (f"is longer than data.lookback = {lookback}, and the seasonal-naive baseline "
+                   "needs one season of history")
+        fix += ", lengthen data.lookback or leave seasonal_naive out of evaluate.baselines"
+    elif "ets" in baselines and period > 1 and train_rows < 2 * period:
+        problem = f"leaves ETS fewer than two seasons of training rows ({train_rows})"
+        fix += " or leave ets out of evaluate.baselines"
+    elif train_rows <= period:
+        problem = f"leaves MASE no full season of training rows ({train_rows})"
+    else:
+        return
+    raise ConfigError("evaluate.season_period", f"a season of {period} rows{came_from} {problem}; "
+                      f"{fix}")

@@ -26,7 +26,7 @@ from rnnops.evaluation.backtest import Fold, backtest, make_folds
 from rnnops.evaluation.interpret import attention_weights, gate_activations
 from rnnops.evaluation.metrics import errors_by_step, forecast_errors, naive_scale
 from rnnops.evaluation.report import registry_section, render
-from rnnops.evaluation.series import full_series, season_period, window_origins
+from rnnops.evaluation.series import check_season_fits, full_series, season_period, window_origins
 from rnnops.evaluation.suite import Predict, Setting, applicable, fit_baselines
 from rnnops.models.io import load_model
 from rnnops.names import MODEL, test_metric
@@ -126,6 +126,7 @@ def evaluate(cfg: Config) -> dict[str, Any]:
     names = applicable(ev.baselines, len(targets))  # an unknown name fails before any work
     series = full_series(data)
     period, period_key = season_period(cfg, data.meta)
+    check_season_fits(period, period_key, cfg.data.lookback, len(data.arrays["train"]), names)
     setting = Setting(series, targets, cfg.data.lookback, cfg.data.horizon, period, period_key,
                       ev)
     test = data.windows("test", cfg.data.lookback, cfg.data.horizon)
