@@ -46,3 +46,15 @@ def test_sweep_workers_flag_is_the_config_key(tmp_path):
     assert out.stderr.strip() == ("rnnops sweep: error: config key 'sweep.workers': 0 must be "
                                   ">= 1")
     assert list(tmp_path.iterdir()) == []
+
+
+def test_history_is_read_as_prepare_reads_data_files(tmp_path):
+    import pandas as pd
+
+    from rnnops.cli import read_history
+
+    frame = pd.DataFrame({"date": ["2024-01-01", "2024-01-02"], "co2": [315.5, 316.25]})
+    frame.to_csv(tmp_path / "history.csv", sep=";", index=False)
+    assert read_history(tmp_path / "history.csv", ";").equals(frame)  # data.delimiter=';'
+    frame.to_parquet(tmp_path / "history.pq")
+    assert read_history(tmp_path / "history.pq").equals(frame)

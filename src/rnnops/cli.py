@@ -134,16 +134,20 @@ def _store(dictconfig):
     return cfg
 
 
-def read_history(path: Path):
-    """A history file as a DataFrame; a missing or unreadable file is a UserError."""
+def read_history(path: Path, delimiter: str = ","):
+    """A history file as a DataFrame: Parquet by its suffix, as prepare tells them apart, else
+    text split at data.delimiter; a missing or unreadable file is a UserError."""
     import pandas as pd
 
+    from rnnops.data.tables import PARQUET_SUFFIXES
     from rnnops.errors import UserError
 
     if not path.is_file():
         raise UserError(f"{path}: no such file")
     try:
-        return pd.read_parquet(path) if path.suffix == ".parquet" else pd.read_csv(path)
+        if path.suffix.lower() in PARQUET_SUFFIXES:
+            return pd.read_parquet(path)
+        return pd.read_csv(path, sep=delimiter)
     except (ValueError, OSError) as exc:
         raise UserError(f"{path}: not a readable CSV or Parquet file ({exc})") from None
 
@@ -153,7 +157,7 @@ def predict_command(dictconfig, args) -> int:
     from rnnops.errors import DataError, UserError
 
     cfg = _store(dictconfig)
-    history = read_history(args.input)
+    history = read_history(args.input, cfg.data.delimiter)
     name = args.model or f"{cfg.tracking.registered_model}@champion"
     model, kind = tracking.load_service(name)
     if kind != "forecaster":

@@ -25,6 +25,11 @@ def test_default_is_a_sqlite_file_in_the_folder(tmp_path):
     assert (tmp_path / "optuna" / "optuna.db").is_file()
 
 
+def test_a_sqlite_file_s_new_folder_is_made(tmp_path):
+    roundtrip(f"sqlite:///{tmp_path}/new/folder/study.db")  # as journal: does
+    assert (tmp_path / "new" / "folder" / "study.db").is_file()
+
+
 def test_journal_file(tmp_path):
     roundtrip(f"journal:{tmp_path}/j/study.log")
     assert (tmp_path / "j" / "study.log").stat().st_size > 0

@@ -53,6 +53,7 @@ def open_storage(url: str, key: str = "sweep.storage") -> Any:
         engine: dict[str, Any] = {}
         if url.startswith("sqlite"):
             engine["connect_args"] = {"timeout": SQLITE_TIMEOUT_S}
+            _make_sqlite_folder(url)
         else:
             engine["pool_pre_ping"] = True  # a server restart between trials is not an error
         storage = optuna.storages.RDBStorage(driver_url(url), engine_kwargs=engine)
@@ -62,6 +63,16 @@ def open_storage(url: str, key: str = "sweep.storage") -> Any:
     except Exception as exc:  # SQLAlchemy, driver and OS errors all mean "cannot open this URL"
         reason = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
         raise ConfigError(key, f"cannot open {masked(url)}: {reason[:300]}") from None
+
+
+def _make_sqlite_folder(url: str) -> None:
+    """A new database file's folder is made, as for journal:, so that a URL such as
+    sqlite:///outputs/optuna/hydra.db works on a fresh clone (in-memory URLs have no file)."""
+    from sqlalchemy.engine import make_url
+
+    database = make_url(url).database
+    if database and database != ":memory:" and not database.startswith("file:"):
+        Path(database).expanduser().parent.mkdir(parents=True, exist_ok=True)
 
 
 def _write_lock_first(engine: Any) -> None:
