@@ -457,6 +457,17 @@ def _check_rules(cfg: Config) -> None:
 UNRANKABLE = "train.loss"
 UNRANKABLE_WHY = ("cannot be searched: each trial's val/loss would be in its own loss; fix "
                   "train.loss for the sweep (its val/mse is logged beside val/loss)")
+DATA_WHY = ("cannot be searched: every trial trains on the data the prepare stage made; compare "
+            "data settings as separate runs (dvc exp run -S data.lookback=...)")
+
+
+def unsearchable(name: str) -> str | None:
+    """Why a sweep may not search config key (or group) `name`, or None if it may."""
+    if name == UNRANKABLE:
+        return UNRANKABLE_WHY
+    if name == "data" or name.startswith("data."):
+        return DATA_WHY
+    return None
 
 
 def _check_sweep(cfg: Config) -> None:
@@ -470,13 +481,9 @@ def _check_sweep(cfg: Config) -> None:
     if s.pruner in ("hyperband", "successive_halving") and s.min_epochs > s.max_epochs:
         raise ConfigError("sweep.min_epochs", f"{s.min_epochs} must be <= sweep.max_epochs "
                           f"({s.max_epochs})")
-    if UNRANKABLE in s.params:
-        raise ConfigError(f"sweep.space.{UNRANKABLE}", UNRANKABLE_WHY)
     for name in s.params:
-        if name.startswith("data."):
-            raise ConfigError(f"sweep.space.{name}", "cannot be searched: every trial trains on "
-                              "the data the prepare stage made; compare data settings as "
-                              "separate runs (dvc exp run -S data.lookback=...)")
+        if why := unsearchable(name):
+            raise ConfigError(f"sweep.space.{name}", why)
     plain = dataclasses.asdict(cfg)
     for name, spec in s.params.items():
         key = f"sweep.space.{name}"

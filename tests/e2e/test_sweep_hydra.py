@@ -111,6 +111,8 @@ def test_bad_sweeper_options_are_one_line(tmp_path):
         ("hydra.sweeper.storage=redis://localhost",
          "config key 'hydra.sweeper.storage': 'redis://localhost' is no storage URL"),
         ("train.loss=choice(mse,mae)", "config key 'train.loss': cannot be searched"),
+        ("data.lookback=choice(52,104)", "config key 'data.lookback': cannot be searched: "
+         "every trial trains on the data the prepare stage made"),
     ]:
         out = run_script("train", "-m", "hydra/sweeper=optuna", "train.lr=interval(0.001,0.1)",
                          f"paths.root={tmp_path}", option)
@@ -118,3 +120,25 @@ def test_bad_sweeper_options_are_one_line(tmp_path):
         assert out.returncode == 2 and "Traceback" not in out.stderr
         assert len(lines) == 1, out.stderr
         assert lines[0].startswith(f"rnnops optuna sweeper: error: {expected}")
+
+
+def test_language_model_jobs_report_each_epoch_and_carry_the_trial_tags(tmp_path):
+    (tmp_path / "story.txt").write_text("the cat sat on the mat and the dog ran\n" * 300)
+    text = ["data=text", f"data.path={tmp_path / 'story.txt'}", "data.level=char"]
+    run_stage("prepare", tiny(tmp_path, *text))
+    storage = f"sqlite:///{tmp_path / 'hydra-optuna.db'}"
+    out = run_script("train", "-m", "hydra/sweeper=optuna", "hydra.sweeper.sampler=grid",
+                     "hydra.sweeper.n_trials=2", "hydra.sweeper.pruner=median",
+                     f"hydra.sweeper.storage={storage}", "hydra.sweeper.study_name=lm",
+                     *text, "model.hidden_size=16", "train.batch_size=8", "train.bptt=16",
+                     "train.max_epochs=2", "train.lr=choice(0.01,0.02)", f"paths.root={tmp_path}")
+    assert out.returncode == 0, out.stderr[-3000:]
+    trials = optuna.load_study(study_name="lm", storage=open_storage(storage)).get_trials()
+    assert [t.state for t in trials] == [TrialState.COMPLETE] * 2
+    for t in trials:  # the pruning callback reported every epoch to the shared study
+        assert sorted(t.intermediate_values) == [1, 2]
+    client = mlflow_client(tmp_path)
+    runs = client.search_runs([client.get_experiment_by_name("rnnops-text").experiment_id],
+                              "tags.`rnnops.stage` = 'train'")
+    assert sorted(int(r.data.tags["optuna.trial"]) for r in runs) == [t.number for t in trials]
+    assert {r.data.tags["optuna.study"] for r in runs} == {"lm"}

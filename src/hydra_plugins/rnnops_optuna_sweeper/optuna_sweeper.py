@@ -85,7 +85,7 @@ class OptunaSweeper(Sweeper):
                            o["min_epochs"], o["max_epochs"], o["reduction_factor"]))
 
     def _sweep(self, arguments: list[str]) -> list[Sequence[Any]]:
-        from rnnops.config import UNRANKABLE, UNRANKABLE_WHY
+        from rnnops.config import unsearchable
         from rnnops.errors import ConfigError
         from rnnops.sweep.queue import Budget, TrialQueue
         from rnnops.sweep.space import grid
@@ -100,8 +100,9 @@ class OptunaSweeper(Sweeper):
         overrides = parser.parse_overrides(
             [f"{k}={v}" for k, v in self.params.items()] + list(arguments))
         space, fixed = split(overrides)
-        if UNRANKABLE in space:
-            raise ConfigError(UNRANKABLE, UNRANKABLE_WHY)
+        for name in space:
+            if why := unsearchable(name):
+                raise ConfigError(name, why)
         if not space:
             raise ConfigError("hydra.sweeper.params", "nothing to search; give a sweep such as "
                               "'train.lr=tag(log,interval(1e-4,1e-1))' or 'model=choice(lstm,gru)'")

@@ -77,7 +77,7 @@ def train(cfg: Config) -> dict[str, Any]:
     if trial.trial is None:  # a sweep job trains the values it was given, not best_params.yaml
         cfg = apply_best_params(cfg)
     if cfg.data.kind == "text":
-        return train_language_model(cfg)
+        return train_language_model(cfg, trial)
     data = PreparedData.load(cfg.paths.prepared, cfg.data)
     tracking.configure(cfg)
     with tracking.run(
@@ -91,11 +91,8 @@ def train(cfg: Config) -> dict[str, Any]:
             epoch_sink=tracking.log_metrics,
             callbacks=trial.callbacks,
         )
-        if trial.pruned_at is not None:  # the sweep's pruner stopped it: nothing to register
-            tracking.set_tags({tracking.TAG_TRIAL_STATE: "PRUNED"})
-            log.info("pruned by the sweep after %d epochs", trial.pruned_at)
-            return {"run_id": run_id, "pruned_at_epoch": trial.pruned_at,
-                    "best_val_loss": result.best_val_loss, "epochs_run": result.epochs_run}
+        if trial.pruned_at is not None:
+            return pruned(trial, run_id, result)
         tracking.log_metrics({f"best_{VAL_LOSS}": result.best_val_loss,
                               "best_epoch": result.best_epoch})
         version = tracking.log_model(result.model, data, cfg.data.lookback, cfg.data.horizon,
@@ -140,19 +137,30 @@ def write_outputs(cfg: Config, result: FitResult, info: dict[str, Any],
         tracking.log_artifacts([folder / name for name in artifacts])
 
 
-def train_language_model(cfg: Config) -> dict[str, Any]:
+def pruned(trial: sweep_job.SweepJob, run_id: str, result: FitResult) -> dict[str, Any]:
+    """A Hydra sweep job that the sweep's pruner stopped: tagged, and nothing registered."""
+    tracking.set_tags({tracking.TAG_TRIAL_STATE: "PRUNED"})
+    log.info("pruned by the sweep after %d epochs", trial.pruned_at)
+    return {"run_id": run_id, "pruned_at_epoch": trial.pruned_at,
+            "best_val_loss": result.best_val_loss, "epochs_run": result.epochs_run}
+
+
+def train_language_model(cfg: Config, trial: sweep_job.SweepJob) -> dict[str, Any]:
     """The text branch: a language model on the prepared token streams (truncated BPTT)."""
     splits, vocab = load_prepared_text(cfg.paths.prepared, cfg.data)
     data_hash = json.loads((cfg.paths.prepared / TEXT_META).read_text())["sha256"]
     tracking.configure(cfg)
     with tracking.run(f"train-lm-{cfg.model.label}",
-                      tags=tracking.stage_tags("train", data_hash)) as run_id:
+                      tags={**tracking.stage_tags("train", data_hash), **trial.tags}) as run_id:
         tracking.log_config(cfg)
         result = fit_language_model(
             cfg, splits, len(vocab),
             checkpoint_dir=cfg.paths.checkpoints / checkpoint_key(cfg),
             epoch_sink=tracking.log_metrics,
+            callbacks=trial.callbacks,
         )
+        if trial.pruned_at is not None:
+            return pruned(trial, run_id, result)
         val = {f"best_val/{k}": v
                for k, v in language_metrics(result.best_val_loss, cfg.data.level).items()}
         tracking.log_metrics({**val, "best_epoch": result.best_epoch})
