@@ -10,11 +10,15 @@ export DVC_NO_ANALYTICS := 1
 setup: $(VENV)/.installed
 
 # torch goes in first, pinned: it is the CPU wheel on this machine's disk, while an unpinned torch
-# (asked for by any other package) would download a multi-GB CUDA build.
+# (asked for by any other package) would download a multi-GB CUDA build. Where pip finds no CPU
+# wheel of its own, `make setup TORCH_INDEX=https://download.pytorch.org/whl/cpu` takes it from
+# PyTorch's CPU index (PyPI's Linux wheel of torch is the CUDA build).
+TORCH_INDEX ?=
+TORCH := torch==2.13.0 $(if $(TORCH_INDEX),--index-url $(TORCH_INDEX))
 $(VENV)/.installed: pyproject.toml
 	python3 -m venv $(VENV)
 	$(PY) -m pip install -q --upgrade pip
-	$(PY) -m pip install -q torch==2.13.0
+	$(PY) -m pip install -q $(TORCH)
 	$(PY) -m pip install -q -e ".[dev]"
 	$(PY) -m rnnops.models.cells.kernels.native  # C++ time loops, once per machine (about 20 s)
 	touch $@
@@ -43,7 +47,7 @@ BENCH_VENV := .venv-bench
 $(BENCH_VENV)/.installed:
 	python3 -m venv $(BENCH_VENV)
 	$(BENCH_VENV)/bin/python -m pip install -q --upgrade pip
-	$(BENCH_VENV)/bin/python -m pip install -q torch==2.13.0
+	$(BENCH_VENV)/bin/python -m pip install -q $(TORCH)
 	$(BENCH_VENV)/bin/python -m pip install -q darts neuralforecast
 	touch $@
 
