@@ -425,6 +425,8 @@ _TEXT_RULES: list[tuple[str, typing.Callable[[Any], bool], str]] = [
      "does not apply to a text corpus; use ratio (fractions of the tokens)"),
     ("train.loss", lambda v: v == "mse",
      "does not apply to a language model, which trains on cross-entropy; leave it at mse"),
+    ("model.bidirectional", lambda v: not v,
+     "does not apply to a language model, which reads left to right; set it to false"),
     ("model.architecture", lambda v: v == "direct",
      "does not apply to a language model, which predicts the next token from each state; use a "
      "cell's group (model=lstm, gru, ...)"),

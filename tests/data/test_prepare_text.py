@@ -97,6 +97,7 @@ def test_prepared_series_is_not_a_text_corpus(tmp_path):
         (["data.split.val=0"], "data.split.val", "must be > 0"),
         (["data.split.test=-0.1"], "data.split.test", "must be >= 0"),
         (["model=seq2seq"], "model.architecture", "does not apply to a language model"),
+        (["model.bidirectional=true"], "model.bidirectional", "reads left to right"),
     ],
 )
 def test_text_config_rules_name_their_key(overrides, key, rule):

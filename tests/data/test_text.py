@@ -72,8 +72,10 @@ def test_batchify_rows_are_contiguous_stretches():
     batched = batchify(stream, 4)
     assert batched.shape == (4, 5)
     assert batched[1].tolist() == [5, 6, 7, 8, 9]
-    with pytest.raises(DataError, match="too short for batch size 20"):
-        batchify(stream, 20)
+    with pytest.raises(DataError, match=r"the val split has 23 tokens, too few for "
+                                        r"train.eval_batch_size=20 \(each row needs 2 or more\); "
+                                        r"lower train.eval_batch_size"):
+        batchify(stream, 20, "the val split", "train.eval_batch_size")
 
 
 def test_bptt_chunks_cover_the_stream_with_shifted_targets():

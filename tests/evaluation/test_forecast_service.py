@@ -54,6 +54,15 @@ def test_arrays_give_the_same_forecast(service):
     np.testing.assert_allclose(batch[1, :, 0], frame["load"])
 
 
+def test_nullable_columns_read_like_plain_floats(service):
+    svc, _, _ = service
+    history = raw_history(12)
+    history.loc[0, "load"] = np.nan  # before the lookback: not used
+    nullable = history.astype({"load": "Float64", "temp": "Float64"})
+    assert nullable["load"].isna().iloc[0]
+    np.testing.assert_allclose(svc.predict(nullable)["load"], svc.predict(history)["load"])
+
+
 @pytest.mark.parametrize("history,message", [
     (raw_history(5), "history has 5 rows; the model needs at least 6"),
     (raw_history().drop(columns="temp"), "history has no column 'temp'"),

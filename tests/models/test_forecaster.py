@@ -4,6 +4,7 @@ import torch
 from rnnops.config import ModelConfig
 from rnnops.errors import ConfigError
 from rnnops.models import ARCHITECTURES, CELLS, build_model
+from rnnops.models.build import check_model_config
 from rnnops.models.io import load_model, save_model
 
 L, H = 12, 6
@@ -131,6 +132,9 @@ def test_config_errors_name_the_key():
         model(name="mingru", weight_drop=0.5)
     with pytest.raises(ConfigError, match="model.bidirectional"):
         model("segrnn", bidirectional=True)
+    # checked before any work too (a sweep would otherwise fail every trial on it)
+    with pytest.raises(ConfigError, match="model.bidirectional.*segrnn decodes forward"):
+        check_model_config(ModelConfig(name="gru", architecture="segrnn", bidirectional=True))
     with pytest.raises(ConfigError, match="model.implementation.*lstm has no implementation "
                        "'loop'; choose one of auto, fused"):
         model(name="lstm", implementation="loop")

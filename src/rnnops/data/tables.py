@@ -4,6 +4,7 @@ row and column. Row numbers are the file's line numbers (the header is line 1)."
 from __future__ import annotations
 
 import itertools
+import logging
 from collections import deque
 from collections.abc import Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
@@ -16,6 +17,8 @@ import pandas as pd
 from rnnops.data.memory import release_free_memory, retain_freed_memory
 from rnnops.errors import ConfigError, DataError
 from rnnops.machine import map_row_chunks, usable_cores
+
+log = logging.getLogger(__name__)
 
 CSV_SUFFIXES = {".csv", ".tsv", ".txt"}
 PARQUET_SUFFIXES = {".parquet", ".pq"}
@@ -256,6 +259,18 @@ def read_table(path: Path, delimiter: str = ",", time_column: str | None = None)
     return frame
 
 
+def parse_times(raw: pd.Series, column: str, origin: str) -> pd.Series:
+    """Timestamps as naive datetimes (NaT where a cell is not one). Times with a zone (a trailing
+    Z, or offsets that change at a daylight-saving switch) are taken to UTC; whole numbers are
+    years, which pandas would otherwise read as nanoseconds since 1970."""
+    if pd.api.types.is_integer_dtype(raw):
+        if not raw.between(1, 9999).all():
+            raise DataError(f"{origin}: column {column!r} holds whole numbers that are not years; "
+                            "write its times as dates (e.g. 2024-01-31 12:00)")
+        return pd.to_datetime(raw.astype(str).str.zfill(4), format="%Y", errors="coerce")
+    return pd.to_datetime(raw, errors="coerce", utc=True).dt.tz_localize(None)
+
+
 def set_time_index(frame: pd.DataFrame, column: str, origin: str) -> pd.DataFrame:
     """Parse `column` as timestamps and make it the index; it must be sorted and unique."""
     if column not in frame.columns:
@@ -264,7 +279,7 @@ def set_time_index(frame: pd.DataFrame, column: str, origin: str) -> pd.DataFram
             f"no column {column!r} in {origin}; columns are {', '.join(map(str, frame.columns))}",
         )
     raw = frame[column]
-    times = pd.to_datetime(raw, errors="coerce")
+    times = parse_times(raw, column, origin)
     bad = times.isna()
     if bad.any():
         pos = int(np.argmax(bad.to_numpy()))
@@ -285,7 +300,25 @@ def set_time_index(frame: pd.DataFrame, column: str, origin: str) -> pd.DataFram
             f"{origin}: column {column!r}: duplicate timestamp {raw.iloc[pos]} at rows "
             f"{line_of(pos - 1)} and {line_of(pos)}; keep one row per time"
         )
+    warn_of_gaps(steps, raw, column, origin)
     return frame.drop(columns=[column]).set_index(pd.DatetimeIndex(times, name=column))
+
+
+def warn_of_gaps(steps: np.ndarray, raw: pd.Series, column: str, origin: str) -> None:
+    """Say so when rows are missing from a regular time axis: windows would run across the gap,
+    and data.missing fills only cells that are there. (Not an error: business days, for one,
+    skip weekends on purpose.)"""
+    if len(steps) < 2:
+        return
+    usual = pd.Series(steps).mode().iloc[0]
+    gaps = steps > usual
+    if gaps.any():
+        pos = int(np.argmax(gaps))
+        log.warning("%s: column %r skips times at %d places (the first after row %d, %s: a step of "
+                    "%s where the usual step is %s); windows run across them. Add the missing "
+                    "rows with empty cells to have data.missing fill them", origin, column,
+                    int(gaps.sum()), line_of(pos), raw.iloc[pos], pd.Timedelta(steps[pos]),
+                    pd.Timedelta(usual))
 
 
 def nonfinite_columns(values: np.ndarray) -> np.ndarray:

@@ -124,13 +124,15 @@ def char_corpus(path: Path, train_fraction: float = 0.9) -> TextCorpus:
     return cut_corpus(path, {"train": train_fraction, "val": 1 - train_fraction})
 
 
-def batchify(stream: torch.Tensor, batch_size: int) -> torch.Tensor:
+def batchify(stream: torch.Tensor, batch_size: int, name: str = "the stream",
+             key: str = "the batch size") -> torch.Tensor:
     """(batch, n) view of the stream cut into `batch_size` contiguous rows; the remainder that
-    does not fill a column is dropped."""
+    does not fill a column is dropped. `name` and `key` say in errors which split is too short
+    and which setting to lower."""
     n = len(stream) // batch_size
     if n < 2:
-        raise DataError(f"a stream of {len(stream)} tokens is too short for batch size "
-                        f"{batch_size}; lower the batch size")
+        raise DataError(f"{name} has {len(stream)} tokens, too few for {key}={batch_size} (each "
+                        f"row needs 2 or more); lower {key}")
     return stream[: n * batch_size].view(batch_size, n)
 
 

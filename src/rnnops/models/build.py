@@ -13,7 +13,7 @@ from rnnops.errors import ConfigError
 from rnnops.models.cells.kernels import native
 from rnnops.models.forecaster import DirectHead, Forecaster
 from rnnops.models.registry import cell_class
-from rnnops.models.segrnn import SegmentRecurrence
+from rnnops.models.segrnn import FORWARD_ONLY, SegmentRecurrence
 from rnnops.models.seq2seq import AttentionSeq2Seq
 
 
@@ -59,6 +59,8 @@ def check_model_config(cfg: ModelConfig) -> None:
     if cfg.implementation == "native" and native.steps() is None:
         raise ConfigError("model.implementation", f"native cannot run here "
                           f"({native.why_unavailable()}); use auto or fused")
+    if cfg.architecture == "segrnn" and cfg.bidirectional:  # else every sweep trial fails
+        raise ConfigError("model.bidirectional", FORWARD_ONLY)
     if cfg.weight_drop and not cell.recurrent_weights:
         raise ConfigError("model.weight_drop", f"{cfg.name} has no recurrent weights to drop; "
                           "set it to 0 or pick a cell with a recurrent matrix")

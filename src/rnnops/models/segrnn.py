@@ -18,6 +18,8 @@ from torch import nn
 from rnnops.errors import ConfigError
 from rnnops.models.layers import RecurrentStack, map_state
 
+FORWARD_ONLY = "segrnn decodes forward from the final state; set it to false"
+
 
 class SegmentRecurrence(nn.Module):
     handles_channels = True  # embeds channels itself: the frame does not fold them
@@ -37,8 +39,7 @@ class SegmentRecurrence(nn.Module):
         super().__init__()
         w = segment_length
         if stack.get("bidirectional"):
-            raise ConfigError("model.bidirectional", "segrnn decodes forward from the final "
-                              "state; set it to false")
+            raise ConfigError("model.bidirectional", FORWARD_ONLY)
         # A lookback that w does not divide is padded at the front with its first value, and
         # a horizon that w does not divide is decoded to the next multiple and cut.
         self.w, self.n_in, self.n_out = w, -(-lookback // w), -(-horizon // w)

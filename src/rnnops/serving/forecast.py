@@ -63,11 +63,11 @@ class ForecastService:
                 got = ", ".join(map(str, model_input.columns))
                 raise DataError(f"history has no column {missing[0]!r} (the model reads "
                                 f"{', '.join(self.columns)}; got {got})")
-            values = model_input[self.columns].to_numpy()
-        else:
-            values = np.asarray(model_input)
         try:
-            values = values.astype(np.float64)
+            if isinstance(model_input, pd.DataFrame):  # nullable columns' <NA> become NaN
+                values = model_input[self.columns].to_numpy(dtype=np.float64, na_value=np.nan)
+            else:
+                values = np.asarray(model_input).astype(np.float64)
         except (TypeError, ValueError):
             raise DataError("history holds values that are not numbers") from None
         if values.ndim == 1 and len(self.columns) == 1:

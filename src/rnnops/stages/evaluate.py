@@ -308,7 +308,8 @@ def evaluate_language_model(cfg: Config) -> dict[str, Any]:
     run_info = load_run_info(cfg)
     model = load_model(cfg.paths.model / MODEL_FILE)
     split = "test" if "test" in splits else "val"
-    loss = stream_loss(model, splits[split], cfg.train.eval_batch_size, cfg.train.bptt)
+    loss = stream_loss(model, splits[split], cfg.train.eval_batch_size, cfg.train.bptt,
+                       f"the {split} split")
     metrics = {MODEL: {**language_metrics(loss, cfg.data.level), "split": split,
                        "tokens": len(splits[split])}}
     log.info("%s %s: %s", cfg.data.name, split, metrics[MODEL])

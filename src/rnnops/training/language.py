@@ -138,21 +138,24 @@ def fit_language_model(
     start_run(cfg)
     model = make_language_model(cfg, vocab_size)
     t = cfg.train
-    train = StreamChunks(batchify(splits["train"], t.batch_size), t.bptt, t.variable_bptt,
+    train = StreamChunks(batchify(splits["train"], t.batch_size, "the train split",
+                                   "train.batch_size"), t.bptt, t.variable_bptt,
                          cfg.seed)
-    val = StreamChunks(batchify(splits["val"], t.eval_batch_size), t.bptt)
+    val = StreamChunks(batchify(splits["val"], t.eval_batch_size, "the val split",
+                                 "train.eval_batch_size"), t.bptt)
     return run_trainer(cfg, LanguageModule(model, cfg), train, val, max_epochs=max_epochs,
                        checkpoint_dir=checkpoint_dir, epoch_sink=epoch_sink, callbacks=callbacks)
 
 
 @torch.no_grad()
-def stream_loss(model: LanguageModel, stream: torch.Tensor, batch_size: int, bptt: int) -> float:
+def stream_loss(model: LanguageModel, stream: torch.Tensor, batch_size: int, bptt: int,
+                name: str = "the stream") -> float:
     """Mean negative log-likelihood per token (nats) of a whole stream, read in `batch_size`
     rows with the state carried across chunks; accumulated by torchmetrics' Perplexity."""
     model.eval()
     metric = Perplexity().to(stream.device)
     state = None
-    for x, y in bptt_chunks(batchify(stream, batch_size), bptt):
+    for x, y in bptt_chunks(batchify(stream, batch_size, name, "train.eval_batch_size"), bptt):
         out = model(x, state)
         state = out.state
         metric.update(out.logits.float(), y)
