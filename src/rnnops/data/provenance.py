@@ -19,8 +19,9 @@ DATA_SETTINGS = "data_settings"  # the key in meta.json (prepare) and run.json (
 PREPARE_AGAIN = ("run the prepare stage again with this run's settings (dvc repro, or rnnops "
                  "prepare with the same overrides)")
 
-#: The data.* keys that decide what prepare writes, by data.kind. Left out: data.root (where the
-#: same files are read from) and the keys only later stages read (stride, season_period).
+#: The data.* keys that decide what prepare writes, by data.kind (horizon too: prepare checks that
+#: every split holds a window of it). Left out: data.root (where the same files are read from)
+#: and the keys only later stages read (stride, season_period).
 PREPARED_BY: dict[str, tuple[str, ...]] = {
     "series": ("name", "source", "dataset", "path", "url", "sha256", "delimiter", "time_column",
                "target", "features", "columns", "length", "missing", "lookback", "horizon",
