@@ -90,16 +90,19 @@ def reopenable(run_id: str) -> bool:
         return False
 
 
-def require_train_run(run_id: str) -> None:
-    """The train stage's run, which evaluate adds to, must still be there."""
+@contextmanager
+def train_run(run_id: str) -> Iterator[str]:
+    """The train stage's run reopened (evaluate adds to it); one line if it is gone."""
+    import mlflow
+
     from rnnops.errors import UserError
 
     if not reopenable(run_id):
-        import mlflow
-
         raise UserError(f"the trained model's MLflow run {run_id} is not in "
                         f"{mlflow.get_tracking_uri()} (deleted, or another store); run the train "
                         "stage again")
+    with run(run_id=run_id) as reopened:
+        yield reopened
 
 
 def stage_tags(stage: str, data_hash: str | None = None) -> dict[str, str]:

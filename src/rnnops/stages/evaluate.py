@@ -162,8 +162,7 @@ def evaluate(cfg: Config) -> dict[str, Any]:
     attention = attention_weights(model, x)
 
     tracking.configure(cfg)
-    tracking.require_train_run(run_info["run_id"])
-    with tracking.run(run_id=run_info["run_id"]):
+    with tracking.train_run(run_info["run_id"]):
         tracking.set_tags({tracking.TAG_EVALUATED: tracking.git_commit()})
         tracking.log_metrics({
             test_metric(name, k): v for name, values in metrics.items() for k, v in values.items()
@@ -316,8 +315,7 @@ def evaluate_language_model(cfg: Config) -> dict[str, Any]:
     history = pd.read_csv(cfg.paths.model / HISTORY)
     headline = "bpc" if cfg.data.level == "char" else "perplexity"  # what the champion is on
     tracking.configure(cfg)
-    tracking.require_train_run(run_info["run_id"])
-    with tracking.run(run_id=run_info["run_id"]):
+    with tracking.train_run(run_info["run_id"]):
         tracking.log_metrics({test_metric(MODEL, k): v for k, v in metrics[MODEL].items()
                               if isinstance(v, float)})
         champion = None
