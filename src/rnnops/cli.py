@@ -139,13 +139,13 @@ def read_history(path: Path, delimiter: str = ","):
     text split at data.delimiter; a missing or unreadable file is a UserError."""
     import pandas as pd
 
-    from rnnops.data.tables import PARQUET_SUFFIXES
+    from rnnops.data.tables import format_of
     from rnnops.errors import UserError
 
     if not path.is_file():
         raise UserError(f"{path}: no such file")
     try:
-        if path.suffix.lower() in PARQUET_SUFFIXES:
+        if format_of(path.name) == "parquet":
             return pd.read_parquet(path)
         return pd.read_csv(path, sep=delimiter)
     except (ValueError, OSError) as exc:

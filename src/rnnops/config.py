@@ -42,6 +42,7 @@ class DataConfig:
     sha256: str | None = None  # url source: the pinned checksum
     root: str | None = None  # folder of local copies (ETT); else $RNNOPS_DATA_ROOT
     delimiter: str = ","
+    format: Literal["auto", "csv", "parquet"] = "auto"  # file and url sources; auto: by suffix
     time_column: str | None = None  # parsed as timestamps: sorted and unique
     target: str | None = "co2"
     features: Literal["S", "M", "MS"] = "S"  # uni->uni, multi->multi, multi->target

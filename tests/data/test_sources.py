@@ -171,6 +171,31 @@ def test_url_is_downloaded_once_and_verified(tmp_path, http_folder):
     assert PreparedData.load(tmp_path / "data/prepared").meta["source_sha256"] == digest
 
 
+def test_url_without_a_suffix_needs_data_format(tmp_path, http_folder, capsys):
+    """A URL whose name does not say the type (a download endpoint) is read with data.format;
+    without it the stage stops before downloading, naming the key."""
+    folder, base = http_folder
+    frame = write_csv(tmp_path / "series.csv")
+    frame.to_parquet(folder / "export")  # served as /export?id=7: no suffix anywhere
+    digest = hashlib.sha256((folder / "export").read_bytes()).hexdigest()
+    args = [*CSV, "data.source=url", f"data.url='{base}/export?id=7'", f"data.sha256={digest}"]
+    with pytest.raises(SystemExit):
+        prepare(tmp_path / "auto", *args)
+    err = capsys.readouterr().err
+    assert "data.format" in err and "export?id=7" in err and "Traceback" not in err
+    assert not (tmp_path / "auto/data/prepared").exists()
+
+    prepared = prepare(tmp_path / "parquet", *args, "data.format=parquet")
+    assert prepared.meta["rows"] == len(frame)
+    assert prepared.meta["data_settings"]["format"] == "parquet"
+
+
+def test_data_format_reads_a_csv_under_another_suffix(tmp_path):
+    write_csv(tmp_path / "series.dat")
+    prepared = prepare(tmp_path, *CSV, f"data.path={tmp_path / 'series.dat'}", "data.format=csv")
+    assert prepared.meta["rows"] == 400
+
+
 def test_float32_reader_matches_pandas_across_batches(tmp_path):
     """The reader's row-major float32 array, filled batch by batch (3 MB of CSV is several arrow
     batches), equals pandas' parse; empty cells become NaN and are counted as missing."""

@@ -23,9 +23,9 @@ PREPARE_AGAIN = ("run the prepare stage again with this run's settings (dvc repr
 #: every split holds a window of it). Left out: data.root (where the same files are read from)
 #: and the keys only later stages read (stride, season_period).
 PREPARED_BY: dict[str, tuple[str, ...]] = {
-    "series": ("name", "source", "dataset", "path", "url", "sha256", "delimiter", "time_column",
-               "target", "features", "columns", "length", "missing", "lookback", "horizon",
-               "split", "scaler"),
+    "series": ("name", "source", "dataset", "path", "url", "sha256", "format", "delimiter",
+               "time_column", "target", "features", "columns", "length", "missing", "lookback",
+               "horizon", "split", "scaler"),
     "text": ("name", "source", "dataset", "path", "url", "sha256", "level", "split"),
 }
 

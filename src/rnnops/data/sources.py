@@ -10,12 +10,13 @@ from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
+from urllib.parse import urlsplit
 
 import pandas as pd
 
 from rnnops.config import DataConfig
 from rnnops.data import catalog, download, synthetic
-from rnnops.data.tables import read_table, set_time_index
+from rnnops.data.tables import format_of, read_table, set_time_index
 from rnnops.errors import ConfigError
 
 
@@ -67,7 +68,7 @@ def _table(cfg: DataConfig, path: Path, origin_sha: str | None = None) -> Loaded
     with ThreadPoolExecutor(1) as pool:
         # hashlib releases the GIL: the file is hashed on the side while it is parsed
         digest = pool.submit(download.sha256_of, path) if origin_sha is None else None
-        frame = read_table(path, cfg.delimiter, cfg.time_column)
+        frame = read_table(path, cfg.delimiter, cfg.time_column, cfg.format)
         if cfg.time_column:
             frame = set_time_index(frame, cfg.time_column, str(path))
         return Loaded(frame, str(path), origin_sha or digest.result())
@@ -83,6 +84,11 @@ def load_url(cfg: DataConfig, cache: Path) -> Loaded:
     url, sha256 = require(cfg, "url"), require(cfg, "sha256")
     if not url.startswith(("http://", "https://")):
         raise ConfigError("data.url", f"{url!r} is not an http(s) URL")
+    # The cached copy is named after the URL's path, which may not say the type (.../download?id=7):
+    # check before downloading that the type is known one way or the other.
+    if cfg.format == "auto" and format_of(urlsplit(url).path) is None:
+        raise ConfigError("data.format", f"the type of {url} is not in its name; set "
+                          "data.format=csv or data.format=parquet")
     return _table(cfg, download.fetch(url, f"sha256:{sha256}", cache), sha256)
 
 

@@ -217,14 +217,26 @@ def _read_csv_float32(path: Path, delimiter: str, time_column: str | None) -> pd
     return frame
 
 
-def read_table(path: Path, delimiter: str = ",", time_column: str | None = None) -> pd.DataFrame:
-    """The file as a frame: numeric columns parsed, anything else left as text for the checks."""
-    suffix = path.suffix.lower()
-    if suffix not in CSV_SUFFIXES | PARQUET_SUFFIXES:
-        raise DataError(f"{path}: unknown file type {suffix!r}; use .csv or .parquet")
+def format_of(name: str) -> str | None:
+    """csv or parquet by a file name's suffix; None when the suffix says neither."""
+    suffix = Path(name).suffix.lower()
+    if suffix in PARQUET_SUFFIXES:
+        return "parquet"
+    return "csv" if suffix in CSV_SUFFIXES else None
+
+
+def read_table(path: Path, delimiter: str = ",", time_column: str | None = None,
+               fmt: str = "auto") -> pd.DataFrame:
+    """The file as a frame: numeric columns parsed, anything else left as text for the checks.
+    `fmt` (data.format) is csv, parquet, or auto: by the file's suffix."""
+    if fmt == "auto":
+        fmt = format_of(path.name)
+        if fmt is None:
+            raise DataError(f"{path}: unknown file type {path.suffix.lower()!r}; use .csv or "
+                            ".parquet, or set data.format=csv or data.format=parquet")
     if not path.is_file():
         raise DataError(f"{path}: no such file; check data.path")
-    if suffix in PARQUET_SUFFIXES:
+    if fmt == "parquet":
         try:
             frame = pd.read_parquet(path)
         except Exception as exc:  # pyarrow raises several types for a broken file
