@@ -15,7 +15,8 @@ STAGE_HELP = {
     "sweep": "tune hyperparameters with Optuna on val/loss",
     "train": "train the model (with the sweep's best values) and register it in MLflow",
     "evaluate": "test metrics against baselines, plots and metrics.json",
-    "run": "all four stages in order, in this process (dvc repro does the same, cached)",
+    "run": ("all four stages in order, in this process (dvc repro does the same, cached); the "
+            "sweep only when train.use_best_params"),
 }
 
 
@@ -120,6 +121,12 @@ def main(argv: list[str] | None = None) -> int:
     from rnnops.entry import STAGES, run_stage
 
     for stage in STAGES if args.command == "run" else (args.command,):
+        if args.command == "run" and stage == "sweep" and not cfg.train.use_best_params:
+            # The experiments fix their settings: a sweep would cost its trials for nothing.
+            logging.getLogger("rnnops").info(
+                "sweep skipped: train.use_best_params=false, so train would not read its result "
+                "(`rnnops sweep` runs it anyway)")
+            continue
         run_stage(stage, cfg)
     return 0
 

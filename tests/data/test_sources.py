@@ -131,6 +131,22 @@ def test_ett_root_from_the_environment(tmp_path, monkeypatch):
     assert not (tmp_path / "data" / "downloads").exists()  # nothing was downloaded
 
 
+@pytest.mark.parametrize("how", ["data.root", "RNNOPS_DATA_ROOT"])
+def test_a_data_root_that_does_not_exist_is_an_error_not_a_download(tmp_path, monkeypatch,
+                                                                    capsys, how):
+    missing = tmp_path / "no-such-folder"
+    if how == "data.root":
+        args = [f"data.root={missing}"]
+    else:
+        monkeypatch.setenv("RNNOPS_DATA_ROOT", str(missing))
+        args = []
+    with pytest.raises(SystemExit):
+        prepare(tmp_path / "run", "data=etth1", *args)
+    err = capsys.readouterr().err
+    assert f"{how}={missing}: no such folder" in err and len(err.strip().splitlines()) == 1
+    assert not (tmp_path / "run/data").exists()  # nothing downloaded or written
+
+
 def test_ettm2_local_copy_is_checked_by_md5(tmp_path, monkeypatch, capsys):
     """ETTm2 is pinned by md5 (the only published checksum): a copy with that md5 is read and its
     sha256 recorded; any other content is refused, naming the file and the algorithm."""

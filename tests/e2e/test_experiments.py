@@ -45,3 +45,25 @@ def test_results_page_is_in_step_with_the_row_records():
     table = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(table)
     assert table.render() == (ROOT / "docs" / "results.md").read_text()
+
+
+def test_row_script_checks_its_arguments_before_any_work(tmp_path):
+    """A misspelt stage, a data root that is not a folder and a bad override each stop row.py
+    with one line before anything runs (a typo used to surface only after hours of training)."""
+    import subprocess
+    import sys
+
+    def row(*args):
+        return subprocess.run([sys.executable, "pipelines/benchmarks/row.py", *args], cwd=ROOT,
+                              capture_output=True, text=True, timeout=120)
+
+    cases = [
+        (["etth1-univariate-24", "--stages", "train,evalute"], "unknown stage 'evalute'"),
+        (["etth1-univariate-24", "--data-root", str(tmp_path / "none")], "is not a folder"),
+        (["etth1-univariate-24", "trian.lr=1"], "trian"),
+        (["no-such-row"], "unknown row 'no-such-row'"),
+    ]
+    for args, message in cases:
+        out = row(*args)
+        assert out.returncode != 0 and message in out.stderr, (args, out.stderr)
+        assert "Traceback" not in out.stderr and len(out.stderr.strip().splitlines()) == 1

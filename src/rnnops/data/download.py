@@ -31,9 +31,18 @@ def hash_of(path: Path, algorithm: str) -> str:
 
 
 def local_root(configured: str | None) -> Path | None:
-    """data.root, else $RNNOPS_DATA_ROOT, else None (download)."""
+    """data.root, else $RNNOPS_DATA_ROOT, else None (download). A folder that does not exist is
+    an error rather than a silent download: it is most likely a typo or a relative path taken
+    from another working folder."""
     value = configured or os.environ.get(ROOT_ENV)
-    return Path(value).expanduser() if value else None
+    if not value:
+        return None
+    folder = Path(value).expanduser()
+    if not folder.is_dir():
+        where = "data.root" if configured else ROOT_ENV
+        raise DataError(f"{where}={value}: no such folder (from {Path.cwd()}); give the folder "
+                        "of local copies, or leave it unset to download the pinned files")
+    return folder
 
 
 def fetch(url: str, checksum: str, cache: Path, name: str | None = None) -> Path:

@@ -40,6 +40,8 @@ def apply_best_params(cfg: Config) -> Config:
     """The config with the sweep's best values, when the sweep tuned this same model."""
     path = cfg.paths.sweep / BEST_PARAMS
     if not cfg.train.use_best_params:
+        if path.exists():
+            log.info("train.use_best_params=false: %s not applied", path)
         return cfg
     if not path.exists():
         log.info("no %s; training with the configured values", path)
