@@ -161,6 +161,7 @@ def read_history(path: Path, delimiter: str = ","):
 
 def predict_command(dictconfig, args) -> int:
     from rnnops import tracking
+    from rnnops.data.tables import format_of
     from rnnops.errors import DataError, UserError
 
     cfg = _store(dictconfig)
@@ -178,7 +179,10 @@ def predict_command(dictconfig, args) -> int:
 
         try:  # the folder is made if missing; an interrupted write leaves no partial file
             with staged(args.output) as (partial,):
-                forecast.to_csv(partial, index=False)
+                if format_of(args.output.name) == "parquet":
+                    forecast.to_parquet(partial, index=False)
+                else:
+                    forecast.to_csv(partial, index=False)
         except OSError as exc:
             raise UserError(f"{args.output}: cannot write the forecast there "
                             f"({exc.strerror or exc})") from None

@@ -238,16 +238,20 @@ def log_language_model(model: Any, vocab: Any, level: str, registered_name: str)
 # --- registry: the champion alias ---------------------------------------------------------------
 
 CHAMPION = "champion"
+TEST_SET_TAG = "rnnops.test_set"  # on a version: the data it was scored on
 
 
 def _score_tag(metric: str) -> str:
     return f"rnnops.test_{metric}"
 
 
-def promote_if_better(name: str, version: str, metric: str, value: float) -> dict[str, Any]:
+def promote_if_better(name: str, version: str, metric: str, value: float,
+                      test_set: str | None = None) -> dict[str, Any]:
     """Tag the version with its test metric and move the `champion` alias to it only when it is
     lower than the current champion's (or there is none). Both numbers are recorded as tags on
-    the version: rnnops.test_<metric> and rnnops.champion_test_<metric>."""
+    the version: rnnops.test_<metric> and rnnops.champion_test_<metric>. `test_set`
+    (provenance.test_set_id) names the data scored; a champion scored on other data (another
+    horizon, lookback or column set) is not compared with, and keeps the alias."""
     from mlflow import MlflowClient
     from mlflow.exceptions import MlflowException
 
@@ -262,8 +266,20 @@ def promote_if_better(name: str, version: str, metric: str, value: float) -> dic
     previous = None
     if champion is not None and _score_tag(metric) in champion.tags:
         previous = float(champion.tags[_score_tag(metric)])
+    champion_set = champion.tags.get(TEST_SET_TAG) if champion is not None else None
+    other_data = test_set is not None and champion_set is not None and champion_set != test_set
+    if test_set is not None:
+        client.set_model_version_tag(name, version, TEST_SET_TAG, test_set)
     if already:
         promoted, held_by, previous = True, None, None  # evaluated again: it stays champion
+    elif other_data:
+        # Its forecasts have another shape or come from other windows: a lower score means
+        # nothing, and moving the alias would change what `rnnops predict` and servers return.
+        log.warning("champion %s v%s was scored on other data (%s; this version: %s), so the "
+                    "scores are not compared and the alias stays. Register models of other data "
+                    "under their own name (tracking.registered_model=...)", name, held_by,
+                    champion_set, test_set)
+        promoted, previous = False, None
     elif champion is not None and previous is None:
         log.warning("champion %s v%s has no test %s to compare with; the alias stays. Move it "
                     "with MlflowClient().set_registered_model_alias if you mean to", name,
@@ -278,11 +294,12 @@ def promote_if_better(name: str, version: str, metric: str, value: float) -> dic
     if promoted:
         client.set_registered_model_alias(name, CHAMPION, version)
     log.info("%s v%s: test %s %.5g vs champion %s: %s", name, version, metric, value,
+             f"v{held_by} (other data)" if other_data else
              "none" if previous is None else f"v{held_by} {previous:.5g}",
              "champion" if promoted else "alias unchanged")
     return {"name": name, "version": version, "value": float(value),
             "champion_version": held_by, "champion_value": previous, "promoted": promoted,
-            "already_champion": already}
+            "already_champion": already, "champion_other_data": other_data}
 
 
 def model_uri(model: str) -> str:

@@ -133,6 +133,42 @@ def test_champion_moves_only_on_improvement(evaluated):
     assert str(client.get_model_version_by_alias(name, "champion").version) == better
 
 
+def test_champion_is_not_compared_across_test_sets(evaluated):
+    """A model scored on other data (here another horizon) never takes the alias by a lower
+    score: its forecasts have another shape, so `rnnops predict` would change under users."""
+    import dataclasses
+
+    import mlflow
+
+    from rnnops import tracking
+    from rnnops.config import DataConfig
+    from rnnops.data.prepared import PreparedData
+    from rnnops.data.provenance import test_set_id
+    from rnnops.evaluation.report import registry_section
+    from rnnops.models.io import load_model
+
+    root, metrics, info = evaluated
+    name = "rnnops-co2-forecaster-sets"
+    mlflow.set_tracking_uri(f"sqlite:///{root / 'mlruns' / 'mlflow.db'}")
+    model = load_model(root / "models/train/model.pt")
+    data = PreparedData.load(root / "data/prepared")
+    h26 = test_set_id(DataConfig())
+    h52 = test_set_id(dataclasses.replace(DataConfig(), horizon=52))
+    assert h26 != h52 and h26 == test_set_id(DataConfig(root="/elsewhere"))
+    client = mlflow_client(root)
+    with mlflow.start_run():
+        first = tracking.log_model(model, data, 104, 26, name)
+        assert tracking.promote_if_better(name, first, "mse", 1.0, h26)["promoted"]
+        other = tracking.log_model(model, data, 104, 26, name)
+        decision = tracking.promote_if_better(name, other, "mse", 0.1, h52)
+        assert not decision["promoted"] and decision["champion_other_data"]
+        assert "scored on other data" in " ".join(registry_section(decision, "mse"))
+        assert client.get_model_version(name, other).tags["rnnops.test_set"] == h52
+        same = tracking.log_model(model, data, 104, 26, name)
+        assert tracking.promote_if_better(name, same, "mse", 0.5, h26)["promoted"]
+    assert str(client.get_model_version_by_alias(name, "champion").version) == same
+
+
 def test_seq2seq_attention_heat_map(tmp_path):
     cfg = tiny(tmp_path, "model=seq2seq", "train.max_epochs=1", "evaluate.backtest.folds=0",
                "evaluate.baselines=[last_value]")

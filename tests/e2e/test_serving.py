@@ -102,6 +102,11 @@ def test_rnnops_predict_writes_the_forecast(store):
     assert forecast["step"].tolist() == list(range(1, 27))
     np.testing.assert_allclose(forecast["co2"], expected_forecast(data, model, history),
                                rtol=1e-6)
+    # -o with a Parquet name writes Parquet
+    out = rnnops("predict", "--input", str(root / "history.csv"), "--model", NAME,
+                 "--output", str(root / "out" / "forecast.parquet"), f"paths.root={root}")
+    assert out.returncode == 0, out.stderr
+    assert pd.read_parquet(root / "out" / "forecast.parquet").equals(forecast)
 
 
 @pytest.mark.parametrize("make_input,model,message", [
@@ -174,8 +179,9 @@ def test_mlflow_models_serve_answers_invocations(store):
         assert status == 200
         np.testing.assert_allclose(pd.DataFrame(answer["predictions"])["co2"], frame["co2"])
         status, answer = post(port, {"inputs": history["co2"].tolist()[:20]})
-        assert status == 400  # MLflow's generic message; ours ends its stack trace
-        assert answer["stack_trace"].strip().endswith(
+        assert status == 400  # the client reads why, not MLflow's generic message
+        assert answer["error_code"] == "INVALID_PARAMETER_VALUE"
+        assert answer["message"].endswith(
             "history has 20 rows; the model needs at least 104 (its lookback)")
     finally:
         server.terminate()

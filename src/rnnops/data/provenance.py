@@ -9,6 +9,7 @@ the new dataset's name.
 from __future__ import annotations
 
 import dataclasses
+import hashlib
 import json
 from typing import Any
 
@@ -46,3 +47,10 @@ def check_same_data(recorded: dict[str, Any] | None, data: DataConfig, what: str
         if key in recorded and recorded[key] != value:
             raise UserError(f"{what} with data.{key}={recorded[key]!r}, but this run has "
                             f"data.{key}={value!r}; {remedy}")
+
+
+def test_set_id(data: DataConfig) -> str:
+    """Names the data a model is scored on (its windows, columns and horizon): equal ids, and
+    only those, make two models' test metrics comparable."""
+    settings = json.dumps(data_settings(data), sort_keys=True).encode()
+    return f"{data.name}-{hashlib.sha256(settings).hexdigest()[:12]}"

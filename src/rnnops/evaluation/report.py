@@ -38,7 +38,10 @@ def registry_section(champion: dict[str, Any] | None, metric: str) -> list[str]:
     return ["## Registry", "", (
         f"Version {champion['version']} of `{champion['name']}` scored test {metric} "
         f"{champion['value']:.5g}; the champion before it: "
-        + (f"version {champion['champion_version']} with {previous:.5g}. "
+        + (f"version {champion['champion_version']}, scored on other data (another horizon, "
+           "lookback or column set), so not compared. "
+           if champion.get("champion_other_data") else
+           f"version {champion['champion_version']} with {previous:.5g}. "
            if previous is not None else
            "this same version. " if champion.get("already_champion") else "none. ")
         + ("The `champion` alias now points to this version."

@@ -22,7 +22,37 @@ def _load_pyfunc(data_path: str):
     if kind == "forecaster":
         from rnnops.serving.forecast import ForecastService
 
-        return ForecastService.load(folder)
+        return ReportedInputErrors(ForecastService.load(folder))
     from rnnops.serving.generate import TextGenerator
 
-    return TextGenerator.load(folder)
+    return ReportedInputErrors(TextGenerator.load(folder))
+
+
+class ReportedInputErrors:
+    """A service whose input errors reach the caller under MLflow. `mlflow models serve` answers
+    any other exception with a generic message and buries ours in a traceback; it returns the
+    message of an MlflowException. The error raised is also a DataError, so `rnnops predict` and
+    `rnnops generate` report it as before. MLflow is imported only here, when MLflow loaded us."""
+
+    def __init__(self, service):
+        self.service = service
+
+    def predict(self, model_input, params=None):
+        from rnnops.errors import DataError
+
+        try:
+            return self.service.predict(model_input, params)
+        except DataError as exc:
+            raise _served_input_error(str(exc)) from None
+
+
+def _served_input_error(message: str) -> Exception:
+    from mlflow.exceptions import MlflowException
+    from mlflow.protos.databricks_pb2 import INVALID_PARAMETER_VALUE
+
+    from rnnops.errors import DataError
+
+    class ServedInputError(MlflowException, DataError):
+        pass
+
+    return ServedInputError(message, error_code=INVALID_PARAMETER_VALUE)

@@ -20,6 +20,7 @@ from rnnops.atomic import staged
 from rnnops.config import Config
 from rnnops.data.prepared import PreparedData
 from rnnops.data.prepared_text import load_prepared_text
+from rnnops.data.provenance import test_set_id
 from rnnops.errors import UserError
 from rnnops.evaluation import plots as draw
 from rnnops.evaluation.backtest import Fold, backtest, make_folds
@@ -177,7 +178,8 @@ def evaluate(cfg: Config) -> dict[str, Any]:
         if run_info.get("model_version"):
             champion = tracking.promote_if_better(run_info["registered_model"],
                                                   run_info["model_version"], ev.metric,
-                                                  metrics[MODEL][ev.metric])
+                                                  metrics[MODEL][ev.metric],
+                                                  test_set_id(cfg.data))
         paths = (cfg.paths.reports / PLOTS, cfg.paths.reports / METRICS,
                  cfg.paths.reports / REPORT)
         with staged(*paths) as (plots, metrics_tmp, report_tmp):
@@ -322,7 +324,8 @@ def evaluate_language_model(cfg: Config) -> dict[str, Any]:
         if run_info.get("model_version"):
             champion = tracking.promote_if_better(run_info["registered_model"],
                                                   run_info["model_version"], headline,
-                                                  metrics[MODEL][headline])
+                                                  metrics[MODEL][headline],
+                                                  test_set_id(cfg.data))
         paths = (cfg.paths.reports / PLOTS, cfg.paths.reports / METRICS,
                  cfg.paths.reports / REPORT)
         with staged(*paths) as (plots, metrics_tmp, report_tmp):
