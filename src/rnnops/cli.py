@@ -132,12 +132,12 @@ def main(argv: list[str] | None = None) -> int:
 
 
 def _store(dictconfig):
-    """The validated config with MLflow pointed at its store."""
+    """The validated config with MLflow pointed at the store to read models from."""
     from rnnops import tracking
     from rnnops.config import from_dictconfig
 
     cfg = from_dictconfig(dictconfig)
-    tracking.configure(cfg)
+    tracking.configure_reader(cfg)
     return cfg
 
 

@@ -49,6 +49,26 @@ def configure(cfg: Config) -> str:
     return experiment_id
 
 
+def configure_reader(cfg: Config) -> str:
+    """Point MLflow at the store to read models from, creating nothing there (rnnops predict and
+    generate may run in any folder): tracking.uri; else the project's SQLite file, as the stages
+    use it; else MLFLOW_TRACKING_URI, as MLflow's own tools read it. Returns the URI."""
+    import os
+
+    import mlflow
+
+    from rnnops.errors import UserError
+
+    db = (cfg.paths.mlflow / "mlflow.db").resolve()
+    uri = cfg.tracking.uri or (f"sqlite:///{db}" if db.is_file() else
+                               os.environ.get("MLFLOW_TRACKING_URI"))
+    if not uri:
+        raise UserError(f"no MLflow store at {db}; run from the project folder, or set "
+                        "paths.root, tracking.uri or MLFLOW_TRACKING_URI")
+    mlflow.set_tracking_uri(uri)
+    return uri
+
+
 def git_commit() -> str:
     try:
         out = subprocess.run(

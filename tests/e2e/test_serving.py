@@ -114,6 +114,8 @@ def test_rnnops_predict_writes_the_forecast(store):
      "{file}: history has 50 rows; the model needs at least 104 (its lookback)"),
     (lambda h: h.rename(columns={"co2": "ppm"}), f"{NAME}@champion",
      "{file}: history has no column 'co2' (the model reads co2; got date, ppm)"),
+    (lambda h: h.iloc[::-1], f"{NAME}@champion",
+     "{file}: history: column 'date' is not sorted: row 3 (1992-11-07) comes before row 2"),
     (lambda h: h, "no-such-model@champion", "model 'no-such-model@champion': Registered Model "
      "with name=no-such-model not found"),
     (lambda h: h, f"{NAME}@best", f"model '{NAME}@best': Registered model alias best not found"),
@@ -238,3 +240,26 @@ def test_language_model_generates_with_every_method(store):
     assert out.returncode == 2
     assert out.stderr.strip() == (f"rnnops generate: error: model '{NAME}@champion' is a "
                                   "forecaster; use rnnops predict")
+
+
+def test_rnnops_predict_elsewhere_reads_mlflow_tracking_uri_and_writes_nothing(store, tmp_path):
+    """Outside the project (no store under paths.root) predict reads the store MLflow's own
+    tools would (MLFLOW_TRACKING_URI) and creates no store or experiment where it runs; with
+    neither, it says where it looked."""
+    root = store[0]
+    elsewhere = tmp_path / "elsewhere"
+    elsewhere.mkdir()
+    env = {**os.environ, "PYTHONWARNINGS": "ignore",
+           "MLFLOW_TRACKING_URI": f"sqlite:///{root / 'mlruns' / 'mlflow.db'}"}
+    args = [sys.executable, "-m", "rnnops.cli", "predict", "-i", str(root / "history.csv"),
+            "-m", NAME, "--config-dir", str(ROOT / "conf")]
+    out = subprocess.run(args, cwd=elsewhere, env=env, capture_output=True, text=True,
+                         timeout=300)
+    assert out.returncode == 0, out.stderr
+    assert out.stdout.splitlines()[0] == "step,co2"
+    assert list(elsewhere.iterdir()) == []
+    del env["MLFLOW_TRACKING_URI"]
+    out = subprocess.run(args, cwd=elsewhere, env=env, capture_output=True, text=True,
+                         timeout=300)
+    assert out.returncode == 2 and "no MLflow store at" in out.stderr
+    assert list(elsewhere.iterdir()) == []

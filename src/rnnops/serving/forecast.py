@@ -13,6 +13,7 @@ import pandas as pd
 import torch
 
 from rnnops.data.prepared import PreparedData
+from rnnops.data.tables import set_time_index
 from rnnops.errors import DataError
 from rnnops.models.io import load_model, save_model
 from rnnops.serving import MODEL, SERVICE
@@ -27,6 +28,7 @@ class ForecastService:
     scale: np.ndarray
     lookback: int
     horizon: int
+    time_column: str | None = None  # data.time_column at training: a history's order is checked
 
     @property
     def targets(self) -> list[str]:
@@ -35,8 +37,9 @@ class ForecastService:
     @classmethod
     def from_training(cls, model: torch.nn.Module, data: PreparedData, lookback: int,
                       horizon: int) -> ForecastService:
+        settings = data.meta.get("data_settings") or {}
         return cls(model, list(data.columns), list(data.target_columns), data.scaler.shift,
-                   data.scaler.scale, lookback, horizon)
+                   data.scaler.scale, lookback, horizon, settings.get("time_column"))
 
     def save(self, folder: Path) -> None:
         folder.mkdir(parents=True, exist_ok=True)
@@ -44,7 +47,7 @@ class ForecastService:
         (folder / SERVICE).write_text(json.dumps({
             "kind": "forecaster", "columns": self.columns, "target_columns": self.target_columns,
             "shift": self.shift.tolist(), "scale": self.scale.tolist(),
-            "lookback": self.lookback, "horizon": self.horizon,
+            "lookback": self.lookback, "horizon": self.horizon, "time_column": self.time_column,
         }, indent=2) + "\n")
 
     @classmethod
@@ -52,7 +55,7 @@ class ForecastService:
         meta = json.loads((folder / SERVICE).read_text())
         return cls(load_model(folder / MODEL), meta["columns"], meta["target_columns"],
                    np.asarray(meta["shift"]), np.asarray(meta["scale"]), meta["lookback"],
-                   meta["horizon"])
+                   meta["horizon"], meta.get("time_column"))
 
     def history(self, model_input: Any) -> np.ndarray:
         """(B, T, C) float64 history from a DataFrame (columns by name; others, such as a date,
@@ -63,6 +66,7 @@ class ForecastService:
                 got = ", ".join(map(str, model_input.columns))
                 raise DataError(f"history has no column {missing[0]!r} (the model reads "
                                 f"{', '.join(self.columns)}; got {got})")
+            self.check_time_order(model_input)
         try:
             if isinstance(model_input, pd.DataFrame):  # nullable columns' <NA> become NaN
                 values = model_input[self.columns].to_numpy(dtype=np.float64, na_value=np.nan)
@@ -85,6 +89,19 @@ class ForecastService:
             raise DataError("history has missing or infinite values in its last "
                             f"{self.lookback} rows")
         return values[:, -self.lookback:]
+
+    def check_time_order(self, frame: pd.DataFrame) -> None:
+        """The model reads the last rows as the latest: a history with times must be oldest
+        first, as prepare requires of its file (a newest-first export gave a wrong forecast)."""
+        column = next((c for c in (self.time_column, "date", "time", "timestamp")
+                       if c is not None and c in frame.columns), None)
+        if column is not None:
+            times = pd.to_datetime(frame[column], errors="coerce", utc=True)
+            if column != self.time_column and times.isna().any():
+                return  # a column that merely has a time-like name
+            set_time_index(frame[[column]], column, "history")
+        elif isinstance(frame.index, pd.DatetimeIndex) and not frame.index.is_monotonic_increasing:
+            raise DataError("history's time index is not sorted; sort it oldest first")
 
     @torch.no_grad()
     def forecast(self, history: np.ndarray) -> np.ndarray:
