@@ -73,3 +73,35 @@ def test_bad_histories_are_one_clear_error(service, history, message):
     svc, _, _ = service
     with pytest.raises(DataError, match=message):
         svc.predict(history)
+
+
+@pytest.mark.parametrize("policy", ["interpolate", "ffill", "drop"])
+def test_gaps_in_a_raw_history_are_filled_as_training_filled_them(tmp_path, policy):
+    """A model trained with data.missing=interpolate (the default), ffill or drop takes a raw
+    history with gaps and treats them as prepare did; one trained with error refuses them."""
+    torch.manual_seed(0)
+    model = build_model(ModelConfig(name="gru", hidden_size=8, norm="none"), 2, 1, 3, 6, [1]).eval()
+    scaler = Scaler(np.array([10.0, 300.0]), np.array([2.0, 5.0]))
+    settings = {"data_settings": {"missing": policy, "time_column": "date"}}
+    data = PreparedData({}, ["temp", "load"], [1], scaler, settings)
+    ForecastService.from_training(model, data, lookback=6, horizon=3).save(tmp_path / "svc")
+    svc = _load_pyfunc(str(tmp_path / "svc"))
+    history = raw_history(12)
+    gappy = history.copy()
+    gappy.loc[[8, 9], "load"] = np.nan
+    filled = {"interpolate": history.assign(load=history["load"].mask(
+                  history.index.isin([8, 9])).interpolate()),
+              "ffill": history.assign(load=history["load"].mask(
+                  history.index.isin([8, 9])).ffill()),
+              "drop": history.drop(index=[8, 9])}[policy]
+    np.testing.assert_allclose(svc.predict(gappy)["load"], svc.predict(filled)["load"])
+    with pytest.raises(DataError, match="is not sorted"):
+        svc.predict(history.iloc[::-1])
+
+
+def test_gaps_refused_when_training_refused_them(service):
+    svc, _, _ = service  # no recorded policy: as data.missing=error
+    history = raw_history(12)
+    history.loc[9, "load"] = np.nan
+    with pytest.raises(DataError, match=r"data.missing=error\); fill them first"):
+        svc.predict(history)

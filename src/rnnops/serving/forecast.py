@@ -13,6 +13,7 @@ import pandas as pd
 import torch
 
 from rnnops.data.prepared import PreparedData
+from rnnops.data.preprocess import fill_missing
 from rnnops.data.tables import set_time_index
 from rnnops.errors import DataError
 from rnnops.models.io import load_model, save_model
@@ -29,6 +30,7 @@ class ForecastService:
     lookback: int
     horizon: int
     time_column: str | None = None  # data.time_column at training: a history's order is checked
+    missing: str | None = None  # data.missing at training: a history's gaps are filled alike
 
     @property
     def targets(self) -> list[str]:
@@ -39,7 +41,8 @@ class ForecastService:
                       horizon: int) -> ForecastService:
         settings = data.meta.get("data_settings") or {}
         return cls(model, list(data.columns), list(data.target_columns), data.scaler.shift,
-                   data.scaler.scale, lookback, horizon, settings.get("time_column"))
+                   data.scaler.scale, lookback, horizon, settings.get("time_column"),
+                   settings.get("missing"))
 
     def save(self, folder: Path) -> None:
         folder.mkdir(parents=True, exist_ok=True)
@@ -48,6 +51,7 @@ class ForecastService:
             "kind": "forecaster", "columns": self.columns, "target_columns": self.target_columns,
             "shift": self.shift.tolist(), "scale": self.scale.tolist(),
             "lookback": self.lookback, "horizon": self.horizon, "time_column": self.time_column,
+            "missing": self.missing,
         }, indent=2) + "\n")
 
     @classmethod
@@ -55,7 +59,7 @@ class ForecastService:
         meta = json.loads((folder / SERVICE).read_text())
         return cls(load_model(folder / MODEL), meta["columns"], meta["target_columns"],
                    np.asarray(meta["shift"]), np.asarray(meta["scale"]), meta["lookback"],
-                   meta["horizon"], meta.get("time_column"))
+                   meta["horizon"], meta.get("time_column"), meta.get("missing"))
 
     def history(self, model_input: Any) -> np.ndarray:
         """(B, T, C) float64 history from a DataFrame (columns by name; others, such as a date,
@@ -82,13 +86,25 @@ class ForecastService:
             raise DataError(f"history of shape {values.shape} does not fit the model's "
                             f"{len(self.columns)} channel(s) ({', '.join(self.columns)}): pass "
                             "(time, channels) or (batch, time, channels)")
+        values = self.fill_gaps(values)
         if values.shape[1] < self.lookback:
             raise DataError(f"history has {values.shape[1]} rows; the model needs at least "
                             f"{self.lookback} (its lookback)")
         if not np.isfinite(values[:, -self.lookback:]).all():
             raise DataError("history has missing or infinite values in its last "
-                            f"{self.lookback} rows")
+                            f"{self.lookback} rows (the model was trained with data.missing="
+                            f"{self.missing or 'error'}); fill them first")
         return values[:, -self.lookback:]
+
+    def fill_gaps(self, values: np.ndarray) -> np.ndarray:
+        """Missing values handled as prepare handled the training data's (data.missing), so a
+        raw history with gaps forecasts as the training series did; drop needs one series."""
+        if self.missing not in ("interpolate", "ffill", "drop") or not np.isnan(values).any():
+            return values
+        if self.missing == "drop":
+            return values[:, ~np.isnan(values[0]).any(axis=1)] if len(values) == 1 else values
+        return np.stack([fill_missing(pd.DataFrame(series), self.missing, "history")[0]
+                         .to_numpy() for series in values])
 
     def check_time_order(self, frame: pd.DataFrame) -> None:
         """The model reads the last rows as the latest: a history with times must be oldest
