@@ -75,3 +75,17 @@ def test_run_skips_the_sweep_whose_result_train_would_not_read(monkeypatch, capl
     ran.clear()
     assert cli.main(["run"]) == 0
     assert ran == ["prepare", "sweep", "train", "evaluate"]
+
+
+def test_overrides_may_follow_an_option(monkeypatch):
+    """`rnnops predict -i h.csv -o out.csv data=etth2`: the override after an option reaches
+    Hydra; a stray word that is no override is still an error."""
+    from rnnops import cli
+
+    seen = {}
+    monkeypatch.setattr(cli, "compose", lambda d, overrides: seen.setdefault("o", overrides))
+    monkeypatch.setitem(cli.COMMANDS, "predict", lambda cfg, args: 0)
+    assert cli.main(["predict", "-i", "h.csv", "paths.root=x", "-o", "o.csv", "data=etth2"]) == 0
+    assert seen["o"] == ["paths.root=x", "data=etth2"]
+    out = rnnops("predict", "-i", "h.csv", "-o", "o.csv", "stray")
+    assert out.returncode == 2 and "stray" in out.stderr and len(out.stderr.splitlines()) == 1

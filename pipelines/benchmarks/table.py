@@ -42,12 +42,12 @@ def render() -> str:
     rows = yaml.safe_load((HERE / "rows.yaml").read_text())["rows"]
     lines, table = [HEADER], None
     for name, row in rows.items():
-        if row["table"] != table:
-            table = row["table"]
+        if row.get("table", "Other") != table:
+            table = row.get("table", "Other")
             lines += [f"\n## {table}\n", "| row | ours | target | met | published | epochs | "
                       "wall time | device | command |", "|---|---|---|---|---|---|---|---|---|"]
         published = "; ".join(f"{k} {' / '.join(f'{v:g}' for v in vs)}"
-                              for k, vs in row["published"].items())
+                              for k, vs in row.get("published", {}).items())
         target = ", ".join(f"{k} <= {v:g}" for k, v in row.get("target", {}).items())
         path = HERE / "results" / f"{name}.json"
         if not path.exists():

@@ -99,7 +99,13 @@ def one_line(message: str) -> str:
 
 
 def main(argv: list[str] | None = None) -> int:
-    args = parser().parse_args(argv)
+    p = parser()
+    # Overrides may also follow an option (`-o out.csv data=etth2`): argparse leaves those over.
+    args, extra = p.parse_known_args(argv)
+    stray = [a for a in extra if "=" not in a or a.startswith("-")]
+    if stray:
+        p.error(f"unrecognized arguments: {' '.join(stray)}")
+    args.overrides += extra
     if getattr(args, "workers", None) is not None:
         args.overrides.append(f"sweep.workers={args.workers}")
     logging.basicConfig(level=logging.INFO, format="[%(asctime)s][%(name)s] %(message)s")
