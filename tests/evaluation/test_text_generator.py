@@ -42,3 +42,12 @@ def test_every_method_generates_within_max_tokens(generator):
     for method in ("greedy", "beam", "sample"):
         words = generator.generate("the cat", method=method, max_tokens=3).split()
         assert len(words) <= 3 and set(words) <= {"the", "cat", "sat", "<unk>"}
+
+
+def test_word_level_lines_carry_no_space_at_the_break():
+    from rnnops.data.text import Vocabulary
+    from rnnops.serving.generate import TextGenerator
+
+    vocab = Vocabulary(("<eos>", "<unk>", "the", "cat"))
+    gen = TextGenerator(None, vocab, "word")
+    assert gen.detokenize(["the", "cat", "<eos>", "the", "<eos>", "cat"]) == "the cat\nthe\ncat"

@@ -82,7 +82,9 @@ class TextGenerator:
     def detokenize(self, tokens: list[str]) -> str:
         if self.level == "char":
             return "".join(tokens)
-        return " ".join(tokens).replace(f" {EOS}", "\n").replace(EOS, "\n")
+        # <eos> ends a line: no space on either side of the line break
+        lines = " ".join(tokens).split(EOS)
+        return "\n".join(line.strip() for line in lines)
 
     @torch.no_grad()
     def generate(self, prompt: str, **params: Any) -> str:
