@@ -74,3 +74,19 @@ def test_the_cells_grid_covers_each_cell_and_the_rnn_nonlinearity():
     assert len(points) == cfg.sweep.n_trials == 16
     assert {p["model.name"] for p in points} == {"rnn", "lstm", "gru"}
     assert sum("model.nonlinearity" in p for p in points) == 8  # rnn only
+
+
+def test_study_name_ignores_keys_that_trials_do_not_read():
+    """`dvc exp run -S train.max_epochs=...` reruns the sweep stage; it must resume the finished
+    study (no new trials) rather than search again under a new name."""
+    from rnnops.config import from_dictconfig
+    from rnnops.sweep.study import study_name
+    from tests.conftest import compose
+
+    def name(*overrides):
+        return study_name(from_dictconfig(compose(*overrides)))
+
+    base = name()
+    assert name("train.max_epochs=3", "train.use_best_params=false", "train.resume=true",
+                "sweep.n_trials=40", "sweep.workers=2") == base
+    assert name("train.batch_size=32") != base and name("sweep.max_epochs=3") != base

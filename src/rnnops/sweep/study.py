@@ -12,6 +12,10 @@ from rnnops.sweep.storage import default_url, open_storage
 # Keys that say how to run a sweep, not what it searches: changing them resumes the same study.
 RUN_CONTROL = ("n_trials", "storage", "study_name", "workers", "timeout_s", "heartbeat_s",
                "grace_s", "max_retries")
+# train keys that trials do not read (they run sweep.max_epochs, keep no checkpoint, and best
+# params are the train stage's business): changing them resumes the same, finished study
+# instead of searching again.
+TRAIN_KEYS_TRIALS_IGNORE = ("max_epochs", "use_best_params", "resume")
 
 
 def study_name(cfg: Config) -> str:
@@ -20,8 +24,11 @@ def study_name(cfg: Config) -> str:
         return cfg.sweep.study_name
     neutral = dataclasses.replace(cfg.sweep, **{
         f.name: f.default for f in dataclasses.fields(cfg.sweep) if f.name in RUN_CONTROL})
-    key = fingerprint(dataclasses.replace(cfg, sweep=neutral), "seed", "data", "model", "train",
-                      "sweep")
+    train = dataclasses.replace(cfg.train, **{
+        f.name: f.default for f in dataclasses.fields(cfg.train)
+        if f.name in TRAIN_KEYS_TRIALS_IGNORE})
+    key = fingerprint(dataclasses.replace(cfg, sweep=neutral, train=train), "seed", "data",
+                      "model", "train", "sweep")
     return f"{cfg.tracking.experiment}-{cfg.model.label}-{key}"
 
 
