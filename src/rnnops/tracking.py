@@ -110,9 +110,8 @@ def reopenable(run_id: str) -> bool:
         return False
 
 
-@contextmanager
-def train_run(run_id: str) -> Iterator[str]:
-    """The train stage's run reopened (evaluate adds to it); one line if it is gone."""
+def require_train_run(run_id: str) -> None:
+    """One line if the train stage's run cannot be reopened: evaluate checks it before scoring."""
     import mlflow
 
     from rnnops.errors import UserError
@@ -121,6 +120,12 @@ def train_run(run_id: str) -> Iterator[str]:
         raise UserError(f"the trained model's MLflow run {run_id} is not in "
                         f"{mlflow.get_tracking_uri()} (deleted, or another store); run the train "
                         "stage again")
+
+
+@contextmanager
+def train_run(run_id: str) -> Iterator[str]:
+    """The train stage's run reopened (evaluate adds to it); one line if it is gone."""
+    require_train_run(run_id)
     with run(run_id=run_id) as reopened:
         yield reopened
 

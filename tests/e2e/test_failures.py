@@ -75,10 +75,16 @@ def test_stages_refuse_data_or_a_model_made_with_other_data_settings(tmp_path, c
     assert not (tmp_path / "reports").exists()
 
 
-def test_evaluate_after_the_train_run_was_deleted_is_one_line(tmp_path, capsys):
+def test_evaluate_after_the_train_run_was_deleted_is_one_line(tmp_path, capsys, monkeypatch):
     run_stage("prepare", tiny(tmp_path))
     info = run_stage("train", tiny(tmp_path, "train.max_epochs=1"))
     mlflow_client(tmp_path).delete_run(info["run_id"])
+    import rnnops.stages.evaluate as stage
+
+    def no_scoring(*args, **kwargs):
+        raise AssertionError("scored before checking the train run")
+
+    monkeypatch.setattr(stage, "fit_baselines", no_scoring)  # the check comes before any work
     with pytest.raises(SystemExit) as stop:
         run_stage("evaluate", tiny(tmp_path))
     assert stop.value.code == 2

@@ -123,6 +123,8 @@ def evaluate(cfg: Config) -> dict[str, Any]:
     ev = cfg.evaluate
     data = PreparedData.load(cfg.paths.prepared, cfg.data)
     run_info = load_run_info(cfg)
+    tracking.configure(cfg)
+    tracking.require_train_run(run_info["run_id"])  # before any scoring
     targets = data.target_columns
     names = applicable(ev.baselines, len(targets))  # an unknown name fails before any work
     series = full_series(data)
@@ -162,7 +164,6 @@ def evaluate(cfg: Config) -> dict[str, Any]:
     gates = gate_activations(model, x[:1])
     attention = attention_weights(model, x)
 
-    tracking.configure(cfg)
     with tracking.train_run(run_info["run_id"]):
         tracking.set_tags({tracking.TAG_EVALUATED: tracking.git_commit()})
         tracking.log_metrics({
@@ -307,6 +308,8 @@ def evaluate_language_model(cfg: Config) -> dict[str, Any]:
     character for characters, with the state carried across the whole stream."""
     splits, _ = load_prepared_text(cfg.paths.prepared, cfg.data)
     run_info = load_run_info(cfg)
+    tracking.configure(cfg)
+    tracking.require_train_run(run_info["run_id"])  # before any scoring
     model = load_model(cfg.paths.model / MODEL_FILE)
     split = "test" if "test" in splits else "val"
     loss = stream_loss(model, splits[split], cfg.train.eval_batch_size, cfg.train.bptt,
@@ -316,7 +319,6 @@ def evaluate_language_model(cfg: Config) -> dict[str, Any]:
     log.info("%s %s: %s", cfg.data.name, split, metrics[MODEL])
     history = pd.read_csv(cfg.paths.model / HISTORY)
     headline = "bpc" if cfg.data.level == "char" else "perplexity"  # what the champion is on
-    tracking.configure(cfg)
     with tracking.train_run(run_info["run_id"]):
         tracking.log_metrics({test_metric(MODEL, k): v for k, v in metrics[MODEL].items()
                               if isinstance(v, float)})
