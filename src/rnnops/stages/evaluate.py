@@ -28,7 +28,7 @@ from rnnops.evaluation.interpret import attention_weights, gate_activations
 from rnnops.evaluation.metrics import errors_by_step, forecast_errors, naive_scale
 from rnnops.evaluation.report import registry_section, render
 from rnnops.evaluation.series import check_season_fits, full_series, season_period, window_origins
-from rnnops.evaluation.suite import Predict, Setting, applicable, fit_baselines
+from rnnops.evaluation.suite import BASELINES, Predict, Setting, applicable, fit_baselines
 from rnnops.models.io import load_model
 from rnnops.names import MODEL, test_metric
 from rnnops.stages.train import HISTORY, MODEL_FILE, load_run_info
@@ -219,6 +219,13 @@ def _inputs_original(data: PreparedData, x: torch.Tensor) -> torch.Tensor:
                                                 data.target_columns))
 
 
+def for_dvc_plots(frame: pd.DataFrame) -> pd.DataFrame:
+    """The frame with a column for every baseline, empty for those that did not run (another
+    evaluate.baselines, or ets and arima on several targets): dvc.yaml's plots name them all,
+    and DVC drops a plot whose data lacks a named column."""
+    return frame.reindex(columns=[*frame.columns, *(b for b in BASELINES if b not in frame)])
+
+
 def write_plots(folder: Path, cfg: Config, data: PreparedData, run_info: dict[str, Any],
                 preds: dict[str, torch.Tensor], y: torch.Tensor, x_targets: torch.Tensor,
                 by_step: dict[str, dict[str, np.ndarray]],
@@ -232,7 +239,7 @@ def write_plots(folder: Path, cfg: Config, data: PreparedData, run_info: dict[st
     written = {}
 
     curve = stitched(preds, y, cfg.data.horizon)
-    curve.to_csv(folder / FORECAST_CSV, index=False)
+    for_dvc_plots(curve).to_csv(folder / FORECAST_CSV, index=False)
     draw.forecast_plot(curve, folder / FORECAST_PNG,
                        f"{cfg.data.name}: {run_info['model']} vs baselines, test period", unit)
     written["Forecast against actual, test period"] = FORECAST_PNG
@@ -248,9 +255,10 @@ def write_plots(folder: Path, cfg: Config, data: PreparedData, run_info: dict[st
 
     steps = np.arange(1, cfg.data.horizon + 1)
     horizon = pd.DataFrame({"step": steps, **{name: v["mae"] for name, v in by_step.items()}})
-    horizon.to_csv(folder / HORIZON_CSV, index=False)
-    pd.DataFrame({"step": steps, **{name: v["mae"] for name, v in by_step_original.items()}}
-                 ).to_csv(folder / HORIZON_ORIGINAL_CSV, index=False)
+    for_dvc_plots(horizon).to_csv(folder / HORIZON_CSV, index=False)
+    for_dvc_plots(pd.DataFrame({"step": steps, **{name: v["mae"] for name, v in
+                                                  by_step_original.items()}})
+                  ).to_csv(folder / HORIZON_ORIGINAL_CSV, index=False)
     draw.horizon_plot(horizon, folder / HORIZON_PNG, "mae")
     written["Error per horizon step"] = HORIZON_PNG
 
@@ -263,7 +271,8 @@ def write_plots(folder: Path, cfg: Config, data: PreparedData, run_info: dict[st
     if folds is not None:
         folds.to_csv(folder / BACKTEST_TABLE, index=False)
         wide = folds.pivot(index="fold", columns="forecaster", values=ev.metric)
-        wide[list(preds)].reset_index().to_csv(folder / BACKTEST_CSV, index=False)
+        for_dvc_plots(wide[list(preds)].reset_index()).to_csv(folder / BACKTEST_CSV,
+                                                               index=False)
         draw.backtest_plot(folds, folder / BACKTEST_PNG, ev.metric)
         written["Rolling-origin backtest"] = BACKTEST_PNG
 
