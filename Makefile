@@ -16,7 +16,7 @@ setup: $(VENV)/.installed
 TORCH_INDEX ?=
 TORCH := torch==2.13.0 $(if $(TORCH_INDEX),--index-url $(TORCH_INDEX))
 $(VENV)/.installed: pyproject.toml
-	python3 -m venv $(VENV)
+	scripts/make-venv.sh $(VENV)
 	$(PY) -m pip install -q --upgrade pip
 	$(PY) -m pip install -q $(TORCH)
 	$(PY) -m pip install -q -e ".[dev]"
@@ -45,7 +45,7 @@ bench: setup
 # dependencies of rnnops.
 BENCH_VENV := .venv-bench
 $(BENCH_VENV)/.installed:
-	python3 -m venv $(BENCH_VENV)
+	scripts/make-venv.sh $(BENCH_VENV)
 	$(BENCH_VENV)/bin/python -m pip install -q --upgrade pip
 	$(BENCH_VENV)/bin/python -m pip install -q $(TORCH)
 	$(BENCH_VENV)/bin/python -m pip install -q darts neuralforecast
