@@ -8,6 +8,7 @@ rnnops and torch but no pickled code, and this package never imports MLflow.
 
 from __future__ import annotations
 
+import functools
 import json
 from pathlib import Path
 
@@ -47,12 +48,16 @@ class ReportedInputErrors:
 
 
 def _served_input_error(message: str) -> Exception:
-    from mlflow.exceptions import MlflowException
     from mlflow.protos.databricks_pb2 import INVALID_PARAMETER_VALUE
+
+    return _served_input_error_class()(message, error_code=INVALID_PARAMETER_VALUE)
+
+
+@functools.cache
+def _served_input_error_class() -> type:
+    """Made on first use, so that importing this package never imports MLflow."""
+    from mlflow.exceptions import MlflowException
 
     from rnnops.errors import DataError
 
-    class ServedInputError(MlflowException, DataError):
-        pass
-
-    return ServedInputError(message, error_code=INVALID_PARAMETER_VALUE)
+    return type("ServedInputError", (MlflowException, DataError), {})
