@@ -111,13 +111,16 @@ class ForecastService:
         first, as prepare requires of its file (a newest-first export gave a wrong forecast)."""
         column = next((c for c in (self.time_column, "date", "time", "timestamp")
                        if c is not None and c in frame.columns), None)
-        if column is not None:
-            times = pd.to_datetime(frame[column], errors="coerce", utc=True)
-            if column != self.time_column and times.isna().any():
-                return  # a column that merely has a time-like name
-            set_time_index(frame[[column]], column, "history")
-        elif isinstance(frame.index, pd.DatetimeIndex) and not frame.index.is_monotonic_increasing:
-            raise DataError("history's time index is not sorted; sort it oldest first")
+        if column is None:
+            if isinstance(frame.index, pd.DatetimeIndex) and \
+                    not frame.index.is_monotonic_increasing:
+                raise DataError("history's time index is not sorted; sort it oldest first")
+            return
+        # A column found by its name alone is checked only if it holds times throughout.
+        if column != self.time_column and \
+                pd.to_datetime(frame[column], errors="coerce", utc=True).isna().any():
+            return
+        set_time_index(frame[[column]], column, "history")
 
     @torch.no_grad()
     def forecast(self, history: np.ndarray) -> np.ndarray:
