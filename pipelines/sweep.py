@@ -1,4 +1,6 @@
-"""The sweep stage for dvc.yaml and Hydra multirun: `python pipelines/sweep.py [overrides]`."""
+"""The sweep stage for dvc.yaml and Hydra multirun: `python pipelines/sweep.py [overrides]`.
+
+As a pipeline stage it is skipped when train.use_best_params=false; `rnnops sweep` always runs."""
 
 import hydra
 
@@ -7,7 +9,7 @@ from rnnops.entry import run_stage
 
 @hydra.main(version_base="1.3", config_path="../conf", config_name="config")
 def main(cfg) -> None:
-    run_stage("sweep", cfg)
+    run_stage("sweep", cfg, pipeline=True)
 
 
 if __name__ == "__main__":

@@ -60,21 +60,20 @@ def test_history_is_read_as_prepare_reads_data_files(tmp_path):
     assert read_history(tmp_path / "history.pq").equals(frame)
 
 
-def test_run_skips_the_sweep_whose_result_train_would_not_read(monkeypatch, caplog):
-    """The experiments set train.use_best_params=false: `rnnops run` must not spend a sweep on
-    them, and says so; with the default (true) it runs all four stages."""
+def test_run_runs_every_stage_as_the_pipeline(monkeypatch):
+    """`rnnops run` runs the four stages as the pipeline (where the sweep stage may skip, see
+    tests/e2e/test_sweep.py); a single stage's command runs just that stage, as asked."""
     import rnnops.entry
     from rnnops import cli
 
     ran = []
-    monkeypatch.setattr(rnnops.entry, "run_stage", lambda stage, cfg: ran.append(stage))
-    with caplog.at_level("INFO", logger="rnnops"):
-        assert cli.main(["run", "train.use_best_params=false"]) == 0
-    assert ran == ["prepare", "train", "evaluate"]
-    assert "sweep skipped: train.use_best_params=false" in caplog.text
+    monkeypatch.setattr(rnnops.entry, "run_stage",
+                        lambda stage, cfg, pipeline=False: ran.append((stage, pipeline)))
+    assert cli.main(["run", "train.use_best_params=false"]) == 0
+    assert ran == [(s, True) for s in ("prepare", "sweep", "train", "evaluate")]
     ran.clear()
-    assert cli.main(["run"]) == 0
-    assert ran == ["prepare", "sweep", "train", "evaluate"]
+    assert cli.main(["sweep", "train.use_best_params=false"]) == 0
+    assert ran == [("sweep", False)]
 
 
 def test_overrides_may_follow_an_option(monkeypatch):

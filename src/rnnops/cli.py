@@ -127,13 +127,7 @@ def main(argv: list[str] | None = None) -> int:
     from rnnops.entry import STAGES, run_stage
 
     for stage in STAGES if args.command == "run" else (args.command,):
-        if args.command == "run" and stage == "sweep" and not cfg.train.use_best_params:
-            # The experiments fix their settings: a sweep would cost its trials for nothing.
-            logging.getLogger("rnnops").info(
-                "sweep skipped: train.use_best_params=false, so train would not read its result "
-                "(`rnnops sweep` runs it anyway)")
-            continue
-        run_stage(stage, cfg)
+        run_stage(stage, cfg, pipeline=args.command == "run")
     return 0
 
 

@@ -18,8 +18,11 @@ STAGES = ("prepare", "sweep", "train", "evaluate")
 log = logging.getLogger("rnnops")
 
 
-def run_stage(name: str, dictconfig: Any) -> Any:
-    """Validate `dictconfig`, seed once, run stage `name`; a UserError exits 2 with one line."""
+def run_stage(name: str, dictconfig: Any, pipeline: bool = False) -> Any:
+    """Validate `dictconfig`, seed once, run stage `name`; a UserError exits 2 with one line.
+
+    `pipeline`: the stage runs as part of the whole pipeline (dvc repro, `rnnops run`), where a
+    sweep whose result train would not read is skipped (stages/sweep.py: skip)."""
     # pytorch_lightning 2.6 on torch 2.13 warns about its own pytree use on every run.
     warnings.filterwarnings("ignore", message=".*LeafSpec.*is deprecated")
     try:
@@ -30,7 +33,10 @@ def run_stage(name: str, dictconfig: Any) -> Any:
 
         check_model_config(cfg.model)  # an unknown cell or architecture fails before any work
         seed_everything(cfg.seed)
-        stage = getattr(importlib.import_module(f"rnnops.stages.{name}"), name)
+        module = importlib.import_module(f"rnnops.stages.{name}")
+        stage = getattr(module, name)
+        if pipeline and name == "sweep" and not cfg.train.use_best_params:
+            stage = module.skip
         return stage(cfg)
     except UserError as exc:
         from rnnops.sweep.job import in_sweep_job

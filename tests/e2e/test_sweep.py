@@ -245,3 +245,25 @@ def test_bad_sweep_input_is_one_line_and_writes_nothing(tmp_path, override, expe
     assert len(lines) == 1 and lines[0].startswith(expected), out.stderr
     assert "Traceback" not in out.stderr and "s3cret" not in out.stderr
     assert not (tmp_path / "models").exists()
+
+
+def test_the_pipeline_skips_a_sweep_train_would_not_read(tmp_path, monkeypatch):
+    """Under dvc repro (pipelines/sweep.py) with train.use_best_params=false the sweep stage runs
+    no trials: its folder holds only a note (DVC's output), an earlier sweep's best parameters
+    are gone with it, and no study is created. `rnnops sweep` still sweeps."""
+    import rnnops.stages.sweep
+
+    sweep_dir = tmp_path / "models" / "sweep"
+    sweep_dir.mkdir(parents=True)
+    (sweep_dir / "best_params.yaml").write_text("params: {train.lr: 0.1}\n")
+    done = run_script("sweep", f"paths.root={tmp_path}", "train.use_best_params=false")
+    assert done.returncode == 0, done.stderr
+    assert "sweep skipped: train.use_best_params=false" in done.stderr + done.stdout
+    assert [p.name for p in sweep_dir.iterdir()] == ["skipped.txt"]
+    assert not (tmp_path / "outputs" / "optuna").exists()
+    assert not (tmp_path / "data" / "prepared").exists()  # it did not even need the data
+
+    asked = []
+    monkeypatch.setattr(rnnops.stages.sweep, "sweep", lambda cfg: asked.append(cfg))
+    run_stage("sweep", tiny(tmp_path, "train.use_best_params=false"))  # as `rnnops sweep`
+    assert len(asked) == 1

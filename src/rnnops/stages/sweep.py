@@ -40,6 +40,7 @@ from rnnops.sweep.study import lookup, open_study, storage_url
 log = logging.getLogger(__name__)
 
 BEST_PARAMS = "best_params.yaml"
+SKIPPED = "skipped.txt"
 TRIALS = "trials.csv"
 PLOTS = "plots"
 MLFLOW_RUN = "mlflow_run_id"  # trial user attr: its nested MLflow run
@@ -235,6 +236,18 @@ def close_dead_run(dead: Any, nested: bool) -> None:
             raise _WorkerDied  # tracking.run ends a run that raised as FAILED
     except _WorkerDied:
         pass
+
+
+def skip(cfg: Config) -> None:
+    """The pipeline's sweep stage when train will not read its result (train.use_best_params=
+    false, as every experiment sets): no trials. The stage's folder holds only a note saying why,
+    so DVC has its output and train finds no best parameters of an earlier sweep."""
+    reason = ("train.use_best_params=false, so train would not read its result; "
+              "`rnnops sweep` runs it anyway")
+    with staged(cfg.paths.sweep) as (folder,):
+        folder.mkdir()
+        (folder / SKIPPED).write_text(f"sweep skipped: {reason}\n")
+    log.info("sweep skipped: %s", reason)
 
 
 def summarise(cfg: Config, study: Any) -> dict[str, Any]:
