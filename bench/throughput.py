@@ -42,6 +42,7 @@ CONTESTANTS = {
     "rnnops": (False, []),
     "rnnops-glibc": (False, ["trainer.allocator=system"]),  # the fault storm, for comparison
     "rnnops-torch-lstm": (False, ["model.implementation=fused"]),  # torch's kernel, not tuned
+    "rnnops-stepwise": (False, ["model.implementation=stepwise"]),  # the C++ time loops
     "rnnops-compile": (False, ["trainer.compile=true"]),  # compile time shows in the first epoch
     "rnnops-unfused": (False, ["trainer.fused_optimizer=false"]),  # torch's per-tensor Adam
     "darts": (True, []),
@@ -278,7 +279,8 @@ def main() -> None:
         return
 
     names = args.only or [name for name in CONTESTANTS
-                          if name not in ("rnnops-compile", "rnnops-torch-lstm")]
+                          if name not in ("rnnops-compile", "rnnops-torch-lstm",
+                                          "rnnops-stepwise")]
     pythons = {}
     for name in names:
         peer, _ = CONTESTANTS[name]
