@@ -82,9 +82,10 @@ def test_url_with_the_wrong_sha256_keeps_nothing(tmp_path, capsys, http_folder):
     folder, base = http_folder
     (folder / "series.csv").write_text(GOOD)
     wrong = hashlib.sha256(b"something else").hexdigest()
-    with pytest.raises(SystemExit):
+    with pytest.raises(SystemExit) as stop:
         prepare(tmp_path, *CSV, "data.source=url", f"data.url={base}/series.csv",
                 f"data.sha256={wrong}")
+    assert stop.value.code == 2
     # the download's own progress lines come first; the error is the one last line
     *progress, err = capsys.readouterr().err.strip().splitlines()
     assert "Traceback" not in "".join(progress)

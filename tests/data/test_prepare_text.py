@@ -120,8 +120,9 @@ def test_series_still_needs_a_test_split():
 )
 def test_unknown_text_source_or_corpus_lists_the_valid_ones(tmp_path, capsys, overrides,
                                                             fragments):
-    with pytest.raises(SystemExit):
+    with pytest.raises(SystemExit) as stop:
         prepare(tmp_path, "data=text", f"data.path={tmp_path}", *overrides)
+    assert stop.value.code == 2
     err = capsys.readouterr().err.strip()
     assert len(err.splitlines()) == 1 and all(f in err for f in fragments), err
 

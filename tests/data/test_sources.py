@@ -140,8 +140,9 @@ def test_a_data_root_that_does_not_exist_is_an_error_not_a_download(tmp_path, mo
     else:
         monkeypatch.setenv("RNNOPS_DATA_ROOT", str(missing))
         args = []
-    with pytest.raises(SystemExit):
+    with pytest.raises(SystemExit) as stop:
         prepare(tmp_path / "run", "data=etth1", *args)
+    assert stop.value.code == 2
     err = capsys.readouterr().err
     assert f"{how}={missing}: no such folder" in err and len(err.strip().splitlines()) == 1
     assert not (tmp_path / "run/data").exists()  # nothing downloaded or written
@@ -168,8 +169,9 @@ def test_ettm2_local_copy_is_checked_by_md5(tmp_path, monkeypatch, capsys):
     assert len(prepared.arrays["train"]) == 34560
 
     (root / "ETTm2.csv").write_bytes(content[:-10])
-    with pytest.raises(SystemExit):
+    with pytest.raises(SystemExit) as stop:
         prepare(tmp_path / "bad", "data=ettm2", f"data.root={root}")
+    assert stop.value.code == 2
     assert re.search(r"ETTm2\.csv: md5 [0-9a-f]{32} differs from the pinned",
                      capsys.readouterr().err)
     assert not (tmp_path / "bad/data/prepared").exists()
@@ -195,8 +197,9 @@ def test_url_without_a_suffix_needs_data_format(tmp_path, http_folder, capsys):
     frame.to_parquet(folder / "export")  # served as /export?id=7: no suffix anywhere
     digest = hashlib.sha256((folder / "export").read_bytes()).hexdigest()
     args = [*CSV, "data.source=url", f"data.url='{base}/export?id=7'", f"data.sha256={digest}"]
-    with pytest.raises(SystemExit):
+    with pytest.raises(SystemExit) as stop:
         prepare(tmp_path / "auto", *args)
+    assert stop.value.code == 2
     err = capsys.readouterr().err
     assert "data.format" in err and "export?id=7" in err and "Traceback" not in err
     assert not (tmp_path / "auto/data/prepared").exists()

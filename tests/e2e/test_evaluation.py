@@ -186,13 +186,19 @@ def test_seq2seq_attention_heat_map(tmp_path):
         (tmp_path / "reports/report.md").read_text()
 
 
-def test_unknown_baseline_fails_before_any_work(evaluated, tmp_path):
+def test_unknown_baseline_fails_before_any_work(evaluated, tmp_path, capsys):
+    """A config mistake: one line naming the key and the choices, before the prepared data, the
+    model or the MLflow store are even read (this folder has no store)."""
     root = evaluated[0]
     for folder in ("data", "models"):
         shutil.copytree(root / folder, tmp_path / folder)
-    with pytest.raises(SystemExit):
+    with pytest.raises(SystemExit) as stop:
         run_stage("evaluate", tiny(tmp_path, "evaluate.baselines=[last_value,prophet]"))
+    assert stop.value.code == 2
+    [line] = capsys.readouterr().err.strip().splitlines()
+    assert "evaluate.baselines" in line and "'prophet'" in line and "seasonal_naive" in line
     assert not (tmp_path / "reports").exists()
+    assert not (tmp_path / "mlruns").exists()
 
 
 @pytest.mark.skipif(not shutil.which("chromium"),

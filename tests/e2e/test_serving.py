@@ -81,6 +81,9 @@ def test_pyfunc_round_trip_equals_the_in_process_forecast(store):
     np.testing.assert_allclose(out["co2"], expected_forecast(data, model, history), rtol=1e-6)
     # a plain array of the same history, and a longer one, give the same forecast
     np.testing.assert_allclose(loaded.predict(history["co2"].to_numpy())["co2"], out["co2"])
+    older = history.iloc[:20].assign(date=history["date"].iloc[:20] - pd.Timedelta(weeks=20))
+    longer = pd.concat([older, history], ignore_index=True)
+    np.testing.assert_allclose(loaded.predict(longer)["co2"], out["co2"])
     assert loaded.metadata.signature.outputs.input_names() == ["step", "co2"]
 
 

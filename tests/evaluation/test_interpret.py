@@ -1,9 +1,12 @@
 """Gate activations recomputed from a layer's weights must reproduce that layer's outputs."""
 
+from types import SimpleNamespace
+
 import pytest
 import torch
 
 from rnnops.config import ModelConfig
+from rnnops.evaluation import interpret
 from rnnops.evaluation.interpret import attention_weights, gate_activations
 from rnnops.models import build_model
 
@@ -25,14 +28,25 @@ def test_gates_replay_the_layer(cell, gates, architecture):
         assert float(values.min()) >= 0 and float(values.max()) <= 1
 
 
-def test_replay_would_catch_wrong_equations():
-    """The check has teeth: the same replay against another sequence's outputs fails."""
+def test_replay_would_catch_wrong_equations(monkeypatch):
+    """The check has teeth: replaying the GRU with its reset and update gates swapped (wrong
+    equations, same weights) misses the layer's own outputs by far more than the tolerance."""
     torch.manual_seed(0)
     model = build_model(ModelConfig(name="gru", hidden_size=8), 2, 1, 4, 20, [0])
     x = torch.randn(2, 20, 2)
-    trace = gate_activations(model, x, sequence=0)
-    other = gate_activations(model, x, sequence=1)
-    assert float((trace.hidden - other.hidden).abs().max()) > 1e-3
+    assert gate_activations(model, x).max_error < 1e-5
+    right = interpret._torch_gru
+
+    def swapped_gates(x, h, cell):
+        size = cell.hidden_size
+        rows = torch.cat([torch.arange(size, 2 * size), torch.arange(size),
+                          torch.arange(2 * size, 3 * size)])
+        return right(x, h, SimpleNamespace(
+            weight_ih_l0=cell.weight_ih_l0[rows], weight_hh_l0=cell.weight_hh_l0[rows],
+            bias_ih_l0=cell.bias_ih_l0[rows], bias_hh_l0=cell.bias_hh_l0[rows]))
+
+    monkeypatch.setattr(interpret, "_torch_gru", swapped_gates)
+    assert gate_activations(model, x).max_error > 1e-2
 
 
 def test_cells_without_gates_and_models_without_attention_give_none():

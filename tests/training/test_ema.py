@@ -23,6 +23,16 @@ class RawWeights(pl.Callback):
         self.steps.append({k: v.detach().clone() for k, v in pl_module.model.state_dict().items()})
 
 
+class EpochsTrained(pl.Callback):
+    """How many epochs this fit trained (a resumed fit starts after the checkpoint's)."""
+
+    def __init__(self):
+        self.count = 0
+
+    def on_train_epoch_start(self, trainer, pl_module):
+        self.count += 1
+
+
 def val_windows(data, cfg):
     _, val = loaders(cfg, data)
     xs, ys = zip(*val, strict=True)
@@ -69,7 +79,10 @@ def test_a_resumed_run_restores_the_average_and_the_raw_weights(tmp_path, monkey
     common = [*BASE, f"paths.root={tmp_path}", "train.max_epochs=4", "train.ema=0.9"]
     whole = fit(load(*common), data, checkpoint_dir=tmp_path / "whole")
     fit(load(*common), data, max_epochs=2, checkpoint_dir=tmp_path / "parts")
-    resumed = fit(load(*common, "train.resume=true"), data, checkpoint_dir=tmp_path / "parts")
+    trained = EpochsTrained()
+    resumed = fit(load(*common, "train.resume=true"), data, checkpoint_dir=tmp_path / "parts",
+                  callbacks=[trained])
+    assert trained.count == 2  # resumed: a fresh start would give the same results in 4
     assert [r["epoch"] for r in resumed.history] == [0, 1, 2, 3]
     assert [r["val/loss"] for r in resumed.history] == pytest.approx(
         [r["val/loss"] for r in whole.history], rel=1e-6)

@@ -60,8 +60,10 @@ def test_language_model_learns_the_pattern(tmp_path, options):
                f"paths.root={tmp_path}", *options)
     splits = {"train": patterned_stream(4000, 0), "val": patterned_stream(600, 1)}
     result = fit_language_model(cfg, splits, VOCAB, checkpoint_dir=tmp_path / "ckpt")
-    # 10 of 11 tokens are predictable; the 11th is a coin flip: ideal NLL = ln(2) / 11 = 0.063
-    assert result.best_val_loss < 0.5 * math.log(VOCAB)
+    # 10 of 11 tokens are predictable; the 11th is a coin flip: ideal NLL = ln(2) / 11 = 0.063,
+    # while token frequencies alone give about 2.46. Measured after 4 epochs: 0.07 to 0.09
+    # (lstm, gru with the average), 0.42 (SGD), 0.45 (all the AWD regularisers at once).
+    assert result.best_val_loss < 0.25 * math.log(VOCAB)
     # the restored best model scores the validation stream exactly as training measured it
     again = stream_loss(result.model, splits["val"], cfg.train.eval_batch_size, cfg.train.bptt)
     assert again == pytest.approx(result.best_val_loss, rel=1e-4)

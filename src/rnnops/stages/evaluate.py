@@ -28,7 +28,14 @@ from rnnops.evaluation.interpret import attention_weights, gate_activations
 from rnnops.evaluation.metrics import errors_by_step, forecast_errors, naive_scale
 from rnnops.evaluation.report import registry_section, render
 from rnnops.evaluation.series import check_season_fits, full_series, season_period, window_origins
-from rnnops.evaluation.suite import BASELINES, Predict, Setting, applicable, fit_baselines
+from rnnops.evaluation.suite import (
+    BASELINES,
+    Predict,
+    Setting,
+    applicable,
+    check_baselines,
+    fit_baselines,
+)
 from rnnops.models.io import load_model
 from rnnops.names import MODEL, test_metric
 from rnnops.stages.train import HISTORY, MODEL_FILE, load_run_info
@@ -121,12 +128,13 @@ def evaluate(cfg: Config) -> dict[str, Any]:
     if cfg.data.kind == "text":
         return evaluate_language_model(cfg)
     ev = cfg.evaluate
+    check_baselines(ev.baselines)  # a misspelt name fails before anything is read or scored
     data = PreparedData.load(cfg.paths.prepared, cfg.data)
     run_info = load_run_info(cfg)
     tracking.configure(cfg)
     tracking.require_train_run(run_info["run_id"])  # before any scoring
     targets = data.target_columns
-    names = applicable(ev.baselines, len(targets))  # an unknown name fails before any work
+    names = applicable(ev.baselines, len(targets))
     series = full_series(data)
     period, period_key = season_period(cfg, data.meta)
     check_season_fits(period, period_key, cfg.data.lookback, len(data.arrays["train"]), names)
