@@ -30,7 +30,7 @@ run: setup          ## the default pipeline, cached by DVC
 	dvc repro
 
 test: setup system-packages  ## every test, the end-to-end pipelines included
-	$(PY) -m pytest -q
+	$(PY) -m pytest -q -rs
 
 test-fast: setup    ## unit tests only
 	$(PY) -m pytest -q -m "not slow"
