@@ -7,6 +7,7 @@ torch.nn.GRU's medians. `*` marks the implementation that `model.implementation=
 
     python bench/cells.py                     # B=64, I=7, H=128, T=96, 720, 1024; CPU (+ GPU)
     python bench/cells.py --lengths 96 --rounds 3 --threads 1
+    python bench/cells.py --devices cuda --lengths 96 512 2048   # the GPU targets only
 """
 
 from __future__ import annotations
@@ -86,11 +87,15 @@ def main() -> None:
     parser.add_argument("--rounds", type=int, default=7)
     parser.add_argument("--threads", type=int, default=0,
                         help="torch CPU threads (0: torch's default, one per core)")
+    parser.add_argument("--devices", nargs="+", choices=("cpu", "cuda"),
+                        help="where to measure (default: the CPU, and the GPU when there is one)")
     args = parser.parse_args()
     if args.threads:
         torch.set_num_threads(args.threads)
-    devices = [torch.device("cpu")] + ([torch.device("cuda")] if torch.cuda.is_available()
-                                       else [])
+    if args.devices and "cuda" in args.devices and not torch.cuda.is_available():
+        parser.error("--devices cuda: torch sees no CUDA device here")
+    wanted = args.devices or ["cpu"] + (["cuda"] if torch.cuda.is_available() else [])
+    devices = [torch.device(d) for d in wanted]
     print(f"torch {torch.__version__}, {torch.get_num_threads()} CPU threads; "
           f"B={args.batch} I={args.inputs} H={args.hidden}, forward+backward, "
           f"median of {args.rounds} interleaved rounds")

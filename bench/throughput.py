@@ -243,7 +243,9 @@ def worker(name: str, data_root: Path, epochs: int, device: str) -> None:
 
 
 def measure(name: str, python: str, args: argparse.Namespace) -> dict | None:
-    env = {**os.environ, "PYTHONPATH": str(ROOT / "src")}
+    # rnnops' sources first, then whatever the caller's path holds (bench/gpu.sh's wheels)
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join(
+        filter(None, [str(ROOT / "src"), os.environ.get("PYTHONPATH")]))}
     command = [python, __file__, "--worker", name, "--epochs", str(args.epochs),
                "--data-root", str(args.data_root), "--device", args.device]
     out = subprocess.run(command, env=env, capture_output=True, text=True)
