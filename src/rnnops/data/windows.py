@@ -9,6 +9,15 @@ import torch
 from torch.utils.data import Dataset, Sampler
 
 
+def column_index(columns: list[int], device: torch.device) -> slice | torch.Tensor:
+    """How a batch picks its target columns: a slice where they are consecutive (the usual
+    case: one target, or all), else an index tensor made once on the series' device. A Python
+    list would be copied to the device at every batch: a host-to-device transfer per step."""
+    if columns and columns == list(range(columns[0], columns[0] + len(columns))):
+        return slice(columns[0], columns[0] + len(columns))
+    return torch.tensor(columns, dtype=torch.long, device=device)
+
+
 class WindowDataset(Dataset):
     def __init__(
         self,
@@ -26,6 +35,7 @@ class WindowDataset(Dataset):
             range(series.shape[1])
         )
         self._windows = self.series.unfold(0, lookback + horizon, stride)  # (N, C, L+H), a view
+        self._targets = column_index(self.target_columns, self.series.device)
 
     def __len__(self) -> int:
         return self._windows.shape[0]
@@ -33,7 +43,7 @@ class WindowDataset(Dataset):
     def batch(self, index: torch.Tensor | list[int]) -> tuple[torch.Tensor, torch.Tensor]:
         """x: (B, L, C) inputs, y: (B, H, targets)."""
         w = self._windows[torch.as_tensor(index)].transpose(1, 2)  # (B, L+H, C)
-        return w[:, : self.lookback], w[:, self.lookback :, self.target_columns]
+        return w[:, : self.lookback], w[:, self.lookback :, self._targets]
 
     def __getitem__(self, i: int) -> tuple[torch.Tensor, torch.Tensor]:
         x, y = self.batch([i])

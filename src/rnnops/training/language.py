@@ -19,7 +19,7 @@ from rnnops.config import Config
 from rnnops.data.text import batchify, bptt_chunks, variable_bptt_chunks
 from rnnops.models.language import LanguageModel, build_language_model
 from rnnops.models.layers import detach_state
-from rnnops.names import TRAIN_LOSS, VAL_LOSS
+from rnnops.names import VAL_LOSS
 from rnnops.training.callbacks import EpochSink
 from rnnops.training.fit import FitResult, run_trainer, start_run
 from rnnops.training.module import ResidentBatches
@@ -101,7 +101,7 @@ class LanguageModule(ResidentBatches):
             for group in self.optimizers().param_groups:
                 group["lr"] = base * scale
         loss, out = self._loss(x, y)
-        self.log(TRAIN_LOSS, loss, on_step=False, on_epoch=True, batch_size=y.numel())
+        self.add_train_loss(loss, y.numel())
         return (loss + activation_penalty(out.hidden, t.ar)
                 + temporal_activation_penalty(out.raw_hidden, t.tar)
                 + weight_penalty(self.model, t.l1, t.l2))
