@@ -22,7 +22,7 @@ from rnnops.models.layers import detach_state
 from rnnops.names import VAL_LOSS
 from rnnops.training.callbacks import EpochSink
 from rnnops.training.fit import FitResult, run_trainer, start_run
-from rnnops.training.module import ResidentBatches
+from rnnops.training.module import LeanSteps
 from rnnops.training.optimization import configure_optimization
 from rnnops.training.regularizers import (
     activation_penalty,
@@ -68,7 +68,7 @@ class StreamChunks:
         return iter(self.chunks)
 
 
-class LanguageModule(ResidentBatches):
+class LanguageModule(LeanSteps):
     def __init__(self, model: LanguageModel, cfg: Config):
         super().__init__()
         self.model, self.train_cfg = model, cfg.train
