@@ -278,7 +278,8 @@ def main() -> None:
                    help="the interpreter with darts and neuralforecast (make bench-throughput "
                         "builds .venv-bench)")
     p.add_argument("--only", nargs="*", choices=list(CONTESTANTS),
-                   help="a subset (default: all but rnnops-compile and rnnops-torch-lstm)")
+                   help="a subset (default: all but rnnops-compile, rnnops-torch-lstm and "
+                        "rnnops-stepwise)")
     p.add_argument("--worker", help=argparse.SUPPRESS)
     args = p.parse_args()
     if args.worker:
