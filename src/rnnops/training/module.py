@@ -32,6 +32,8 @@ class LeanSteps(pl.LightningModule):
         project's CPU (it walks the stored metric's state to move it to the value's device;
         docs/benchmarks.md), a fifth of a small model's whole step on a GPU."""
         total = loss.detach().float() * weight  # float32, as Lightning summed it
+        # A new epoch restarts the sum here rather than in on_train_epoch_start, which the
+        # subclasses override for their own purposes.
         if self._train_epoch != self.current_epoch:
             self._train_epoch, self._train_sum, self._train_weight = self.current_epoch, total, 0
         else:
