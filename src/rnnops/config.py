@@ -234,6 +234,9 @@ class EvaluateConfig:
     arima_order: tuple[int, ...] = (1, 0, 1)  # arima: (p, d, q)
     arima_seasonal_difference: int = 1  # arima: D, seasonal differences at the season period
     sample_windows: int = 3  # test windows drawn with their lookback in the forecast plot
+    # Also score the first len // B * B test windows: what a test loader of batch B with
+    # drop_last keeps, the protocol behind most published ETT figures (None: off).
+    drop_last_batch: int | None = None
     backtest: BacktestConfig = field(default_factory=BacktestConfig)
 
 
@@ -404,6 +407,7 @@ _RULES: list[tuple[str, typing.Callable[[Any], bool], str]] = [
      "must be three whole numbers >= 0: [p, d, q]"),
     ("evaluate.arima_seasonal_difference", lambda v: v in (0, 1), "must be 0 or 1"),
     ("evaluate.sample_windows", lambda v: v >= 1, "must be >= 1"),
+    ("evaluate.drop_last_batch", lambda v: v is None or v >= 1, "must be >= 1 (or null)"),
     ("evaluate.backtest.folds", lambda v: v >= 0, "must be >= 0 (0 turns the backtest off)"),
     ("tracking.registered_model", lambda v: v is None or bool(v.strip()),
      "must not be empty (null names it after the experiment)"),

@@ -186,6 +186,46 @@ def test_seq2seq_attention_heat_map(tmp_path):
         (tmp_path / "reports/report.md").read_text()
 
 
+def test_drop_last_windows_are_scored_beside_the_full_test_set(tmp_path, capsys):
+    """evaluate.drop_last_batch=100 scores CO2's first 400 of 433 test windows too, as a test
+    loader of batch 100 with drop_last would (the published ETT figures' protocol)."""
+    import numpy as np
+
+    from rnnops.config import from_dictconfig
+    from rnnops.data.prepared import PreparedData
+
+    cfg = tiny(tmp_path, "train.max_epochs=1", "evaluate.backtest.folds=0",
+               "evaluate.baselines=[last_value]", "evaluate.drop_last_batch=100")
+    for stage in ("prepare", "train"):
+        run_stage(stage, cfg)
+    metrics = run_stage("evaluate", cfg)
+    # the last-value forecast on the first 400 windows, sliced here from the test rows
+    c = from_dictconfig(cfg)
+    data = PreparedData.load(c.paths.prepared, c.data)
+    rows, (target,) = data.arrays["test"].astype(np.float64), data.target_columns
+    lookback, horizon = c.data.lookback, c.data.horizon
+    assert len(rows) - lookback - horizon + 1 == 433
+    errors = np.stack([rows[i + lookback:i + lookback + horizon, target]
+                       - rows[i + lookback - 1, target] for i in range(400)])
+    first = metrics["last_value"]
+    assert first["mse_drop_last"] == pytest.approx((errors ** 2).mean(), rel=1e-9)
+    assert first["mae_drop_last"] == pytest.approx(np.abs(errors).mean(), rel=1e-9)
+    assert first["mse_drop_last"] != pytest.approx(first["mse"], rel=1e-3)
+    assert set(metrics["model"]) >= {"mse_drop_last", "mae_drop_last"}
+    report = (tmp_path / "reports/report.md").read_text()
+    assert "## Test metrics on the drop_last windows" in report
+    assert "the first 400 also scored alone" in report
+    # a batch larger than the test set would keep no window: one line naming the key
+    shutil.rmtree(tmp_path / "reports")
+    capsys.readouterr()
+    with pytest.raises(SystemExit) as stop:
+        run_stage("evaluate", tiny(tmp_path, "evaluate.drop_last_batch=434"))
+    assert stop.value.code == 2
+    [line] = capsys.readouterr().err.strip().splitlines()
+    assert "evaluate.drop_last_batch" in line and "433 test windows" in line
+    assert not (tmp_path / "reports").exists()
+
+
 def test_unknown_baseline_fails_before_any_work(evaluated, tmp_path, capsys):
     """A config mistake: one line naming the key and the choices, before the prepared data, the
     model or the MLflow store are even read (this folder has no store)."""

@@ -9,6 +9,9 @@ import pandas as pd
 
 from rnnops.evaluation.metrics import FORECAST_METRICS
 
+#: Suffix of the metrics scored on the drop_last subset of the test windows.
+DROP_LAST = "_drop_last"
+
 
 def _table(frame: pd.DataFrame) -> str:
     """A GitHub markdown table of a frame (floats with 4 significant digits)."""
@@ -65,6 +68,12 @@ def render(
               _table(metrics_frame(metrics, "_original")), "",
               "sMAPE is in percent (0-200); MASE divides each channel's MAE by the in-sample "
               "MAE of the seasonal-naive forecast on the training rows.", ""]
+    first = metrics_frame(metrics, DROP_LAST)
+    if first.shape[1] > 1:  # evaluate.drop_last_batch is set
+        lines += ["## Test metrics on the drop_last windows (scaled data)", "",
+                  "The first windows only, as a test loader with drop_last keeps them: the "
+                  "protocol most published ETT figures were scored on.", "",
+                  _table(first), ""]
     lines += registry_section(champion, metric)
     if backtest is not None and len(backtest):
         cols = ["fold", "forecaster", "first_origin", "last_origin", "windows",

@@ -21,12 +21,12 @@ from rnnops.config import Config
 from rnnops.data.prepared import PreparedData
 from rnnops.data.prepared_text import load_prepared_text
 from rnnops.data.provenance import test_set_id
-from rnnops.errors import UserError
+from rnnops.errors import ConfigError, UserError
 from rnnops.evaluation import plots as draw
 from rnnops.evaluation.backtest import Fold, backtest, make_folds
 from rnnops.evaluation.interpret import attention_weights, gate_activations
 from rnnops.evaluation.metrics import errors_by_step, forecast_errors, naive_scale
-from rnnops.evaluation.report import registry_section, render
+from rnnops.evaluation.report import DROP_LAST, registry_section, render
 from rnnops.evaluation.series import check_season_fits, full_series, season_period, window_origins
 from rnnops.evaluation.suite import (
     BASELINES,
@@ -62,6 +62,18 @@ GATES_CSV, GATES_PNG = "gates.csv", "gates.png"
 
 def to_original(data: PreparedData, t: torch.Tensor) -> torch.Tensor:
     return torch.from_numpy(data.scaler.inverse(t.double().numpy(), data.target_columns))
+
+
+def drop_last_windows(windows: int, batch: int | None) -> int:
+    """How many test windows a loader of `batch` with drop_last=True yields: the subset most
+    published ETT figures were scored on (the Informer lineage's test loader; Qiu et al. 2024).
+    0 when evaluate.drop_last_batch is off."""
+    if batch is None:
+        return 0
+    if batch > windows:
+        raise ConfigError("evaluate.drop_last_batch", f"{batch} is more than the {windows} test "
+                          "windows, so a drop_last loader would keep none; lower it or set null")
+    return windows // batch * batch
 
 
 def stitched(preds: dict[str, torch.Tensor], y: torch.Tensor, horizon: int) -> pd.DataFrame:
@@ -142,6 +154,7 @@ def evaluate(cfg: Config) -> dict[str, Any]:
                       ev)
     test = data.windows("test", cfg.data.lookback, cfg.data.horizon)
     x, y = test.all()
+    kept = drop_last_windows(len(y), ev.drop_last_batch)
     origins = window_origins(data, cfg.data.lookback, len(test))
     model = load_model(cfg.paths.model / MODEL_FILE)
 
@@ -161,6 +174,9 @@ def evaluate(cfg: Config) -> dict[str, Any]:
         metrics[name] = {**scaled, **{f"{k}_original": v for k, v in original.items()}}
         log.info("test %-15s mse %.5f  mae %.5f  mase %.3f  (original units: mae %.4f)", name,
                  scaled["mse"], scaled["mae"], scaled["mase"], original["mae"])
+        if kept:
+            first = forecast_errors(pred[:kept], y[:kept])
+            metrics[name].update({f"{k}{DROP_LAST}": first[k] for k in ("mse", "mae")})
     by_step = {name: errors_by_step(p, y) for name, p in preds.items()}
     by_step_original = {name: errors_by_step(p, y_orig) for name, p in preds_orig.items()}
 
@@ -204,7 +220,10 @@ def evaluate(cfg: Config) -> dict[str, Any]:
                 "data": f"{cfg.data.name}, columns {', '.join(data.columns)}, targets "
                         f"{', '.join(data.columns[c] for c in targets)}",
                 "test windows": f"{len(x)} (lookback {cfg.data.lookback}, horizon "
-                                f"{cfg.data.horizon}, from {data.meta.get('test_start_time')})",
+                                f"{cfg.data.horizon}, from {data.meta.get('test_start_time')})"
+                                + (f"; the first {kept} also scored alone, as a test loader of "
+                                   f"batch {ev.drop_last_batch} with drop_last keeps them "
+                                   "(evaluate.drop_last_batch)" if kept else ""),
                 "season period": f"{period} (from {period_key})",
                 "baselines": ", ".join(names) + " (fit on the training rows only)",
                 "backtest": (f"{len(folds)} folds, {ev.backtest.mode} window, network "
