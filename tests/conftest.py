@@ -18,6 +18,15 @@ def compose(*overrides: str):
         return hydra_compose("config", overrides=list(overrides))
 
 
+def run_stage(name: str, dictconfig, pipeline: bool = False):
+    """Stage `name` run as `rnnops NAME` runs it (`pipeline`: as `rnnops run` and dvc repro
+    do, where the sweep may skip)."""
+    from rnnops.cli import stage_function
+    from rnnops.entry import run_stage as run
+
+    return run(name, stage_function(name, pipeline), dictconfig)
+
+
 def load(*overrides: str):
     from rnnops.config import from_dictconfig
 

@@ -61,19 +61,22 @@ def test_history_is_read_as_prepare_reads_data_files(tmp_path):
 
 
 def test_run_runs_every_stage_as_the_pipeline(monkeypatch):
-    """`rnnops run` runs the four stages as the pipeline (where the sweep stage may skip, see
-    tests/e2e/test_sweep.py); a single stage's command runs just that stage, as asked."""
+    """`rnnops run` checks the model's names, then runs the four stages as the pipeline (where
+    the sweep stage may skip, see tests/e2e/test_sweep.py); a single stage's command runs just
+    that stage, as asked."""
     import rnnops.entry
     from rnnops import cli
 
     ran = []
     monkeypatch.setattr(rnnops.entry, "run_stage",
-                        lambda stage, cfg, pipeline=False: ran.append((stage, pipeline)))
+                        lambda name, stage, cfg, reraise=False: ran.append((name, stage)))
     assert cli.main(["run", "train.use_best_params=false"]) == 0
-    assert ran == [(s, True) for s in ("prepare", "sweep", "train", "evaluate")]
+    assert [name for name, _ in ran] == ["run", "prepare", "sweep", "train", "evaluate"]
+    assert [stage.__name__ for _, stage in ran[1:]] == [
+        "prepare", "pipeline_sweep", "train", "evaluate"]
     ran.clear()
     assert cli.main(["sweep", "train.use_best_params=false"]) == 0
-    assert ran == [("sweep", False)]
+    assert [(name, stage.__name__) for name, stage in ran] == [("sweep", "sweep")]
 
 
 def test_overrides_may_follow_an_option(monkeypatch):

@@ -72,7 +72,7 @@ def main() -> None:
     stages = chosen_stages(args.stages)
 
     sys.path.insert(0, str(ROOT / "src"))
-    from rnnops.cli import compose, one_line
+    from rnnops.cli import compose, one_line, stage_function
     from rnnops.entry import run_stage
 
     try:
@@ -86,7 +86,7 @@ def main() -> None:
     results = {}
     for stage in stages:
         start = time.perf_counter()
-        results[stage] = run_stage(stage, cfg)
+        results[stage] = run_stage(stage, stage_function(stage), cfg)
         seconds[stage] = round(time.perf_counter() - start, 1)
     if "evaluate" not in results:
         print(f"row.py: {args.name}: ran {', '.join(stages)}; the record ({out.name}) is "
@@ -96,7 +96,7 @@ def main() -> None:
     if "train" not in results:  # re-evaluated: the training is the one recorded in run.json
         command = previous.get("command", command)  # ... and so is the command that made it
         from rnnops.config import from_dictconfig
-        from rnnops.stages.train import load_run_info
+        from rnnops.stages.outputs import load_run_info
 
         results["train"] = load_run_info(from_dictconfig(cfg))
     import torch

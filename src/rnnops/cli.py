@@ -124,11 +124,40 @@ def main(argv: list[str] | None = None) -> int:
             print(f"rnnops {args.command}: error: {exc}", file=sys.stderr)
             return 2
 
-    from rnnops.entry import STAGES, run_stage
+    from rnnops.entry import run_stage
 
-    for stage in STAGES if args.command == "run" else (args.command,):
-        run_stage(stage, cfg, pipeline=args.command == "run")
+    pipeline = args.command == "run"
+    if pipeline:  # the model's names are checked before prepare writes anything
+        from rnnops.models.build import check_model_config
+
+        run_stage("run", lambda checked: check_model_config(checked.model), cfg)
+    for name in STAGES if pipeline else (args.command,):
+        run_stage(name, stage_function(name, pipeline), cfg)
     return 0
+
+
+STAGES = ("prepare", "sweep", "train", "evaluate")
+
+
+def stage_function(name: str, pipeline: bool = False):
+    """Stage `name`, imported only when it runs (torch, Lightning and MLflow load with it).
+    `pipeline`: as part of the whole pipeline, where the sweep skips when train.use_best_params
+    is false (stages/sweep.py: pipeline_sweep)."""
+    if name == "prepare":
+        from rnnops.stages.prepare import prepare
+
+        return prepare
+    if name == "sweep":
+        from rnnops.stages.sweep import pipeline_sweep, sweep
+
+        return pipeline_sweep if pipeline else sweep
+    if name == "train":
+        from rnnops.stages.train import train
+
+        return train
+    from rnnops.stages.evaluate import evaluate
+
+    return evaluate
 
 
 def _store(dictconfig):

@@ -72,7 +72,9 @@ class ModelConfig:
     residual: bool = False
     layer_norm: bool = False
     nonlinearity: str = "tanh"  # rnn only: tanh | relu
-    implementation: str = "auto"  # which implementation of the cell runs (auto: the fastest)
+    # which implementation of the cell runs: default (the same on every machine), auto (the
+    # fastest here, measured: results then depend on the machine), or one by name
+    implementation: str = "default"
     norm: str = "last"  # per-window normalisation: last | revin | none
     channel_independent: bool = False
     attention_size: int = 0  # seq2seq; 0 means hidden_size

@@ -23,6 +23,7 @@ TAG_GIT_COMMIT = "rnnops.git_commit"
 TAG_DATA_HASH = "rnnops.data_sha256"
 TAG_TRIAL_STATE = "optuna.trial_state"
 TAG_EVALUATED = "rnnops.evaluated_at_commit"  # set on a train run once evaluate reported into it
+TAG_MODEL_HASH = "rnnops.model_sha256"  # on a train run: the hash of the model file it wrote
 
 
 def tracking_uri(cfg: Config) -> str:
@@ -110,22 +111,37 @@ def reopenable(run_id: str) -> bool:
         return False
 
 
-def require_train_run(run_id: str) -> None:
-    """One line if the train stage's run cannot be reopened: evaluate checks it before scoring."""
+def find_train_run(experiment_id: str, model_file: Path) -> dict[str, Any]:
+    """The train run that wrote `model_file` (found by its hash; the newest run, if the same
+    model was trained twice) and its registered version: {"run_id", "registered_model",
+    "model_version"}. One line if this store holds none (another store, or deleted)."""
     import mlflow
+    from mlflow import MlflowClient
 
+    from rnnops.data.download import sha256_of
     from rnnops.errors import UserError
 
-    if not reopenable(run_id):
-        raise UserError(f"the trained model's MLflow run {run_id} is not in "
-                        f"{mlflow.get_tracking_uri()} (deleted, or another store); run the train "
-                        "stage again")
+    experiment = mlflow.get_experiment(experiment_id)
+    model_hash = sha256_of(model_file)
+    runs = mlflow.search_runs(
+        experiment_ids=[experiment.experiment_id], output_format="list", max_results=1,
+        filter_string=f"tags.`{TAG_MODEL_HASH}` = '{model_hash}'",
+        order_by=["attributes.start_time DESC"])
+    if not runs:
+        raise UserError(f"{model_file}: no run of experiment {experiment.name!r} in "
+                        f"{mlflow.get_tracking_uri()} trained this model (another store, or the "
+                        "run was deleted); run the train stage again")
+    run_id = runs[0].info.run_id
+    versions = MlflowClient().search_model_versions(f"run_id = '{run_id}'")
+    version = max(versions, key=lambda v: int(v.version)) if versions else None
+    return {"run_id": run_id,
+            "registered_model": version.name if version else None,
+            "model_version": str(version.version) if version else None}
 
 
 @contextmanager
 def train_run(run_id: str) -> Iterator[str]:
-    """The train stage's run reopened (evaluate adds to it); one line if it is gone."""
-    require_train_run(run_id)
+    """The train stage's run reopened (evaluate adds to it)."""
     with run(run_id=run_id) as reopened:
         yield reopened
 
@@ -154,6 +170,13 @@ def log_params(params: dict[str, Any]) -> None:
     import mlflow
 
     mlflow.log_params({k: _param(v) for k, v in params.items()})
+
+
+def log_implementations(chosen: dict[str, str]) -> None:
+    """What model.implementation=auto picked per layer (timed on this machine, so results may
+    differ elsewhere by rounding), as params: `implementation.<layer>`."""
+    if chosen:
+        log_params({f"implementation.{layer}": impl for layer, impl in chosen.items()})
 
 
 def log_metrics(metrics: dict[str, float], step: int | None = None) -> None:

@@ -8,8 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from rnnops.entry import run_stage
-from tests.conftest import ROOT, compose
+from tests.conftest import ROOT, compose, run_stage
 
 # Local copies of the real datasets (ETT CSVs, PTB, Tiny Shakespeare); the tests that need them
 # skip without them, and `make test` lists the skips with their reasons.

@@ -12,8 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from rnnops.entry import run_stage
-from tests.conftest import ROOT
+from tests.conftest import ROOT, run_stage
 from tests.e2e.conftest import TINY, mlflow_client, run_script, tiny
 
 BIN = Path(sys.executable).parent

@@ -11,8 +11,7 @@ import shutil
 import pandas as pd
 import pytest
 
-from rnnops.entry import run_stage
-from tests.conftest import ROOT
+from tests.conftest import ROOT, run_stage
 from tests.e2e.conftest import mlflow_client, tiny
 
 BASELINES = ["last_value", "seasonal_naive", "window_mean", "linear", "ets", "arima"]

@@ -5,8 +5,7 @@ from __future__ import annotations
 
 import pytest
 
-from rnnops.entry import run_stage
-from tests.conftest import ROOT, compose
+from tests.conftest import ROOT, compose, run_stage
 from tests.data.conftest import SHARED_DATA
 
 EXPERIMENTS = sorted(p.stem for p in (ROOT / "conf" / "experiment").glob("*.yaml"))

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from rnnops.entry import run_stage
+from tests.conftest import run_stage
 from tests.e2e.conftest import mlflow_client, run_script, tiny
 
 OUTPUTS = ("data", "models", "reports", "mlruns")

@@ -9,8 +9,7 @@ import random
 
 import yaml
 
-from rnnops.entry import run_stage
-from tests.conftest import compose
+from tests.conftest import compose, run_stage
 
 
 def write_corpus(folder, seed: int = 0) -> int:

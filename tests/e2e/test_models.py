@@ -7,8 +7,7 @@ import json
 
 import pytest
 
-from rnnops.entry import run_stage
-from tests.conftest import ROOT
+from tests.conftest import ROOT, run_stage
 from tests.e2e.conftest import tiny
 
 MODELS = sorted(p.stem for p in (ROOT / "conf" / "model").glob("*.yaml"))

@@ -7,7 +7,8 @@ import json
 import pytest
 import yaml
 
-from rnnops.entry import STAGES, run_stage
+from rnnops.cli import STAGES
+from tests.conftest import run_stage
 from tests.e2e.conftest import mlflow_client, tiny
 
 

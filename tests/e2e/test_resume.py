@@ -10,9 +10,8 @@ import time
 
 import torch
 
-from rnnops.entry import run_stage
 from rnnops.stages.train import checkpoint_key
-from tests.conftest import ROOT, load
+from tests.conftest import ROOT, load, run_stage
 from tests.e2e.conftest import TINY, mlflow_client, tiny
 
 EPOCHS = ["train.max_epochs=10", "train.patience=10"]

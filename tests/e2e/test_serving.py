@@ -25,10 +25,9 @@ import torch
 from rnnops.config import ModelConfig
 from rnnops.data.prepared import PreparedData
 from rnnops.data.text import Vocabulary
-from rnnops.entry import run_stage
 from rnnops.models import build_model
 from rnnops.models.language import build_language_model
-from tests.conftest import ROOT
+from tests.conftest import ROOT, run_stage
 from tests.e2e.conftest import tiny
 
 NAME = "serving-test-forecaster"

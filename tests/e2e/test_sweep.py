@@ -15,13 +15,13 @@ import pytest
 import yaml
 from optuna.trial import TrialState
 
-from rnnops.entry import run_stage
 from rnnops.stages.sweep import MLFLOW_RUN, PARENT_RUN
 from rnnops.sweep import queue as q
+from rnnops.sweep.objective import load_data
 from rnnops.sweep.pruning import PRUNED_AT
 from rnnops.sweep.storage import default_url, open_storage
 from rnnops.sweep.study import study_name
-from tests.conftest import ROOT, load
+from tests.conftest import ROOT, load, run_stage
 from tests.e2e.conftest import TINY, mlflow_client, run_script, tiny
 
 # One swept value, learning rates that are plainly good (1e-2) or plainly useless (1e-6):
@@ -36,7 +36,8 @@ PRUNING = ["sweep.sampler=grid", "sweep.n_trials=4", "sweep.pruner=median",
 def study_of(root, *overrides):
     cfg = load(f"paths.root={root}", *TINY, *overrides)
     storage = open_storage(cfg.sweep.storage or default_url(cfg.paths.optuna))
-    return optuna.load_study(study_name=study_name(cfg), storage=storage)
+    return optuna.load_study(study_name=study_name(cfg, load_data(cfg).meta["sha256"]),
+                             storage=storage)
 
 
 def trial_runs(root):

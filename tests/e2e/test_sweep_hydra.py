@@ -9,10 +9,10 @@ import optuna
 import yaml
 from optuna.trial import TrialState
 
-from rnnops.entry import run_stage
 from rnnops.sweep import queue as q
 from rnnops.sweep.pruning import PRUNED_AT
 from rnnops.sweep.storage import open_storage
+from tests.conftest import run_stage
 from tests.e2e.conftest import TINY, mlflow_client, run_script, tiny
 
 # Grid order (shuffled by the seed): 1e-6, 0.02, 3e-7, 0.01. A useless rate cannot beat a median

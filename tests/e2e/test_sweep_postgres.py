@@ -17,11 +17,11 @@ import optuna
 import pytest
 from optuna.trial import TrialState
 
-from rnnops.entry import run_stage
 from rnnops.sweep import queue as q
+from rnnops.sweep.objective import load_data
 from rnnops.sweep.storage import open_storage
 from rnnops.sweep.study import study_name
-from tests.conftest import load
+from tests.conftest import load, run_stage
 from tests.e2e.conftest import TINY, mlflow_client, tiny
 
 
@@ -82,7 +82,8 @@ def test_two_workers_fill_a_postgresql_study_with_exactly_12_trials(tmp_path, po
     summary = run_stage("sweep", tiny(tmp_path, *overrides))
 
     cfg = load(f"paths.root={tmp_path}", *TINY, *overrides)
-    study = optuna.load_study(study_name=study_name(cfg), storage=open_storage(postgres_url))
+    name = study_name(cfg, load_data(cfg).meta["sha256"])
+    study = optuna.load_study(study_name=name, storage=open_storage(postgres_url))
     trials = study.get_trials()
     assert summary["trials"] == {"COMPLETE": 12}
     assert [t.state for t in trials] == [TrialState.COMPLETE] * 12  # none lost, none extra

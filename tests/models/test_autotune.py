@@ -62,7 +62,8 @@ def test_tuning_changes_neither_results_nor_the_random_stream():
 
 def test_mingru_is_tuned_between_scan_and_sequential():
     torch.manual_seed(0)
-    model = build_model(ModelConfig(name="mingru", hidden_size=8), 2, 2, 3, 10, None)
+    model = build_model(ModelConfig(name="mingru", hidden_size=8, implementation="auto"), 2, 2, 3,
+                        10, None)
     chosen = autotune.tune(model, torch.randn(4, 10, 2))
     assert set(chosen.values()) <= {"scan", "sequential"} and len(chosen) == 1
 

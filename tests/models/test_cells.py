@@ -297,7 +297,10 @@ def test_native_loops_build_where_a_compiler_is():
     if not shutil.which("c++"):
         pytest.skip("no C++ compiler on PATH (scripts/system-packages.sh installs g++)")
     assert native.steps() is not None, native.why_unavailable()
-    assert PeepholeLSTM(IN, H).kernel_loops(torch.zeros(1, 1, IN))[0] == "native"
+    auto = PeepholeLSTM(IN, H, implementation="auto")
+    assert auto.kernel_loops(torch.zeros(1, 1, IN))[0] == "native"
+    # default: the Python loops everywhere, which round the same with or without a compiler
+    assert PeepholeLSTM(IN, H).kernel_loops(torch.zeros(1, 1, IN))[0] == "fused"
 
 
 @pytest.mark.parametrize("dtype", [torch.float32, torch.float64])
@@ -336,7 +339,7 @@ def test_native_refuses_a_machine_without_it(monkeypatch):
     with pytest.raises(ValueError, match="implementation=native cannot run: .*no C\\+\\+ "
                                          "compiler.*set model.implementation=auto or fused"):
         cell(torch.zeros(1, 2, IN))
-    auto = PeepholeLSTM(IN, H)  # auto runs the Python loops, with the reason
+    auto = PeepholeLSTM(IN, H, implementation="auto")  # the Python loops, with the reason
     assert auto.kernel_loops(torch.zeros(1, 1, IN)) == (
         "fused", "the C++ time loops are not built (no C++ compiler on PATH)")
     torch.testing.assert_close(auto(torch.ones(1, 2, IN))[0],
@@ -344,5 +347,5 @@ def test_native_refuses_a_machine_without_it(monkeypatch):
 
 
 def test_unknown_implementation_is_refused():
-    with pytest.raises(ValueError, match="peephole_lstm: implementation must be one of auto"):
+    with pytest.raises(ValueError, match="peephole_lstm: implementation must be one of default, auto"):
         PeepholeLSTM(IN, H, implementation="triton")

@@ -136,7 +136,7 @@ def test_config_errors_name_the_key():
     with pytest.raises(ConfigError, match="model.bidirectional.*segrnn decodes forward"):
         check_model_config(ModelConfig(name="gru", architecture="segrnn", bidirectional=True))
     with pytest.raises(ConfigError, match="model.implementation.*lstm has no implementation "
-                       "'loop'; choose one of auto, fused"):
+                       "'loop'; choose one of default, auto, fused"):
         model(name="lstm", implementation="loop")
 
 

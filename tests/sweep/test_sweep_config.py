@@ -84,7 +84,7 @@ def test_study_name_ignores_keys_that_trials_do_not_read():
     from tests.conftest import compose
 
     def name(*overrides):
-        return study_name(from_dictconfig(compose(*overrides)))
+        return study_name(from_dictconfig(compose(*overrides)), "data-hash")
 
     base = name()
     assert name("train.max_epochs=3", "train.use_best_params=false", "train.resume=true",

@@ -65,7 +65,7 @@ def test_run_json_records_the_val_mse_of_the_best_epoch():
                {"epoch": 1, "val/loss": 0.5, "val/mse": 0.8}]
     result = FitResult(model=Zero(), history=history, best_val_loss=0.5, best_epoch=1,
                        epochs_run=2)
-    assert run_info(load("train.loss=mae"), "run", "1", result)["best_val_mse"] == 0.8
+    assert run_info(load("train.loss=mae"), result)["best_val_mse"] == 0.8
     for row in history:
         del row["val/mse"]
-    assert "best_val_mse" not in run_info(load(), "run", "1", result)
+    assert "best_val_mse" not in run_info(load(), result)

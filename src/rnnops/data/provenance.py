@@ -33,8 +33,10 @@ PREPARED_BY: dict[str, tuple[str, ...]] = {
 
 def data_settings(data: DataConfig) -> dict[str, Any]:
     """The settings that shaped the prepared data, as they read back from JSON."""
-    plain = dataclasses.asdict(data)
-    return json.loads(json.dumps({k: plain[k] for k in PREPARED_BY[data.kind]}, default=str))
+    picked = {k: getattr(data, k) for k in PREPARED_BY[data.kind]}
+    plain = {k: dataclasses.asdict(v) if dataclasses.is_dataclass(v) else v
+             for k, v in picked.items()}
+    return json.loads(json.dumps(plain, default=str))
 
 
 def check_same_data(recorded: dict[str, Any] | None, data: DataConfig, what: str,

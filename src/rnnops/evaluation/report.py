@@ -33,10 +33,25 @@ def metrics_frame(metrics: dict[str, dict[str, float]], suffix: str = "") -> pd.
     return pd.DataFrame(rows)
 
 
+# reports/report.md is a DVC output, made the same wherever the same inputs are evaluated; what
+# depends on the MLflow store (the run, the version, the other versions) is in the MLflow copy.
+IN_MLFLOW = ("The MLflow run, the registered version and the champion decision depend on the "
+             "store, not on the pipeline's inputs: they are in the MLflow copy of this report "
+             "(the train run's `evaluation/report.md`).")
+
+
+def run_line(run: dict[str, Any]) -> str:
+    """The MLflow run evaluated, and its registered version when it has one."""
+    version = (f", {run['registered_model']} v{run['model_version']}"
+               if run.get("model_version") else "")
+    return f"run {run['run_id']}{version}"
+
+
 def registry_section(champion: dict[str, Any] | None, metric: str) -> list[str]:
-    """Markdown lines on the champion alias after tracking.promote_if_better (none without it)."""
+    """Markdown lines on the champion alias after tracking.promote_if_better; without it (the
+    DVC copy of the report), where to find them."""
     if not champion:
-        return []
+        return ["## Registry", "", IN_MLFLOW, ""]
     previous = champion.get("champion_value")
     return ["## Registry", "", (
         f"Version {champion['version']} of `{champion['name']}` scored test {metric} "

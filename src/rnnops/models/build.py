@@ -3,7 +3,6 @@ that rebuilds the same model around saved weights."""
 
 from __future__ import annotations
 
-import dataclasses
 from typing import Any
 
 from torch import nn
@@ -68,12 +67,11 @@ def check_model_config(cfg: ModelConfig) -> None:
 
 def stack_options(cfg: ModelConfig) -> dict[str, Any]:
     """The RecurrentStack arguments a model config gives."""
-    values = dataclasses.asdict(cfg)
-    stack = {key: values[key] for key in (
+    stack = {key: getattr(cfg, key) for key in (
         "hidden_size", "num_layers", "dropout", "variational", "input_dropout", "output_dropout",
         "weight_drop", "bidirectional", "residual", "layer_norm")}
     stack["cell"] = cfg.name
-    stack["cell_options"] = {k: values[k]
+    stack["cell_options"] = {k: getattr(cfg, k)
                              for k in ("implementation", *CELL_OPTIONS.get(cfg.name, ()))}
     return stack
 
@@ -84,7 +82,6 @@ def model_spec(
 ) -> dict[str, Any]:
     """Everything that defines the model, as plain values (saved next to its weights)."""
     check_model_config(cfg)
-    values = dataclasses.asdict(cfg)
     return {
         "architecture": cfg.architecture,
         "input_size": input_size,
@@ -95,7 +92,7 @@ def model_spec(
         "norm": cfg.norm,
         "channel_independent": cfg.channel_independent,
         "stack": stack_options(cfg),
-        "options": {k: values[k] for k in ARCHITECTURE_OPTIONS[cfg.architecture]},
+        "options": {k: getattr(cfg, k) for k in ARCHITECTURE_OPTIONS[cfg.architecture]},
     }
 
 

@@ -26,7 +26,7 @@ from rnnops.evaluation import plots as draw
 from rnnops.evaluation.backtest import Fold, backtest, make_folds
 from rnnops.evaluation.interpret import attention_weights, gate_activations
 from rnnops.evaluation.metrics import errors_by_step, forecast_errors, naive_scale
-from rnnops.evaluation.report import DROP_LAST, registry_section, render
+from rnnops.evaluation.report import DROP_LAST, registry_section, render, run_line
 from rnnops.evaluation.series import check_season_fits, full_series, season_period, window_origins
 from rnnops.evaluation.suite import (
     BASELINES,
@@ -38,15 +38,12 @@ from rnnops.evaluation.suite import (
 )
 from rnnops.models.io import load_model
 from rnnops.names import MODEL, test_metric
-from rnnops.stages.train import HISTORY, MODEL_FILE, load_run_info
+from rnnops.stages.outputs import HISTORY, METRICS, MODEL_FILE, PLOTS, REPORT, load_run_info
 from rnnops.training.fit import predict
 from rnnops.training.language import language_metrics, stream_loss
 
 log = logging.getLogger(__name__)
 
-METRICS = "metrics.json"
-REPORT = "report.md"
-PLOTS = "plots"
 FORECAST_CSV = "forecast.csv"
 FORECAST_PNG = "forecast.png"
 WINDOWS_CSV, WINDOWS_PNG = "forecast_windows.csv", "forecast_windows.png"
@@ -143,8 +140,7 @@ def evaluate(cfg: Config) -> dict[str, Any]:
     check_baselines(ev.baselines)  # a misspelt name fails before anything is read or scored
     data = PreparedData.load(cfg.paths.prepared, cfg.data)
     run_info = load_run_info(cfg)
-    tracking.configure(cfg)
-    tracking.require_train_run(run_info["run_id"])  # before any scoring
+    run = tracking.find_train_run(tracking.configure(cfg), cfg.paths.model / MODEL_FILE)
     targets = data.target_columns
     names = applicable(ev.baselines, len(targets))
     series = full_series(data)
@@ -188,7 +184,7 @@ def evaluate(cfg: Config) -> dict[str, Any]:
     gates = gate_activations(model, x[:1])
     attention = attention_weights(model, x)
 
-    with tracking.train_run(run_info["run_id"]):
+    with tracking.train_run(run["run_id"]):
         tracking.set_tags({tracking.TAG_EVALUATED: tracking.git_commit()})
         tracking.log_metrics({
             test_metric(name, k): v for name, values in metrics.items() for k, v in values.items()
@@ -200,11 +196,10 @@ def evaluate(cfg: Config) -> dict[str, Any]:
                                   for name, v in errors.items() for m in ("mse", "mae")},
                                  step=step + 1)
         champion = None
-        if run_info.get("model_version"):
-            champion = tracking.promote_if_better(run_info["registered_model"],
-                                                  run_info["model_version"], ev.metric,
-                                                  metrics[MODEL][ev.metric],
-                                                  test_set_id(cfg.data))
+        if run["model_version"]:
+            champion = tracking.promote_if_better(
+                run["registered_model"], run["model_version"], ev.metric, metrics[MODEL][ev.metric],
+                test_set_id(cfg.data))
         paths = (cfg.paths.reports / PLOTS, cfg.paths.reports / METRICS,
                  cfg.paths.reports / REPORT)
         with staged(*paths) as (plots, metrics_tmp, report_tmp):
@@ -214,9 +209,7 @@ def evaluate(cfg: Config) -> dict[str, Any]:
                                   metrics, folds_table, gates, attention, x)
             metrics_tmp.write_text(json.dumps(metrics, indent=2) + "\n")
             header = {
-                "model": f"{run_info['model']} (MLflow run {run_info['run_id']}"
-                         + (f", {run_info['registered_model']} v{run_info['model_version']})"
-                            if run_info.get("model_version") else ")"),
+                "model": run_info["model"],
                 "data": f"{cfg.data.name}, columns {', '.join(data.columns)}, targets "
                         f"{', '.join(data.columns[c] for c in targets)}",
                 "test windows": f"{len(x)} (lookback {cfg.data.lookback}, horizon "
@@ -230,12 +223,11 @@ def evaluate(cfg: Config) -> dict[str, Any]:
                              + ("retrained per fold" if ev.backtest.refit_model else "as trained"))
                             if folds else "off",
             }
-            report = render(header, metrics, folds_table, {
-                title: f"{PLOTS}/{name}" for title, name in written.items()}, champion,
-                ev.metric)
-            report_tmp.write_text(report)
+            figures = {title: f"{PLOTS}/{name}" for title, name in written.items()}
+            report_tmp.write_text(render(header, metrics, folds_table, figures, None, ev.metric))
             tracking.log_artifacts(sorted(plots.iterdir()), f"evaluation/{PLOTS}")
-            tracking.log_text(report, f"evaluation/{REPORT}")
+            tracking.log_text(render({**header, "MLflow": run_line(run)}, metrics, folds_table,
+                                     figures, champion, ev.metric), f"evaluation/{REPORT}")
             tracking.log_dict(metrics, "evaluation/metrics.json")
     return metrics
 
@@ -344,8 +336,7 @@ def evaluate_language_model(cfg: Config) -> dict[str, Any]:
     character for characters, with the state carried across the whole stream."""
     splits, _ = load_prepared_text(cfg.paths.prepared, cfg.data)
     run_info = load_run_info(cfg)
-    tracking.configure(cfg)
-    tracking.require_train_run(run_info["run_id"])  # before any scoring
+    run = tracking.find_train_run(tracking.configure(cfg), cfg.paths.model / MODEL_FILE)
     model = load_model(cfg.paths.model / MODEL_FILE)
     split = "test" if "test" in splits else "val"
     loss = stream_loss(model, splits[split], cfg.train.eval_batch_size, cfg.train.bptt,
@@ -355,15 +346,14 @@ def evaluate_language_model(cfg: Config) -> dict[str, Any]:
     log.info("%s %s: %s", cfg.data.name, split, metrics[MODEL])
     history = pd.read_csv(cfg.paths.model / HISTORY)
     headline = "bpc" if cfg.data.level == "char" else "perplexity"  # what the champion is on
-    with tracking.train_run(run_info["run_id"]):
+    with tracking.train_run(run["run_id"]):
         tracking.log_metrics({test_metric(MODEL, k): v for k, v in metrics[MODEL].items()
                               if isinstance(v, float)})
         champion = None
-        if run_info.get("model_version"):
-            champion = tracking.promote_if_better(run_info["registered_model"],
-                                                  run_info["model_version"], headline,
-                                                  metrics[MODEL][headline],
-                                                  test_set_id(cfg.data))
+        if run["model_version"]:
+            champion = tracking.promote_if_better(
+                run["registered_model"], run["model_version"], headline, metrics[MODEL][headline],
+                test_set_id(cfg.data))
         paths = (cfg.paths.reports / PLOTS, cfg.paths.reports / METRICS,
                  cfg.paths.reports / REPORT)
         with staged(*paths) as (plots, metrics_tmp, report_tmp):
@@ -373,12 +363,16 @@ def evaluate_language_model(cfg: Config) -> dict[str, Any]:
             metrics_tmp.write_text(json.dumps(metrics, indent=2) + "\n")
             rows = "\n".join(f"| {k} | {v:.4f} |" if isinstance(v, float) else f"| {k} | {v} |"
                              for k, v in metrics[MODEL].items())
-            report = (f"# {cfg.data.name}: {run_info['model']} language model\n\n"
-                      f"MLflow run {run_info['run_id']}, best epoch {run_info['best_epoch']} of "
-                      f"{run_info['epochs_run']}.\n\n| {split} | value |\n|---|---|\n{rows}\n\n"
-                      + "\n".join(registry_section(champion, headline))
-                      + f"\n![learning curve]({PLOTS}/{LEARNING_CURVE_PNG})\n")
-            report_tmp.write_text(report)
+
+            def report(mlflow: bool) -> str:
+                return (f"# {cfg.data.name}: {run_info['model']} language model\n\n"
+                        + (f"MLflow {run_line(run)}. " if mlflow else "")
+                        + f"Best epoch {run_info['best_epoch']} of {run_info['epochs_run']}.\n\n"
+                        f"| {split} | value |\n|---|---|\n{rows}\n\n"
+                        + "\n".join(registry_section(champion if mlflow else None, headline))
+                        + f"\n![learning curve]({PLOTS}/{LEARNING_CURVE_PNG})\n")
+
+            report_tmp.write_text(report(mlflow=False))
             tracking.log_artifacts([plots / LEARNING_CURVE_PNG], f"evaluation/{PLOTS}")
-            tracking.log_text(report, f"evaluation/{REPORT}")
+            tracking.log_text(report(mlflow=True), f"evaluation/{REPORT}")
     return metrics

@@ -27,7 +27,9 @@ from rnnops.config import Config, with_overrides
 from rnnops.data.prepared import PreparedData
 from rnnops.errors import ConfigError, UserError
 from rnnops.machine import usable_cores
+from rnnops.models.build import check_model_config
 from rnnops.names import VAL_LOSS
+from rnnops.stages.outputs import BEST_PARAMS, SKIPPED, SWEEP_PLOTS, TRIALS
 from rnnops.sweep import queue as q
 from rnnops.sweep.algorithms import specs
 from rnnops.sweep.objective import EPOCHS, TextData, load_data, run_trial
@@ -39,13 +41,10 @@ from rnnops.sweep.study import lookup, open_study, storage_url
 
 log = logging.getLogger(__name__)
 
-BEST_PARAMS = "best_params.yaml"
-SKIPPED = "skipped.txt"
-TRIALS = "trials.csv"
-PLOTS = "plots"
 MLFLOW_RUN = "mlflow_run_id"  # trial user attr: its nested MLflow run
 PARENT_RUN = "rnnops.mlflow_parent"  # study user attr: the study's MLflow run and store
 TAG_ERROR = "rnnops.error"
+TAG_WORKER = "rnnops.worker"  # host:pid of the worker that ran a trial
 
 
 def budget(cfg: Config) -> q.Budget:
@@ -70,12 +69,19 @@ def worker_config(cfg: Config) -> Config:
     return cfg
 
 
+def pipeline_sweep(cfg: Config) -> dict[str, Any] | None:
+    """The sweep as a pipeline stage (dvc repro, `rnnops run`): skipped when train would not
+    read its result."""
+    return sweep(cfg) if cfg.train.use_best_params else skip(cfg)
+
+
 def sweep(cfg: Config) -> dict[str, Any]:
+    check_model_config(cfg.model)  # an unknown cell or architecture fails before any work
     if not cfg.sweep.params:
         raise ConfigError("sweep.space", "is empty: nothing to search; give it a parameter "
                           "(conf/sweep/default.yaml has examples)")
-    study, storage = open_study(cfg)  # a bad sweep.storage stops here, before any training
     data = load_data(cfg)
+    study, storage = open_study(cfg, data.meta["sha256"])  # a bad sweep.storage stops here
     plan = budget(cfg)
     tracking.configure(cfg)
     parent = study.user_attrs.get(PARENT_RUN) or {}
@@ -164,8 +170,8 @@ def work(cfg: Config, parent_run: str, nested: bool, study: Any = None, storage:
     if study is None:
         logging.basicConfig(level=logging.INFO,
                             format="[%(asctime)s][%(name)s][%(levelname)s] - %(message)s")
-        study, storage = open_study(cfg)
         data = load_data(cfg)
+        study, storage = open_study(cfg, data.meta["sha256"])
         tracking.configure(cfg)
     if ready is not None:
         ready.set()
@@ -192,7 +198,7 @@ def run_one(cfg: Config, data: PreparedData | TextData, queue: q.TrialQueue, tri
     from optuna.trial import TrialState
 
     tags = {"optuna.study": queue.study.study_name, "optuna.trial": str(trial.number),
-            "mlflow.parentRunId": parent_run}
+            "mlflow.parentRunId": parent_run, TAG_WORKER: q.worker_name()}
     try:
         with tracking.run(f"trial-{trial.number}", nested=nested, tags=tags) as run_id:
             trial.set_user_attr(MLFLOW_RUN, run_id)
@@ -200,6 +206,7 @@ def run_one(cfg: Config, data: PreparedData | TextData, queue: q.TrialQueue, tri
                 params = suggest(trial, cfg.sweep.params, lookup(cfg))
                 tracking.log_params(params)
                 result = run_trial(cfg, data, trial, params, epoch_sink=tracking.log_metrics)
+                tracking.log_implementations(result.implementations)
             except Exception as exc:
                 tracking.set_tags({tracking.TAG_TRIAL_STATE: "FAIL", TAG_ERROR: describe(exc)})
                 raise  # the run ends FAILED
@@ -280,15 +287,17 @@ def summarise(cfg: Config, study: Any) -> dict[str, Any]:
         folder.mkdir()
         (folder / BEST_PARAMS).write_text(yaml.safe_dump(summary, sort_keys=False))
         trials.to_csv(folder / TRIALS, index=False)
-        plots = save_plots(study, folder / PLOTS)
+        plots = save_plots(study, folder / SWEEP_PLOTS)
         tracking.log_artifacts([folder / BEST_PARAMS, folder / TRIALS], "sweep")
-        tracking.log_artifacts(plots, f"sweep/{PLOTS}")
+        tracking.log_artifacts(plots, f"sweep/{SWEEP_PLOTS}")
     log.info("best trial %d: %s = %.5f %s; trials %s", best.number, VAL_LOSS, best.value,
              best.params, summary["trials"])
     return summary
 
 
 def trials_table(study: Any) -> pd.DataFrame:
+    """The trials as DVC keeps them (trials.csv): what the study decided, the same on every
+    run of it. Which worker ran a trial and for how long are in the trial's MLflow run."""
     columns: list[tuple[str, Callable[[Any], Any]]] = [
         ("number", lambda t: t.number),
         ("state", lambda t: "DUPLICATE" if t.system_attrs.get(q.DUPLICATE) else t.state.name),
@@ -297,8 +306,6 @@ def trials_table(study: Any) -> pd.DataFrame:
         ("pruned_at_epoch", lambda t: t.user_attrs.get(PRUNED_AT)),
         ("ticket", lambda t: q.ticket(t)),
         ("retry_of", lambda t: (t.system_attrs.get(q.RETRIES) or [None])[-1]),
-        ("worker", lambda t: t.user_attrs.get(q.WORKER)),
-        ("duration_s", lambda t: t.duration.total_seconds() if t.duration else None),
         ("error", lambda t: t.user_attrs.get(q.ERROR)),
     ]
     rows = [{**{name: get(t) for name, get in columns}, **t.params}

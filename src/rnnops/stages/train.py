@@ -2,7 +2,8 @@
 epoch, log it all to MLflow and register the model.
 
 Outputs in paths.model: model.pt (weights + constructor arguments), history.csv (learning curve)
-and run.json (the MLflow run and registered version that evaluate reports to).
+and run.json (the fit and its data settings). The MLflow run is tagged with model.pt's hash, by
+which evaluate finds the run to report into.
 """
 
 from __future__ import annotations
@@ -17,24 +18,21 @@ import yaml
 from rnnops import tracking
 from rnnops.atomic import staged
 from rnnops.config import Config, fingerprint, with_overrides
+from rnnops.data.download import sha256_of
 from rnnops.data.prepared import PreparedData
 from rnnops.data.prepared_text import META as TEXT_META
 from rnnops.data.prepared_text import load_prepared_text
-from rnnops.data.provenance import DATA_SETTINGS, check_same_data, data_settings
+from rnnops.data.provenance import DATA_SETTINGS, data_settings
 from rnnops.errors import UserError
+from rnnops.models.build import check_model_config
 from rnnops.models.io import save_model
 from rnnops.names import TRAIN_LOSS, VAL_LOSS, VAL_MSE
-from rnnops.stages.sweep import BEST_PARAMS
+from rnnops.stages.outputs import BEST_PARAMS, HISTORY, MODEL_FILE, RUN_INFO
 from rnnops.sweep import job as sweep_job
 from rnnops.training.fit import FitResult, fit
 from rnnops.training.language import fit_language_model, language_metrics
 
 log = logging.getLogger(__name__)
-
-MODEL_FILE = "model.pt"
-HISTORY = "history.csv"
-RUN_INFO = "run.json"
-
 
 def apply_best_params(cfg: Config) -> Config:
     """The config with the sweep's best values, when the sweep tuned this same model."""
@@ -57,17 +55,6 @@ def apply_best_params(cfg: Config) -> Config:
     return with_overrides(cfg, best["params"])
 
 
-def load_run_info(cfg: Config) -> dict[str, Any]:
-    """run.json of the trained model, which must have been trained with this run's data."""
-    path = cfg.paths.model / RUN_INFO
-    if not path.exists():
-        raise UserError(f"{path}: no trained model here; run the train stage first")
-    info = json.loads(path.read_text())
-    check_same_data(info.get(DATA_SETTINGS), cfg.data, f"{cfg.paths.model}: trained",
-                    "run the train stage again with this run's settings")
-    return info
-
-
 def checkpoint_key(cfg: Config) -> str:
     """Checkpoints belong to one exact training setup; resume only ever continues that one."""
     return fingerprint(with_overrides(cfg, {"train.resume": False}), "seed", "data", "model",
@@ -75,6 +62,7 @@ def checkpoint_key(cfg: Config) -> str:
 
 
 def train(cfg: Config) -> dict[str, Any]:
+    check_model_config(cfg.model)  # an unknown cell or architecture fails before any work
     trial = sweep_job.current()  # the Optuna trial when a Hydra sweep launched this job
     if trial.trial is None:  # a sweep job trains the values it was given, not best_params.yaml
         cfg = apply_best_params(cfg)
@@ -97,25 +85,25 @@ def train(cfg: Config) -> dict[str, Any]:
             return pruned(trial, run_id, result)
         tracking.log_metrics({f"best_{VAL_LOSS}": result.best_val_loss,
                               "best_epoch": result.best_epoch})
+        tracking.log_implementations(result.implementations)
         version = tracking.log_model(result.model, data, cfg.data.lookback, cfg.data.horizon,
                                      cfg.tracking.registered_model)
-        info = run_info(cfg, run_id, version, result)
+        info = run_info(cfg, result)
         write_outputs(cfg, result, info)
     log.info("trained %s: best %s %.5f at epoch %d of %d", cfg.model.label, VAL_LOSS,
              result.best_val_loss, result.best_epoch, result.epochs_run)
-    return info
+    return {**info, "run_id": run_id, "model_version": version}
 
 
-def run_info(cfg: Config, run_id: str, version: str, result: FitResult,
-             **extra: Any) -> dict[str, Any]:
-    """run.json: the MLflow run and registered version evaluate reports to, and the fit."""
+def run_info(cfg: Config, result: FitResult, **extra: Any) -> dict[str, Any]:
+    """run.json: the fit and the data it was trained on. The MLflow run and registered version
+    are not in it: outputs that DVC caches hold only what the same inputs make again on any
+    machine (evaluate finds the run by the model file's hash, tracking.find_train_run)."""
     best = next(r for r in result.history if r["epoch"] == result.best_epoch)
     if VAL_MSE in best:  # trained on another loss: the MSE that compares runs
         extra = {"best_val_mse": best[VAL_MSE], **extra}
     return {
-        "run_id": run_id,
         "registered_model": cfg.tracking.registered_model,
-        "model_version": version,
         "model": cfg.model.label,
         "best_epoch": result.best_epoch,
         "best_val_loss": result.best_val_loss,
@@ -134,6 +122,7 @@ def write_outputs(cfg: Config, result: FitResult, info: dict[str, Any],
     with staged(cfg.paths.model) as (folder,):
         folder.mkdir()
         save_model(result.model, folder / MODEL_FILE)
+        tracking.set_tags({tracking.TAG_MODEL_HASH: sha256_of(folder / MODEL_FILE)})
         history.to_csv(folder / HISTORY, index=False)
         (folder / RUN_INFO).write_text(json.dumps(info, indent=2) + "\n")
         tracking.log_artifacts([folder / name for name in artifacts])
@@ -168,9 +157,8 @@ def train_language_model(cfg: Config, trial: sweep_job.SweepJob) -> dict[str, An
         tracking.log_metrics({**val, "best_epoch": result.best_epoch})
         version = tracking.log_language_model(result.model, vocab, cfg.data.level,
                                               cfg.tracking.registered_model)
-        info = run_info(cfg, run_id, version, result, kind="language_model",
-                        vocab_size=len(vocab), **val)
+        info = run_info(cfg, result, kind="language_model", vocab_size=len(vocab), **val)
         write_outputs(cfg, result, info, artifacts=(HISTORY, MODEL_FILE))
     log.info("trained language model %s: best %s %.4f at epoch %d of %d", cfg.model.label,
              VAL_LOSS, result.best_val_loss, result.best_epoch, result.epochs_run)
-    return info
+    return {**info, "run_id": run_id, "model_version": version}

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import json
 import math
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -29,6 +29,7 @@ class TrialResult:
     value: float  # best val/loss over the epochs run
     epochs: int
     pruned_at: int | None  # epochs run when the pruner stopped it; None if it ran to the end
+    implementations: dict[str, str] = field(default_factory=dict)  # what autotune picked
 
 
 @dataclass(frozen=True)
@@ -67,4 +68,5 @@ def run_trial(
     trial.set_user_attr(EPOCHS, result.epochs_run)
     if not math.isfinite(result.best_val_loss):  # never let a NaN become the best trial
         raise TrainingDiverged(f"{VAL_LOSS} is {result.best_val_loss}; lower train.lr")
-    return TrialResult(result.best_val_loss, result.epochs_run, pruning.pruned_at)
+    return TrialResult(result.best_val_loss, result.epochs_run, pruning.pruned_at,
+                       result.implementations)

@@ -22,6 +22,10 @@ def save_plots(study: Any, folder: Path) -> list[Path]:
     import optuna
     from optuna.visualization import matplotlib as vis
 
+    # The importances come from a random forest: seeded, so that the same study draws the same
+    # picture (the plots are a DVC output, compared by hash).
+    options = {"param_importances": {"evaluator": optuna.importance.FanovaImportanceEvaluator(
+        seed=0)}}
     folder.mkdir(parents=True, exist_ok=True)
     complete = study.get_trials(deepcopy=False, states=(optuna.trial.TrialState.COMPLETE,))
     written = []
@@ -33,7 +37,7 @@ def save_plots(study: Any, folder: Path) -> list[Path]:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")  # Optuna marks its matplotlib plots experimental
             try:
-                axes = getattr(vis, f"plot_{name}")(study)
+                axes = getattr(vis, f"plot_{name}")(study, **options.get(name, {}))
             except (ValueError, RuntimeError) as exc:  # e.g. no parameter varied
                 log.info("sweep plot %s skipped: %s", name, exc)
                 continue

@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import dataclasses
+import hashlib
 from typing import Any
 
+from rnnops.code_version import source_hash
 from rnnops.config import Config, fingerprint, get_dotted, to_dict
 from rnnops.sweep.algorithms import PrunerSpec, SamplerSpec, specs
 from rnnops.sweep.storage import default_url, open_storage
@@ -18,8 +20,10 @@ RUN_CONTROL = ("n_trials", "storage", "study_name", "workers", "timeout_s", "hea
 TRAIN_KEYS_TRIALS_IGNORE = ("max_epochs", "use_best_params", "resume")
 
 
-def study_name(cfg: Config) -> str:
-    """Same search, same study: rerunning a sweep (with more trials or workers) resumes it."""
+def study_name(cfg: Config, data_hash: str) -> str:
+    """Same search on the same data with the same code, same study: rerunning a sweep (with more
+    trials or workers) resumes it; changed code or data (`data_hash`: the prepared data's) start
+    a new one, since the finished trials were scored by other code or on other data."""
     if cfg.sweep.study_name:
         return cfg.sweep.study_name
     neutral = dataclasses.replace(cfg.sweep, **{
@@ -27,8 +31,9 @@ def study_name(cfg: Config) -> str:
     train = dataclasses.replace(cfg.train, **{
         f.name: f.default for f in dataclasses.fields(cfg.train)
         if f.name in TRAIN_KEYS_TRIALS_IGNORE})
-    key = fingerprint(dataclasses.replace(cfg, sweep=neutral, train=train), "seed", "data",
-                      "model", "train", "sweep")
+    settings = fingerprint(dataclasses.replace(cfg, sweep=neutral, train=train), "seed", "data",
+                           "model", "train", "sweep")
+    key = hashlib.sha256(f"{settings}:{data_hash}:{source_hash()}".encode()).hexdigest()[:12]
     return f"{cfg.tracking.experiment}-{cfg.model.label}-{key}"
 
 
@@ -45,11 +50,11 @@ def load_or_create(name: str, storage: Any, sampler: SamplerSpec, pruner: Pruner
                                pruner=pruner.build(), direction=direction, load_if_exists=True)
 
 
-def open_study(cfg: Config) -> tuple[Any, Any]:
+def open_study(cfg: Config, data_hash: str) -> tuple[Any, Any]:
     """(study, storage) for the sweep stage; a bad sweep.storage fails here, before training."""
     storage = open_storage(storage_url(cfg))
     sampler, pruner = specs(cfg.sweep, cfg.seed)
-    return load_or_create(study_name(cfg), storage, sampler, pruner), storage
+    return load_or_create(study_name(cfg, data_hash), storage, sampler, pruner), storage
 
 
 def lookup(cfg: Config):

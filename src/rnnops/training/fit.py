@@ -5,7 +5,7 @@ from __future__ import annotations
 import logging
 import shutil
 import signal
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import pytorch_lightning as pl
@@ -41,6 +41,8 @@ class FitResult:
     best_val_loss: float
     best_epoch: int
     epochs_run: int
+    # layer -> implementation that models/autotune.py picked (cells with implementation=auto)
+    implementations: dict[str, str] = field(default_factory=dict)
 
 
 def make_model(cfg: Config, data: PreparedData) -> Forecaster:
@@ -128,7 +130,7 @@ def run_trainer(
     `checkpoint_dir` is given."""
     # Cells with implementation=auto run the faster of their exact implementations at this
     # batch's shape (the first batch's input; language-model chunks are (x, y, length)).
-    autotune.tune(module.model, next(iter(train_loader))[0])
+    implementations = autotune.tune(module.model, next(iter(train_loader))[0])
     runtime.maybe_compile(module.model, cfg.trainer.compile)
     history = History(epoch_sink)
     all_callbacks: list[pl.Callback] = [
@@ -204,6 +206,7 @@ def run_trainer(
         best_val_loss=best[VAL_LOSS],
         best_epoch=int(best["epoch"]),
         epochs_run=len(rows),
+        implementations=implementations,
     )
 
 

@@ -21,7 +21,8 @@ from rnnops.models.cells.kernels.peephole_lstm import peephole_lstm
 class _Fused:
     fused = True
     recurrent_weights = ("weight_hh_l0",)  # what weight drop masks
-    implementations = ("auto", "fused")
+    # default: the library kernel, as every other name here but stepwise
+    implementations = ("default", "auto", "fused")
 
     def forward(self, x: torch.Tensor, state=None):
         check_input(x, self.input_size, type(self).__name__.lower())
@@ -31,7 +32,7 @@ class _Fused:
 
 class RNN(_Fused, nn.RNN):
     def __init__(self, input_size: int, hidden_size: int, nonlinearity: str = "tanh",
-                 implementation: str = "auto"):
+                 implementation: str = "default"):
         check_implementation("rnn", implementation, self.implementations)
         if nonlinearity not in ("tanh", "relu"):
             raise ValueError(f"rnn: nonlinearity must be tanh or relu, got {nonlinearity!r}")
@@ -39,14 +40,15 @@ class RNN(_Fused, nn.RNN):
 
 
 class LSTM(_Fused, nn.LSTM):
-    """`fused`: torch's kernel; `stepwise`: the same equations through the hand-written kernel
-    (kernels/peephole_lstm.py without peepholes), sometimes faster on a CPU; `auto` lets
-    models/autotune.py measure both at the run's shape (fused until it has)."""
+    """`fused` (and `default`): torch's kernel; `stepwise`: the same equations through the
+    hand-written kernel (kernels/peephole_lstm.py without peepholes), sometimes faster on a CPU;
+    `auto` lets models/autotune.py measure both at the run's shape (fused until it has). The two
+    round differently, so only `auto` makes results depend on the machine's timings."""
 
-    implementations = ("auto", "fused", "stepwise")
+    implementations = ("default", "auto", "fused", "stepwise")
     tunable = ("fused", "stepwise")
 
-    def __init__(self, input_size: int, hidden_size: int, implementation: str = "auto"):
+    def __init__(self, input_size: int, hidden_size: int, implementation: str = "default"):
         check_implementation("lstm", implementation, self.implementations)
         super().__init__(input_size, hidden_size, batch_first=True)
         self.implementation = implementation
@@ -65,6 +67,6 @@ class LSTM(_Fused, nn.LSTM):
 
 
 class GRU(_Fused, nn.GRU):
-    def __init__(self, input_size: int, hidden_size: int, implementation: str = "auto"):
+    def __init__(self, input_size: int, hidden_size: int, implementation: str = "default"):
         check_implementation("gru", implementation, self.implementations)
         super().__init__(input_size, hidden_size, batch_first=True)

@@ -30,9 +30,9 @@ from rnnops.models.cells.kernels.classic_gru import classic_gru
 class ClassicGRU(nn.Module):
     fused = False
     recurrent_weights = ("weight_hh",)
-    implementations = ("auto", "fused", "loop")
+    implementations = ("default", "auto", "fused", "loop")
 
-    def __init__(self, input_size: int, hidden_size: int, implementation: str = "auto"):
+    def __init__(self, input_size: int, hidden_size: int, implementation: str = "default"):
         super().__init__()
         check_implementation("gru_classic", implementation, self.implementations)
         self.input_size, self.hidden_size = input_size, hidden_size

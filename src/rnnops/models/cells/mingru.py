@@ -18,12 +18,12 @@ from rnnops.models.cells.common import check_implementation, check_input, log_ch
 from rnnops.models.cells.kernels.linear_scan import linear_scan
 from rnnops.models.cells.scan import g, log_g, log_space_scan
 
-IMPLEMENTATIONS = ("auto", "scan", "sequential")
+IMPLEMENTATIONS = ("default", "auto", "scan", "sequential")
 
 
 def scan_implementation(cell: str, requested: str, x: torch.Tensor) -> str:
     """The implementation a minGRU / minLSTM runs for input x, logged once with the reason."""
-    if requested != "auto":
+    if requested not in ("default", "auto"):  # auto: until models/autotune.py has measured
         return requested
     if x.is_cuda and x.shape[1] > 1:
         log_choice(cell, "scan", "on a GPU the parallel log-space scan beats T sequential steps")
@@ -39,7 +39,7 @@ class MinGRU(nn.Module):
     implementations = IMPLEMENTATIONS
     tunable = ("scan", "sequential")  # models/autotune.py measures both for `auto`
 
-    def __init__(self, input_size: int, hidden_size: int, implementation: str = "auto"):
+    def __init__(self, input_size: int, hidden_size: int, implementation: str = "default"):
         super().__init__()
         check_implementation("mingru", implementation, self.implementations)
         self.input_size, self.hidden_size = input_size, hidden_size

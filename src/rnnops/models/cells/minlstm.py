@@ -25,7 +25,7 @@ class MinLSTM(nn.Module):
     implementations = IMPLEMENTATIONS
     tunable = ("scan", "sequential")  # models/autotune.py measures both for `auto`
 
-    def __init__(self, input_size: int, hidden_size: int, implementation: str = "auto"):
+    def __init__(self, input_size: int, hidden_size: int, implementation: str = "default"):
         super().__init__()
         check_implementation("minlstm", implementation, self.implementations)
         self.input_size, self.hidden_size = input_size, hidden_size

@@ -13,7 +13,8 @@ Implementations, all with the backward through time written by hand (kernels/pee
 except the reference: `native` runs its time loops in C++ (kernels/native.py builds them once per
 machine; CPU only), `fused` runs them from Python, and `loop` is the reference below, one autograd
 step per timestep. `auto` runs `native` where it is built and the input is on the CPU, else
-`fused`.
+`fused`; `default` runs `fused` on every machine, since the C++ loops sum in another order and
+round differently (a result then does not depend on whether a compiler was there).
 """
 
 from __future__ import annotations
@@ -35,9 +36,9 @@ from rnnops.models.cells.kernels.peephole_lstm import peephole_lstm
 class PeepholeLSTM(nn.Module):
     fused = False
     recurrent_weights = ("weight_hh",)
-    implementations = ("auto", "native", "fused", "loop")
+    implementations = ("default", "auto", "native", "fused", "loop")
 
-    def __init__(self, input_size: int, hidden_size: int, implementation: str = "auto"):
+    def __init__(self, input_size: int, hidden_size: int, implementation: str = "default"):
         super().__init__()
         check_implementation("peephole_lstm", implementation, self.implementations)
         self.input_size, self.hidden_size = input_size, hidden_size
@@ -59,7 +60,7 @@ class PeepholeLSTM(nn.Module):
         if self.implementation == "loop":
             return self.reference(x, h, c)
         chosen, reason = self.kernel_loops(x)
-        if chosen == "native":
+        if chosen == "native" or self.implementation == "default":
             log_choice("peephole_lstm", chosen, reason)
         else:
             warn_slow(f"peephole_lstm runs its time loops from Python: {reason}")
@@ -71,6 +72,9 @@ class PeepholeLSTM(nn.Module):
         """Which time loops the hand-written kernel runs (native or fused), and why."""
         if self.implementation == "fused":
             return "fused", "forced by model.implementation=fused"
+        if self.implementation == "default":  # the C++ loops round differently
+            return "fused", ("model.implementation=default runs the same loops on every machine; "
+                             "auto runs the C++ loops where they are built")
         if x.device.type != "cpu":
             missing = f"the C++ time loops are CPU-only (input on {x.device.type})"
         elif native.steps() is None:
