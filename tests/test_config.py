@@ -79,3 +79,50 @@ def test_flatten_and_fingerprint():
     assert flat["train.lr"] == cfg.train.lr and flat["model.name"] == "lstm"
     assert fingerprint(cfg, "model") == fingerprint(load("train.lr=0.01"), "model")
     assert fingerprint(cfg, "model") != fingerprint(load("model=gru"), "model")
+
+
+def test_every_schema_default_is_the_value_conf_composes():
+    """conf/ holds the defaults; the dataclasses repeat them only so that Python callers
+    (ModelConfig(name="gru")) get the same settings as `rnnops` and dvc repro would."""
+    import dataclasses
+    from pathlib import Path
+
+    from omegaconf import OmegaConf
+
+    from rnnops.config import Config
+    from tests.conftest import compose
+
+    composed = OmegaConf.to_container(compose(), resolve=True)
+    wrong = []
+
+    def compare(cls, values, path):
+        for f in dataclasses.fields(cls):
+            key = f"{path}.{f.name}".lstrip(".")
+            if f.default is not dataclasses.MISSING:
+                default = f.default
+            elif f.default_factory is not dataclasses.MISSING:
+                default = f.default_factory()
+            else:
+                default = dataclasses.MISSING
+            if dataclasses.is_dataclass(default) or (
+                    default is dataclasses.MISSING and isinstance(values[f.name], dict)
+                    and dataclasses.is_dataclass(typing_type(cls, f.name))):
+                compare(typing_type(cls, f.name), values[f.name], key)
+                continue
+            if default is dataclasses.MISSING:
+                continue
+            value = values[f.name]
+            if isinstance(default, Path):
+                value = Path(value)
+            elif isinstance(default, tuple) and isinstance(value, list):
+                value = tuple(value)
+            if default != value:
+                wrong.append(f"{key}: schema {default!r}, conf {value!r}")
+
+    def typing_type(cls, name):
+        import typing
+
+        return typing.get_type_hints(cls)[name]
+
+    compare(Config, composed, "")
+    assert not wrong, "; ".join(wrong)

@@ -2,7 +2,9 @@
 
 Hydra composes conf/ into a DictConfig; `load_config` turns that into frozen dataclasses and checks
 every rule, so a wrong key, type or value fails before any work starts, with its dotted key.
-Stages only ever see these dataclasses.
+Stages only ever see these dataclasses. conf/ holds the defaults: the dataclasses' defaults equal
+the values conf/ composes (tests/test_config.py checks each one), so that code building a config
+without Hydra (ModelConfig(name="gru") in a notebook) gets the settings the pipeline would.
 """
 
 from __future__ import annotations
@@ -61,7 +63,7 @@ class DataConfig:
 class ModelConfig:
     name: str = "lstm"  # the cell (models.registry.CELLS)
     architecture: str = "direct"  # direct | seq2seq | segrnn (models.build.ARCHITECTURES)
-    hidden_size: int = 64
+    hidden_size: int = 32
     num_layers: int = 1
     dropout: float = 0.0  # between stacked layers
     variational: bool = False  # dropout masks locked over time (one per sequence), not per step
@@ -97,10 +99,10 @@ class ModelConfig:
 
 @dataclass(frozen=True)
 class TrainConfig:
-    lr: float = 3e-3
+    lr: float = 5e-3
     batch_size: int = 64
-    max_epochs: int = 60
-    patience: int = 8
+    max_epochs: int = 100
+    patience: int = 10
     gradient_clip: float = 1.0
     l1: float = 0.0
     l2: float = 0.0
@@ -123,7 +125,7 @@ class TrainConfig:
 class TrainerConfig:
     accelerator: str = "cpu"
     devices: int = 1
-    threads: int = 0  # 0: one per core this process may use
+    threads: int = 2  # fixed: results depend on it (conf/trainer/cpu.yaml); 0: one per core
     precision: str = "auto"  # auto: bf16-mixed on a bf16 GPU, 32-true on CPU; or Lightning's
     progress_bar: bool = True
     allocator: str = "retain"  # retain: freed memory kept for reuse (glibc); system: defaults
@@ -152,11 +154,11 @@ STORAGE_SCHEMES = ("sqlite:///", "postgresql", "postgres://", "mysql", "journal:
 
 @dataclass(frozen=True)
 class SweepConfig:
-    n_trials: int = 10  # trials that finish (complete, pruned or failed); a dead worker's retry
-    max_epochs: int = 15  # per trial, and hyperband's largest budget
+    n_trials: int = 8  # trials that finish (complete, pruned or failed); a dead worker's retry
+    max_epochs: int = 25  # per trial, and hyperband's largest budget
     sampler: Literal["tpe", "random", "cmaes", "grid"] = "tpe"
     pruner: Literal["none", "median", "hyperband", "successive_halving"] = "median"
-    n_startup_trials: int = 4  # random trials before TPE/CMA-ES model the space; median waits too
+    n_startup_trials: int = 3  # random trials before TPE/CMA-ES model the space; median waits too
     multivariate: bool = False  # tpe: one joint model of the parameters instead of one each
     warmup_epochs: int = 5  # median: epochs a trial runs before it can be pruned
     min_epochs: int = 1  # hyperband, successive_halving: the smallest budget (rung 0)
@@ -170,7 +172,8 @@ class SweepConfig:
     max_retries: int = 2  # retries of one trial whose worker died, then a fresh sample
     # group -> key -> distribution, e.g. space.train.lr; nested so Hydra can override one bound
     # (sweep.space.train.lr.high=0.1) or drop one dimension (~sweep.space.model.dropout).
-    space: dict[str, dict[str, ParamSpec]] = field(default_factory=dict)
+    # No default: the space is conf/sweep's (a second copy here would drift from it).
+    space: dict[str, dict[str, ParamSpec]] = field(kw_only=True)
 
     @property
     def params(self) -> dict[str, ParamSpec]:
@@ -181,7 +184,7 @@ class SweepConfig:
 @dataclass(frozen=True)
 class TrackingConfig:
     uri: str | None = None
-    experiment: str = "rnnops"
+    experiment: str = "rnnops-co2"
     # None: <experiment>-forecaster, or <experiment>-language-model for a text corpus
     registered_model: str | None = None
 

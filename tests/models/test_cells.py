@@ -347,5 +347,6 @@ def test_native_refuses_a_machine_without_it(monkeypatch):
 
 
 def test_unknown_implementation_is_refused():
-    with pytest.raises(ValueError, match="peephole_lstm: implementation must be one of default, auto"):
+    with pytest.raises(ValueError,
+                       match="peephole_lstm: implementation must be one of default, auto"):
         PeepholeLSTM(IN, H, implementation="triton")

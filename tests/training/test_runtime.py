@@ -84,8 +84,9 @@ def sines(rows: int = 400) -> PreparedData:
 
 
 def test_fast_settings_give_the_plain_loss_curve(tmp_path, monkeypatch):
-    """Defaults (measured implementations, threads per core, fused optimizer) against the plain
-    path (torch's fused kernel, one thread, per-tensor Adam): the same epochs, within
+    """Defaults (the standard kernels at two threads, fused optimizer) and the fastest measured
+    settings (implementation=auto, a thread per core) against the plain path (torch's fused
+    kernel, one thread, per-tensor Adam): the same epochs, within
     floating-point rounding. The plain path asks for the C library's allocator too, but in a
     full test run an earlier fit has already made this process retain memory, which lasts (see
     configure_allocator); the allocator moves no number, only page faults."""
@@ -100,6 +101,7 @@ def test_fast_settings_give_the_plain_loss_curve(tmp_path, monkeypatch):
             "plain": ["trainer.allocator=system", "model.implementation=fused",
                       "trainer.threads=1", "trainer.fused_optimizer=false"],
             "stepwise": ["model.implementation=stepwise"],
+            "auto": ["model.implementation=auto", "trainer.threads=0"],
             "default": [],
         }.items():
             history = fit(load(*base, *options), sines()).history
@@ -107,7 +109,7 @@ def test_fast_settings_give_the_plain_loss_curve(tmp_path, monkeypatch):
     finally:
         torch.set_num_threads(threads)
     assert curves["plain"].shape == (3, 2)
-    for label in ("stepwise", "default"):
+    for label in ("stepwise", "auto", "default"):
         np.testing.assert_allclose(curves[label], curves["plain"], rtol=1e-4, err_msg=label)
 
 

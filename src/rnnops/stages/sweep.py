@@ -62,10 +62,11 @@ def budget(cfg: Config) -> q.Budget:
 
 
 def worker_config(cfg: Config) -> Config:
-    """Workers on one machine share its cores instead of each taking all of them."""
-    if cfg.sweep.workers > 1 and cfg.trainer.threads == 0:
-        threads = max(1, usable_cores() // cfg.sweep.workers)
-        return with_overrides(cfg, {"trainer.threads": threads})
+    """Workers on one machine share its threads instead of each taking all of them: the
+    configured count (or one per core with trainer.threads=0) split between them."""
+    if cfg.sweep.workers > 1:
+        total = cfg.trainer.threads or usable_cores()
+        return with_overrides(cfg, {"trainer.threads": max(1, total // cfg.sweep.workers)})
     return cfg
 
 
