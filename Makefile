@@ -5,7 +5,7 @@ PY := $(BIN)/python
 export PATH := $(BIN):$(PATH)
 export DVC_NO_ANALYTICS := 1
 
-.PHONY: setup system-packages run test test-fast ui bench bench-throughput results params lint
+.PHONY: setup system-packages run test test-fast ui bench bench-throughput results params deps lint
 
 setup: $(VENV)/.installed
 
@@ -59,6 +59,9 @@ results: setup      ## the published tables reproduced (hours on a CPU): docs/re
 
 params: setup       ## rewrite params.yaml from conf/ (as dvc exp run does)
 	$(PY) pipelines/compose_params.py
+
+deps: setup         ## rewrite dvc.yaml's code deps from the stages' import graph
+	$(PY) pipelines/stage_deps.py --write
 
 lint: setup
 	ruff check src tests pipelines bench scripts

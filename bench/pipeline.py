@@ -1,4 +1,5 @@
-"""Wall time of the default pipeline, of a no-op `dvc repro`, and of `rnnops --help`.
+"""Wall time of the default pipeline, of a no-op `dvc repro` and `dvc status`, and of
+`rnnops --help`.
 
 Runs in a fresh copy of the project (git-tracked files only, a new git repository) so the cache,
 stores and outputs start empty, as on a user's first `make run`. Each figure is printed beside its
@@ -65,6 +66,8 @@ def main() -> None:
         fresh_copy(project, overrides)
         pipeline = timed(["dvc", "repro"], project)
         noop = statistics.median(timed(["dvc", "repro"], project) for _ in range(args.repeats))
+        status = statistics.median(
+            timed(["dvc", "status"], project) for _ in range(args.repeats))
         dvc_version = statistics.median(
             timed(["dvc", "--version"], project) for _ in range(args.repeats))
         python = statistics.median(
@@ -76,6 +79,8 @@ def main() -> None:
         ("default pipeline" + (" (tiny)" if args.tiny else ""), pipeline, "600 s target",
          pipeline / 600),
         ("no-op dvc repro", noop, "dvc --version", noop / dvc_version),
+        ("no-op dvc repro", noop, "3 s target", noop / 3),
+        ("dvc status, up to date", status, "3 s target", status / 3),
         ("rnnops --help", cli, "python -c pass", cli / python),
         ("rnnops --help", cli, "1.5 s target", cli / 1.5),
     ]
