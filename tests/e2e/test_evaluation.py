@@ -7,6 +7,7 @@ from __future__ import annotations
 import json
 import runpy
 import shutil
+from pathlib import Path
 
 import pandas as pd
 import pytest
@@ -22,10 +23,9 @@ METRICS = ["mse", "mae", "rmse", "smape", "mase"]
 def evaluated(tmp_path_factory):
     root = tmp_path_factory.mktemp("evaluate")
     cfg = tiny(root, "train.max_epochs=6", "evaluate.backtest.folds=2")
-    for stage in ("prepare", "train"):  # no sweep: train uses the configured values
-        run_stage(stage, cfg)
-    return root, run_stage("evaluate", cfg), json.loads((root / "models/train/run.json")
-                                                        .read_text())
+    run_stage("prepare", cfg)
+    info = run_stage("train", cfg)  # no sweep: train uses the configured values
+    return root, run_stage("evaluate", cfg), info
 
 
 def test_metrics_hold_the_model_and_every_baseline(evaluated):
@@ -75,7 +75,14 @@ def test_plots_data_files_and_report(evaluated):
     for name in ["model", *BASELINES]:
         assert f"| {name} | {metrics[name]['mse']:.4g} |" in report
     assert "![Forecast against actual, test period](plots/forecast.png)" in report
-    assert f"Version {info['model_version']} of `rnnops-co2-forecaster`" in report
+    # reports/report.md is a DVC output: nothing in it depends on the MLflow store
+    assert info["run_id"] not in report and "MLflow copy of this report" in report
+    client = mlflow_client(root)
+    mlflow_copy = Path(client.download_artifacts(info["run_id"], "evaluation/report.md",
+                                                 str(root / "downloaded"))).read_text()
+    assert f"run {info['run_id']}, rnnops-co2-forecaster v{info['model_version']}" in mlflow_copy
+    assert f"Version {info['model_version']} of `rnnops-co2-forecaster`" in mlflow_copy
+    assert mlflow_copy.replace(f"- **MLflow**: run {info['run_id']}", "").count("| model |") == 2
 
 
 def test_mlflow_run_has_metrics_curves_artifacts_and_champion(evaluated):

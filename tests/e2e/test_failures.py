@@ -90,7 +90,9 @@ def test_evaluate_after_the_train_run_was_deleted_is_one_line(tmp_path, capsys, 
         run_stage("evaluate", tiny(tmp_path))
     assert stop.value.code == 2
     last = capsys.readouterr().err.strip().splitlines()[-1]
-    assert last.startswith(f"rnnops evaluate: error: the trained model's MLflow run "
-                           f"{info['run_id']} is not in sqlite:///")
-    assert last.endswith("(deleted, or another store); run the train stage again")
+    model = tmp_path / "models" / "train" / "model.pt"
+    assert last.startswith(f"rnnops evaluate: error: {model}: no run of experiment 'rnnops-co2' "
+                           "in sqlite:///")
+    assert last.endswith("trained this model (another store, or the run was deleted); run the "
+                         "train stage again")
     assert not (tmp_path / "reports").exists()
