@@ -14,6 +14,7 @@ from typing import Any
 
 from rnnops.config import Config, from_dictconfig
 from rnnops.errors import UserError
+from rnnops.masking import mask_logs, masked
 
 
 def run_stage(name: str, stage: Callable[[Config], Any], dictconfig: Any, *,
@@ -24,6 +25,7 @@ def run_stage(name: str, stage: Callable[[Config], Any], dictconfig: Any, *,
     trial's error and go on)."""
     # pytorch_lightning 2.6 on torch 2.13 warns about its own pytree use on every run.
     warnings.filterwarnings("ignore", message=".*LeafSpec.*is deprecated")
+    mask_logs()  # Hydra's console and job-log handlers (and rnnops's) write no password
     try:
         cfg = from_dictconfig(dictconfig)
         seed_everything(cfg.seed)
@@ -31,7 +33,7 @@ def run_stage(name: str, stage: Callable[[Config], Any], dictconfig: Any, *,
     except UserError as exc:
         if reraise:
             raise
-        print(f"rnnops {name}: error: {exc}", file=sys.stderr)
+        print(f"rnnops {name}: error: {masked(str(exc))}", file=sys.stderr)
         raise SystemExit(2) from None
 
 
