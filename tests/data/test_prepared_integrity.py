@@ -39,7 +39,8 @@ def test_a_small_edit_is_caught_and_named(prepared):
         PreparedData.load(prepared)
     assert str(error.value) == (
         f"{prepared / 'val.npy'}: does not match the sha256 prepare recorded in "
-        f"{prepared / 'meta.json'} (changed or corrupted since); " + REBUILD.format(folder=prepared))
+        f"{prepared / 'meta.json'} (changed or corrupted since); "
+        + REBUILD.format(folder=prepared))
 
 
 def test_random_bytes_are_caught_before_training(prepared):
