@@ -17,7 +17,6 @@ from rnnops.config import Config, from_dictconfig
 from rnnops.errors import UserError
 from rnnops.masking import mask_logs, masked
 
-
 # A full disk, a full quota, a file over the size limit: the machine's state, not a bug.
 DISK_FULL = (errno.ENOSPC, errno.EDQUOT, errno.EFBIG)
 

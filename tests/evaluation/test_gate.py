@@ -22,4 +22,4 @@ def test_a_language_model_must_beat_a_uniform_guess():
     assert beats_uniform(math.log(65) - 0.01, 65).passed
     verdict = beats_uniform(7.0, 65)
     assert not verdict.passed and "a uniform guess over the 65 tokens" in verdict.reason
-    assert off().passed and off().rule == "none"
+    assert off().passed and off().line() == "off (evaluate.champion_gate=none)"

@@ -28,6 +28,8 @@ class Verdict:
         return asdict(self)
 
     def line(self) -> str:
+        if self.rule == "none":
+            return self.reason
         return f"{self.rule}: {'passed' if self.passed else 'FAILED'} ({self.reason})"
 
 

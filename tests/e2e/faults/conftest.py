@@ -30,11 +30,16 @@ def kill_group(process: subprocess.Popen, sig: int = signal.SIGKILL) -> None:
     process.wait(timeout=120)
 
 
-def wait_for(condition, timeout: float = 300, what: str = "condition"):
+def wait_for(condition, timeout: float = 300, what: str = "condition",
+             process: subprocess.Popen | None = None):
+    """Poll `condition` until it returns something; fails at once if `process` ends first."""
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         if (found := condition()) is not None:
             return found
+        if process is not None and process.poll() is not None:
+            raise AssertionError(f"the process ended (status {process.returncode}) before "
+                                 f"{what}: {process.stderr.read() if process.stderr else ''}")
         time.sleep(0.2)
     raise AssertionError(f"timed out waiting for {what}")
 

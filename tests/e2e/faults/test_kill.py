@@ -40,7 +40,7 @@ def test_resume_after_kill_continues_the_run_and_matches_an_uninterrupted_one(tm
         except (OSError, RuntimeError, EOFError):  # not written yet (it appears by a rename)
             return None
 
-    wait_for(three_epochs_saved, what="three epochs checkpointed")
+    wait_for(three_epochs_saved, what="three epochs checkpointed", process=child)
     kill_group(child)
     epochs_done = torch.load(last, weights_only=False)["epoch"]
     assert 3 <= epochs_done < 10, "the kill must land in the middle of training"
@@ -83,7 +83,7 @@ def test_a_killed_worker_s_trial_is_failed_retried_and_the_study_completes(tmp_p
                  "sweep.grace_s=4"]
     victim = start("sweep", f"paths.root={tmp_path}", *TINY, *overrides)
     dead = wait_for(running_trial_of(tmp_path, overrides, victim.pid, mid_training=True),
-                    what="the first worker in mid-trial")
+                    what="the first worker in mid-trial", process=victim)
     kill_group(victim)
     assert {r.data.tags.get("rnnops.stage", "trial") for r in running_runs(tmp_path)} == {
         "sweep", "trial"}  # the parent run and the trial's, both orphaned

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import os
 import signal
+import subprocess
 
 import pytest
 from optuna.trial import TrialState
@@ -25,15 +26,15 @@ def test_sigterm_stops_training_with_a_failing_status(tmp_path):
     overrides = [f"paths.root={tmp_path}", *TINY, "train.max_epochs=500", "train.patience=500"]
     cfg = load(*overrides)
     last = cfg.paths.checkpoints / checkpoint_key(cfg) / "last.ckpt"
-    child = start("train", *overrides)
-    wait_for(lambda: True if last.exists() or child.poll() is not None else None,
-             what="the first checkpoint")
+    child = start("train", *overrides, stdout=subprocess.PIPE)  # Hydra logs to stdout
+    wait_for(lambda: True if last.exists() else None, what="the first checkpoint",
+             process=child)
     assert child.poll() is None, "training must still be running when the signal comes"
     child.send_signal(signal.SIGTERM)
-    _, err = child.communicate(timeout=120)
+    out, err = child.communicate(timeout=120)
     assert child.returncode == 128 + signal.SIGTERM
-    assert "training stopped by SIGTERM; no model written (train.resume=true" in err
-    assert "Traceback" not in err
+    assert "training stopped by SIGTERM; no model written (train.resume=true" in out
+    assert "Traceback" not in out + err
     assert not (tmp_path / "models" / "train").exists()
     client = mlflow_client(tmp_path)
     [run] = client.search_runs([e.experiment_id for e in client.search_experiments()])
@@ -54,7 +55,7 @@ def test_sigterm_stops_the_sweep_and_its_helpers_and_queues_retries(tmp_path):
         return next((t for t in running_trials(tmp_path, overrides) if t.intermediate_values
                      and not t.user_attrs[q.WORKER].endswith(f":{sweep.pid}")), None)
 
-    helper = wait_for(helper_mid_trial, what="a helper worker in mid-trial")
+    helper = wait_for(helper_mid_trial, what="a helper worker in mid-trial", process=sweep)
     sweep.send_signal(signal.SIGTERM)
     _, err = sweep.communicate(timeout=120)
     assert sweep.returncode == 128 + signal.SIGTERM, err
