@@ -240,8 +240,7 @@ def find_train_run(experiment_id: str, model_file: Path) -> dict[str, Any]:
     if not runs:
         raise UserError(f"{model_file}: no run of experiment {experiment.name!r} in "
                         f"{masked(mlflow.get_tracking_uri())} trained this model (another store, "
-                        "the run was deleted, or the file changed since train wrote it); restore "
-                        "it with `dvc checkout`, or run the train stage again")
+                        "or the run was deleted); run the train stage again")
     run_id = runs[0].info.run_id
     versions = MlflowClient().search_model_versions(f"run_id = '{run_id}'")
     version = max(versions, key=lambda v: int(v.version)) if versions else None
@@ -437,7 +436,8 @@ def discard_models(run_id: str, keep: set[str] | None = None,
                 unfinished_only and model.status == LoggedModelStatus.READY):
             continue
         for version in client.search_model_versions(f"run_id = '{run_id}'"):
-            if version.model_id == model.model_id or version.source.endswith(model.model_id):
+            source = version.source or ""
+            if version.model_id == model.model_id or source.endswith(model.model_id):
                 client.delete_model_version(version.name, version.version)
                 if not client.search_model_versions(f"name = '{version.name}'"):
                     client.delete_registered_model(version.name)

@@ -28,6 +28,9 @@ TINY = [
     "sweep.space.model.hidden_size.high=24",
     "sweep.space.model.num_layers.high=1",
     "trainer.progress_bar=false",
+    # Tiny models do not beat the seasonal-naive forecast on validation, which the champion gate
+    # asks before a version takes the alias: off here, on in tests/e2e/faults/test_divergence.py.
+    "evaluate.champion_gate=none",
 ]
 
 

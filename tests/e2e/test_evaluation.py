@@ -21,10 +21,7 @@ METRICS = ["mse", "mae", "rmse", "smape", "mase"]
 @pytest.fixture(scope="module")
 def evaluated(tmp_path_factory):
     root = tmp_path_factory.mktemp("evaluate")
-    # six epochs do not beat the seasonal naive forecast on validation, which the champion
-    # gate asks (tests/e2e/faults/test_divergence.py): off, for the registry checks here
-    cfg = tiny(root, "train.max_epochs=6", "evaluate.backtest.folds=2",
-               "evaluate.champion_gate=none")
+    cfg = tiny(root, "train.max_epochs=6", "evaluate.backtest.folds=2")
     for stage in ("prepare", "train"):  # no sweep: train uses the configured values
         run_stage(stage, cfg)
     return root, run_stage("evaluate", cfg), json.loads((root / "models/train/run.json")
@@ -79,7 +76,6 @@ def test_plots_data_files_and_report(evaluated):
         assert f"| {name} | {metrics[name]['mse']:.4g} |" in report
     assert "![Forecast against actual, test period](plots/forecast.png)" in report
     assert f"Version {info['model_version']} of `rnnops-co2-forecaster`" in report
-    assert "- **champion gate**: off (evaluate.champion_gate=none)\n" in report
 
 
 def test_mlflow_run_has_metrics_curves_artifacts_and_champion(evaluated):

@@ -33,7 +33,7 @@ from rnnops.masking import masked
 from rnnops.models.build import check_model_config
 from rnnops.models.io import save_model
 from rnnops.names import TRAIN_LOSS, VAL_LOSS, VAL_MSE
-from rnnops.stages.outputs import BEST_PARAMS, HISTORY, MODEL_FILE, RUN_INFO
+from rnnops.stages.outputs import BEST_PARAMS, HISTORY, MODEL_FILE, MODEL_HASH, RUN_INFO
 from rnnops.sweep import job as sweep_job
 from rnnops.training import checkpoints
 from rnnops.training.fit import FitResult, fit
@@ -175,8 +175,10 @@ def write_outputs(cfg: Config, result: FitResult, info: dict[str, Any],
     with staged(cfg.paths.model) as (folder,):
         folder.mkdir()
         save_model(result.model, folder / MODEL_FILE)
-        tracking.set_tags({tracking.TAG_MODEL_HASH: sha256_of(folder / MODEL_FILE)})
+        model_hash = sha256_of(folder / MODEL_FILE)  # the same bytes for the same inputs
+        tracking.set_tags({tracking.TAG_MODEL_HASH: model_hash})
         history.to_csv(folder / HISTORY, index=False)
+        info = {**info, MODEL_HASH: model_hash}  # evaluate checks the file against it
         (folder / RUN_INFO).write_text(json.dumps(info, indent=2) + "\n")
         tracking.log_artifacts([folder / name for name in artifacts])
 

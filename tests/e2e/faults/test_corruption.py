@@ -88,10 +88,10 @@ def test_a_truncated_model_file_is_one_line_naming_it(trained, capsys):
         with pytest.raises(SystemExit) as stop:
             run_stage("evaluate", tiny(root, *FAST))
         assert stop.value.code == 2
-        line = capsys.readouterr().err.strip().splitlines()[-1]
-        assert line.startswith(f"rnnops evaluate: error: {path}: no run of experiment")
-        assert line.endswith("the file changed since train wrote it); restore it with `dvc "
-                             "checkout`, or run the train stage again")
+        assert capsys.readouterr().err.strip() == (
+            f"rnnops evaluate: error: {path}: does not match the sha256 train recorded in "
+            f"{root / 'models/train/run.json'} (changed or corrupted since); restore it with "
+            f"`dvc checkout {root / 'models/train'}`, or train again (`dvc repro -f train`)")
     assert not (root / "reports").exists()
 
 

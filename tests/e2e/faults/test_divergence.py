@@ -11,7 +11,8 @@ from tests.e2e.faults.conftest import half_written, running_runs
 
 NAME = "rnnops-co2-forecaster"
 DIVERGING = ["train.lr=1e6", "train.max_epochs=2", "train.limit_batches=4",
-             "evaluate.backtest.folds=0", "evaluate.baselines=[last_value,seasonal_naive]"]
+             "evaluate.backtest.folds=0", "evaluate.baselines=[last_value,seasonal_naive]",
+             "evaluate.champion_gate=naive"]  # the default (TINY turns it off)
 
 
 def test_a_diverged_model_is_registered_but_never_becomes_champion(tmp_path):
