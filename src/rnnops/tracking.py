@@ -212,13 +212,19 @@ def create_run(experiment_id: str, name: str, tags: dict[str, str]) -> str:
 def reopenable(run_id: str) -> bool:
     """Whether a run can be continued: it is in this store and not deleted (MLflow's own error
     for either is a traceback)."""
+    return run_status(run_id) is not None
+
+
+def run_status(run_id: str) -> str | None:
+    """RUNNING, FINISHED, FAILED or KILLED; None for a run this store lacks or has deleted."""
     import mlflow
     from mlflow.exceptions import MlflowException
 
     try:
-        return mlflow.MlflowClient().get_run(run_id).info.lifecycle_stage == "active"
+        found = mlflow.MlflowClient().get_run(run_id)
     except MlflowException:
-        return False
+        return None
+    return found.info.status if found.info.lifecycle_stage == "active" else None
 
 
 def find_train_run(experiment_id: str, model_file: Path) -> dict[str, Any]:

@@ -130,7 +130,8 @@ def training_run(cfg: Config, name: str, data_hash: str, trial: sweep_job.SweepJ
 
 
 def recorded_run(cfg: Config, folder: Path) -> str | None:
-    """The MLflow run of the interrupted training in `folder`, if this store still has it."""
+    """The MLflow run of the interrupted training in `folder`, if this store still has it (a
+    run that finished was not interrupted: training again logs to a new one)."""
     path = folder / RUN_RECORD
     if not path.exists():
         return None
@@ -140,12 +141,12 @@ def recorded_run(cfg: Config, folder: Path) -> str | None:
     except (ValueError, KeyError, TypeError):
         log.warning("%s: unreadable; the resumed training logs to a new MLflow run", path)
         return None
-    if record.get("tracking_uri") != masked(tracking.tracking_uri(cfg)) or \
-            not tracking.reopenable(run_id):
+    status = (tracking.run_status(run_id)
+              if record.get("tracking_uri") == masked(tracking.tracking_uri(cfg)) else None)
+    if status is None:
         log.warning("MLflow run %s of the interrupted training is not in this store (deleted, "
                     "or another tracking.uri); the resumed training logs to a new run", run_id)
-        return None
-    return run_id
+    return run_id if status not in (None, "FINISHED") else None  # finished: not interrupted
 
 
 def run_info(cfg: Config, result: FitResult, **extra: Any) -> dict[str, Any]:
