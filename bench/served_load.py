@@ -69,7 +69,7 @@ def payloads(large_rows: int) -> dict[str, tuple[dict | bytes, int]]:
         "wrong column": ({"dataframe_split": {"columns": ["ppm"], "data": frame["data"]}}, 400),
         "not numbers": ({"dataframe_split": {"columns": ["co2"],
                                              "data": [["x"]] * 150}}, 400),
-        "gaps at the end": ({"inputs": good[:-5] + [None] * 5}, 400),
+        "all missing": ({"inputs": [None] * 150}, 400),
         "wrong shape": ({"inputs": [[[1.0, 2.0]] * 150]}, 400),
         "empty": ({"inputs": []}, 400),
         "not json": (b"{not json", 400),
