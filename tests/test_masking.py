@@ -20,6 +20,8 @@ from tests.conftest import load
     ("postgresql://host/db?user=u&password=zz&sslmode=require",
      "postgresql://host/db?user=u&password=***&sslmode=require"),
     ("sweep.storage=postgresql://u:pw@h/db", "sweep.storage=postgresql://u:***@h/db"),
+    # a Hydra sweep job's override, ':' escaped
+    ("sweep.storage=postgresql\\://u\\:pw@h\\:5432/db", "sweep.storage=postgresql\\://u\\:***@h\\:5432/db"),
     ("cannot open 'postgresql://u:pw@h:1/db': refused", "cannot open 'postgresql://u:***@h:1/db': "
      "refused"),
     # nothing to hide
@@ -58,3 +60,22 @@ def test_log_records_and_their_tracebacks_are_masked():
     assert "Zq9" not in text
     assert text.startswith("opening mysql://u:***@h/d\n")
     assert text.endswith("ValueError: bad url mysql://u:***@h/d")
+
+
+def test_after_mask_logs_every_record_is_masked_as_it_is_made():
+    """Hydra's launchers set their log handlers up again between jobs and then log each job's
+    overrides: the records themselves are masked, whatever handler writes them."""
+    from rnnops.masking import mask_logs
+
+    seen = []
+
+    class Keep(logging.Handler):
+        def emit(self, record):
+            seen.append(record.getMessage())
+
+    mask_logs()
+    logger = logging.getLogger("rnnops.tests.masking")
+    logger.addHandler(Keep())  # a handler added later, without the filter
+    logger.propagate = False
+    logger.warning("#0 : sweep.storage=%s", "postgresql\\://u\\:" + "Zq9" + "@h\\:1/db")
+    assert seen == ["#0 : sweep.storage=postgresql\\://u\\:***@h\\:1/db"]

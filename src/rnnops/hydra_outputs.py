@@ -4,7 +4,9 @@ multirun (`multirun.yaml`), written with every URL password masked.
 Hydra writes its copies before any callback runs, in clear; so conf/config.yaml turns them off
 (`hydra.output_subdir: null`) and this callback, registered there, writes them at job start
 instead. Where `hydra.output_subdir` is set again, it overwrites Hydra's copies; a multirun's
-`multirun.yaml`, which the sweeper writes first, is rewritten likewise.
+`multirun.yaml`, which the sweeper writes first, is rewritten likewise. Hydra's own log lines
+(a launcher's list of each job's overrides) are masked too: Hydra sets up its log handlers
+again for every job, and the callback masks each set.
 """
 
 from __future__ import annotations
@@ -17,7 +19,7 @@ from hydra.types import RunMode
 from omegaconf import DictConfig, OmegaConf
 
 from rnnops.atomic import staged
-from rnnops.masking import mask
+from rnnops.masking import mask, mask_logs
 
 
 def save_masked(node: Any, path: Path) -> None:
@@ -31,7 +33,14 @@ class MaskedRecord(Callback):
     def __init__(self, subdir: str = ".hydra") -> None:
         self.subdir = subdir
 
+    def on_run_start(self, config: DictConfig, **kwargs: Any) -> None:
+        mask_logs()
+
+    def on_multirun_start(self, config: DictConfig, **kwargs: Any) -> None:
+        mask_logs()
+
     def on_job_start(self, config: DictConfig, **kwargs: Any) -> None:
+        mask_logs()
         hydra = config.hydra
         folder = Path(hydra.runtime.output_dir) / (hydra.output_subdir or self.subdir)
         task = {k: v for k, v in OmegaConf.to_container(config, resolve=False).items()

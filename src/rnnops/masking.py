@@ -16,9 +16,10 @@ HIDDEN = "***"
 
 # scheme://user:PASSWORD@host... The password ends at the last '@' before the host (an
 # unencoded '@' in it is masked too; drivers would take what follows for the host anyway).
+# Hydra writes a sweep job's overrides with ':' escaped (postgresql\://u\:pw@host), hence \\?.
 _USERINFO = re.compile(
-    r"(?P<head>\b[A-Za-z][A-Za-z0-9+.\-]*://[^\s:/@?#]*):(?P<secret>[^\s]*?)"
-    r"@(?=[^\s@]*(?:[\s/?#\"',;)\]}]|$))")
+    r"(?P<head>\b[A-Za-z][A-Za-z0-9+.\-]*\\?://[^\s:/@?#\\]*)(?P<colon>\\?:)"
+    r"(?P<secret>[^\s]*?)@(?=[^\s@]*(?:[\s/?#\"',;)\]}]|$))")
 # ...?password=PASSWORD in a query string (libpq and SQLAlchemy accept it there too)
 _QUERY = re.compile(r"(?P<head>[?&;](?:password|passwd|pwd)=)[^&\s#\"',;]*", re.IGNORECASE)
 
@@ -27,7 +28,7 @@ def masked(text: str) -> str:
     """`text` with every URL password replaced by ***."""
     if "://" not in text and "=" not in text:
         return text
-    text = _USERINFO.sub(lambda m: f"{m['head']}:{HIDDEN}@", text)
+    text = _USERINFO.sub(lambda m: f"{m['head']}{m['colon']}{HIDDEN}@", text)
     return _QUERY.sub(lambda m: f"{m['head']}{HIDDEN}", text)
 
 
@@ -59,9 +60,31 @@ class MaskingFilter(logging.Filter):
         return True
 
 
-def mask_logs(logger: logging.Logger | None = None) -> None:
-    """Install the masking filter on every handler of `logger` (the root logger by default),
-    once each."""
-    for handler in (logger or logging.getLogger()).handlers:
-        if not any(isinstance(f, MaskingFilter) for f in handler.filters):
-            handler.addFilter(MaskingFilter())
+def _masking_factory(make: Any) -> Any:
+    def make_masked(*args: Any, **kwargs: Any) -> logging.LogRecord:
+        record = make(*args, **kwargs)
+        try:
+            message = record.getMessage()
+        except Exception:  # a malformed record: the handler reports it as it would
+            return record
+        if "://" in message or "=" in message:
+            record.msg, record.args = masked(message), None
+        return record
+
+    make_masked.rnnops_masking = True  # type: ignore[attr-defined]
+    return make_masked
+
+
+def mask_logs() -> None:
+    """Mask every log record from now on, as it is made (so also those of loggers whose handlers
+    are set up again later: Hydra's launchers log each job's overrides between two such setups),
+    and put the masking filter on every handler there is now, for the tracebacks."""
+    factory = logging.getLogRecordFactory()
+    if not getattr(factory, "rnnops_masking", False):
+        logging.setLogRecordFactory(_masking_factory(factory))
+    loggers = [logging.getLogger(), *(logger for logger in logging.Logger.manager.loggerDict
+                                      .values() if isinstance(logger, logging.Logger))]
+    for logger in loggers:
+        for handler in logger.handlers:
+            if not any(isinstance(f, MaskingFilter) for f in handler.filters):
+                handler.addFilter(MaskingFilter())
