@@ -109,10 +109,13 @@ def main(argv: list[str] | None = None) -> int:
     if getattr(args, "workers", None) is not None:
         args.overrides.append(f"sweep.workers={args.workers}")
     logging.basicConfig(level=logging.INFO, format="[%(asctime)s][%(name)s] %(message)s")
+    from rnnops.masking import mask_logs, masked
+
+    mask_logs()
     try:
         cfg = compose(args.config_dir, args.overrides)
     except Exception as exc:  # Hydra's composition errors: a wrong override or group option
-        print(f"rnnops {args.command}: error: {one_line(str(exc))}", file=sys.stderr)
+        print(f"rnnops {args.command}: error: {masked(one_line(str(exc)))}", file=sys.stderr)
         return 2
 
     if args.command in ("predict", "generate"):
@@ -121,7 +124,7 @@ def main(argv: list[str] | None = None) -> int:
         try:
             return COMMANDS[args.command](cfg, args)
         except UserError as exc:
-            print(f"rnnops {args.command}: error: {exc}", file=sys.stderr)
+            print(f"rnnops {args.command}: error: {masked(str(exc))}", file=sys.stderr)
             return 2
 
     from rnnops.entry import run_stage

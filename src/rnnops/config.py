@@ -233,6 +233,9 @@ class EvaluateConfig:
         "last_value", "seasonal_naive", "window_mean", "linear", "ets", "arima")
     season_period: int | None = None  # null: data.season_period, or the timestamps' frequency
     metric: Literal["mse", "mae", "rmse", "smape", "mase"] = "mse"  # champion and summaries
+    # naive: the champion alias goes only to a model that beats last_value and seasonal_naive
+    # on the validation windows (a language model: a uniform guess); none: no such rule
+    champion_gate: Literal["naive", "none"] = "naive"
     linear_kernel: int = 25  # linear baseline: moving-average kernel of the trend (DLinear: 25)
     linear_ridge: float = 1e-3  # linear baseline: ridge penalty per training window
     ets_damped: bool = True  # ets: damped additive trend (else undamped)

@@ -7,6 +7,7 @@ closure of the script (pipelines/stage_deps.py), and a stage must not depend on 
 
 from __future__ import annotations
 
+import errno
 import sys
 import warnings
 from collections.abc import Callable
@@ -14,6 +15,10 @@ from typing import Any
 
 from rnnops.config import Config, from_dictconfig
 from rnnops.errors import UserError
+from rnnops.masking import mask_logs, masked
+
+# A full disk, a full quota, a file over the size limit: the machine's state, not a bug.
+DISK_FULL = (errno.ENOSPC, errno.EDQUOT, errno.EFBIG)
 
 
 def run_stage(name: str, stage: Callable[[Config], Any], dictconfig: Any, *,
@@ -24,6 +29,7 @@ def run_stage(name: str, stage: Callable[[Config], Any], dictconfig: Any, *,
     trial's error and go on)."""
     # pytorch_lightning 2.6 on torch 2.13 warns about its own pytree use on every run.
     warnings.filterwarnings("ignore", message=".*LeafSpec.*is deprecated")
+    mask_logs()  # Hydra's console and job-log handlers (and rnnops's) write no password
     try:
         cfg = from_dictconfig(dictconfig)
         seed_everything(cfg.seed)
@@ -31,7 +37,16 @@ def run_stage(name: str, stage: Callable[[Config], Any], dictconfig: Any, *,
     except UserError as exc:
         if reraise:
             raise
-        print(f"rnnops {name}: error: {exc}", file=sys.stderr)
+        print(f"rnnops {name}: error: {masked(str(exc))}", file=sys.stderr)
+        raise SystemExit(2) from None
+    except OSError as exc:
+        if reraise or exc.errno not in DISK_FULL:
+            raise
+        # The stage wrote its outputs staged and removed what it logged (rnnops.atomic,
+        # tracking.discarded_on_error): one line, no traceback, as for a user error.
+        where = f" writing {exc.filename}" if exc.filename else ""
+        print(f"rnnops {name}: error: {exc.strerror or exc}{where}; nothing was kept: free "
+              "space (or raise the file size limit) and run the stage again", file=sys.stderr)
         raise SystemExit(2) from None
 
 

@@ -7,6 +7,8 @@ under paths.root, so a project folder carries its whole history.
 from __future__ import annotations
 
 import logging
+import os
+import socket
 import subprocess
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -14,6 +16,7 @@ from pathlib import Path
 from typing import Any
 
 from rnnops.config import Config, flatten, to_dict
+from rnnops.masking import mask, masked
 
 log = logging.getLogger(__name__)
 
@@ -24,6 +27,12 @@ TAG_DATA_HASH = "rnnops.data_sha256"
 TAG_TRIAL_STATE = "optuna.trial_state"
 TAG_EVALUATED = "rnnops.evaluated_at_commit"  # set on a train run once evaluate reported into it
 TAG_MODEL_HASH = "rnnops.model_sha256"  # on a train run: the hash of the model file it wrote
+# The process that holds a run open: a RUNNING run whose process is gone is closed by the next
+# stage that opens the store (close_stale_runs).
+TAG_HOST = "rnnops.host"
+TAG_PID = "rnnops.pid"
+TAG_PID_STARTED = "rnnops.pid_started"  # the process's start time: pids are reused
+TAG_CLOSED = "rnnops.closed_because"  # on a run closed for its dead process
 
 
 def tracking_uri(cfg: Config) -> str:
@@ -33,21 +42,108 @@ def tracking_uri(cfg: Config) -> str:
 
 
 def configure(cfg: Config) -> str:
-    """Point MLflow at the configured store and experiment; returns the experiment id."""
+    """Point MLflow at the configured store and experiment; returns the experiment id. The first
+    process creates the store; RUNNING runs whose process died are closed (KILLED)."""
     import mlflow
+    from mlflow.exceptions import MlflowException
 
     cfg.paths.mlflow.mkdir(parents=True, exist_ok=True)
-    mlflow.set_tracking_uri(tracking_uri(cfg))
-    experiment = mlflow.get_experiment_by_name(cfg.tracking.experiment)
-    if experiment is None:
-        artifacts = (cfg.paths.mlflow / "artifacts").resolve()
-        experiment_id = mlflow.create_experiment(
-            cfg.tracking.experiment, artifact_location=artifacts.as_uri()
-        )
-    else:
-        experiment_id = experiment.experiment_id
-    mlflow.set_experiment(experiment_id=experiment_id)
+    uri = tracking_uri(cfg)
+    # Two processes creating one SQLite store at once both run its migrations, and one fails
+    # ("duplicate column name"); a server store serialises that itself.
+    with store_lock(uri):
+        mlflow.set_tracking_uri(uri)
+        experiment = mlflow.get_experiment_by_name(cfg.tracking.experiment)
+        if experiment is None:
+            artifacts = (cfg.paths.mlflow / "artifacts").resolve()
+            try:
+                experiment_id = mlflow.create_experiment(
+                    cfg.tracking.experiment, artifact_location=artifacts.as_uri())
+            except MlflowException:  # another process (another machine) created it first
+                experiment = mlflow.get_experiment_by_name(cfg.tracking.experiment)
+                if experiment is None:
+                    raise
+                experiment_id = experiment.experiment_id
+        else:
+            experiment_id = experiment.experiment_id
+        mlflow.set_experiment(experiment_id=experiment_id)
+        close_stale_runs()
     return experiment_id
+
+
+@contextmanager
+def store_lock(uri: str) -> Iterator[None]:
+    """An exclusive lock beside a SQLite store's file while the block runs (nothing for other
+    stores): processes started together create and open the store one at a time."""
+    from filelock import FileLock
+
+    prefix = "sqlite:///"
+    if not uri.startswith(prefix) or uri.endswith(":memory:"):
+        yield
+        return
+    path = Path(uri[len(prefix):].split("?")[0])
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with FileLock(str(path) + ".lock", timeout=300):
+        yield
+
+
+def process_tags() -> dict[str, str]:
+    """This process as the run tags that let a later stage tell whether it is still alive."""
+    import psutil
+
+    return {TAG_HOST: socket.gethostname(), TAG_PID: str(os.getpid()),
+            TAG_PID_STARTED: f"{psutil.Process().create_time():.2f}"}
+
+
+def _process_alive(pid: int, started: str | None) -> bool:
+    import psutil
+
+    try:
+        process = psutil.Process(pid)
+        if process.status() == psutil.STATUS_ZOMBIE:
+            return False
+        return started is None or f"{process.create_time():.2f}" == started
+    except psutil.NoSuchProcess:  # zombies included
+        return False
+    except psutil.Error:  # not ours to look at: it exists
+        return True
+
+
+def close_stale_runs() -> list[str]:
+    """Close the RUNNING runs of this store that a process on this machine opened and that
+    process has ended (kill -9, out of memory, a full disk that stopped MLflow itself): KILLED,
+    tagged with why, and a model it was logging (not finished) removed. Runs of other machines
+    are left alone: whether their process lives cannot be seen from here. Returns their ids."""
+    from mlflow import MlflowClient
+
+    client = MlflowClient()
+    host = socket.gethostname()
+    experiments = [e.experiment_id for e in client.search_experiments()]
+    closed: list[str] = []
+    page = None
+    while experiments:
+        runs = client.search_runs(experiments, "attributes.status = 'RUNNING'", max_results=500,
+                                  page_token=page)
+        for found in runs:
+            tags = found.data.tags
+            if tags.get(TAG_HOST) != host or not tags.get(TAG_PID, "").isdigit():
+                continue
+            pid = int(tags[TAG_PID])
+            if pid == os.getpid() or _process_alive(pid, tags.get(TAG_PID_STARTED)):
+                continue
+            run_id = found.info.run_id
+            why = (f"its process {host}:{pid} ended without closing it (killed, or out of memory "
+                   f"or disk); closed by {host}:{os.getpid()}")
+            discard_models(run_id, unfinished_only=True)
+            client.set_tag(run_id, TAG_CLOSED, why)
+            client.set_terminated(run_id, status="KILLED")
+            log.warning("MLflow run %s (%s) was left RUNNING by a process that is gone; marked "
+                        "KILLED", run_id, tags.get("mlflow.runName", "?"))
+            closed.append(run_id)
+        page = runs.token
+        if not page:
+            break
+    return closed
 
 
 def configure_reader(cfg: Config) -> str:
@@ -92,23 +188,43 @@ def run(
     nested: bool = False,
     tags: dict[str, str] | None = None,
 ) -> Iterator[str]:
-    """A run that ends FINISHED, or FAILED when the block raises; yields its id."""
+    """A run that ends FINISHED, or FAILED when the block raises; yields its id. The run is
+    tagged with this process (reopened ones too), so that a run left RUNNING by a process that
+    died is closed by the next stage (close_stale_runs)."""
     import mlflow
 
-    with mlflow.start_run(run_id=run_id, run_name=name, nested=nested, tags=tags) as active:
+    with mlflow.start_run(run_id=run_id, run_name=name, nested=nested,
+                          tags=mask(tags) if tags else None) as active:
+        mlflow.set_tags(process_tags())
         yield active.info.run_id
+
+
+def create_run(experiment_id: str, name: str, tags: dict[str, str]) -> str:
+    """A new run, not entered (tracking.run(run_id=...) opens it); tagged with this process
+    like every run, so that it is closed if the process dies before it opens it."""
+    from mlflow import MlflowClient
+
+    created = MlflowClient().create_run(experiment_id, run_name=name,
+                                        tags={**mask(tags), **process_tags()})
+    return created.info.run_id
 
 
 def reopenable(run_id: str) -> bool:
     """Whether a run can be continued: it is in this store and not deleted (MLflow's own error
     for either is a traceback)."""
+    return run_status(run_id) is not None
+
+
+def run_status(run_id: str) -> str | None:
+    """RUNNING, FINISHED, FAILED or KILLED; None for a run this store lacks or has deleted."""
     import mlflow
     from mlflow.exceptions import MlflowException
 
     try:
-        return mlflow.MlflowClient().get_run(run_id).info.lifecycle_stage == "active"
+        found = mlflow.MlflowClient().get_run(run_id)
     except MlflowException:
-        return False
+        return None
+    return found.info.status if found.info.lifecycle_stage == "active" else None
 
 
 def find_train_run(experiment_id: str, model_file: Path) -> dict[str, Any]:
@@ -129,8 +245,8 @@ def find_train_run(experiment_id: str, model_file: Path) -> dict[str, Any]:
         order_by=["attributes.start_time DESC"])
     if not runs:
         raise UserError(f"{model_file}: no run of experiment {experiment.name!r} in "
-                        f"{mlflow.get_tracking_uri()} trained this model (another store, or the "
-                        "run was deleted); run the train stage again")
+                        f"{masked(mlflow.get_tracking_uri())} trained this model (another store, "
+                        "or the run was deleted); run the train stage again")
     run_id = runs[0].info.run_id
     versions = MlflowClient().search_model_versions(f"run_id = '{run_id}'")
     version = max(versions, key=lambda v: int(v.version)) if versions else None
@@ -157,7 +273,7 @@ def log_config(cfg: Config) -> None:
     """The flattened config as params, the resolved config as an artifact."""
     import mlflow
 
-    data = to_dict(cfg)
+    data = mask(to_dict(cfg))  # a password in any URL-valued key never reaches the store
     mlflow.log_params({k: _param(v) for k, v in flatten(data).items()})
     mlflow.log_dict(data, "config.yaml")
 
@@ -169,7 +285,7 @@ def _param(value: Any) -> Any:
 def log_params(params: dict[str, Any]) -> None:
     import mlflow
 
-    mlflow.log_params({k: _param(v) for k, v in params.items()})
+    mlflow.log_params({k: _param(v) for k, v in mask(params).items()})
 
 
 def log_implementations(chosen: dict[str, str]) -> None:
@@ -188,7 +304,7 @@ def log_metrics(metrics: dict[str, float], step: int | None = None) -> None:
 def set_tags(tags: dict[str, str]) -> None:
     import mlflow
 
-    mlflow.set_tags(tags)
+    mlflow.set_tags(mask(tags))
 
 
 def log_dict(data: dict[str, Any], name: str) -> None:
@@ -218,9 +334,12 @@ def _log_service(service: Any, signature: Any, registered_name: str | None,
     import mlflow
     import torch
 
+    from rnnops.serving import write_manifest
+
     with tempfile.TemporaryDirectory() as tmp:
         folder = Path(tmp) / "service"
         service.save(folder)
+        write_manifest(folder)  # checked whenever the model is loaded (serving.verify_manifest)
         return mlflow.pyfunc.log_model(
             name="model",
             loader_module="rnnops.serving",
@@ -283,6 +402,59 @@ def log_language_model(model: Any, vocab: Any, level: str, registered_name: str)
     return version
 
 
+@contextmanager
+def discarded_on_error(run_id: str) -> Iterator[None]:
+    """Models the run logs in the block are removed again if the block raises (a full disk while
+    the artifacts or the outputs are written, a signal): no half-uploaded logged model and no
+    registered version of a FAILED run is left for `rnnops predict` or a server to pick up."""
+    before = {m.model_id for m in _run_models(run_id)}
+    try:
+        yield
+    except BaseException:
+        try:
+            discard_models(run_id, keep=before)
+        except Exception as exc:  # the store itself may be what failed: close_stale_runs retries
+            log.warning("could not remove the model logged by run %s: %s", run_id, exc)
+        raise
+
+
+def _run_models(run_id: str) -> list[Any]:
+    import mlflow
+
+    experiment = mlflow.MlflowClient().get_run(run_id).info.experiment_id
+    return mlflow.search_logged_models(experiment_ids=[experiment], output_format="list",
+                                       filter_string=f"source_run_id = '{run_id}'")
+
+
+def discard_models(run_id: str, keep: set[str] | None = None,
+                   unfinished_only: bool = False) -> list[str]:
+    """Remove the models `run_id` logged (but those in `keep`; with `unfinished_only`, only those
+    whose logging never finished): their registered versions, their artifacts and the logged
+    model itself. A registered model left without versions goes too. Returns the model ids."""
+    from mlflow import MlflowClient
+    from mlflow.entities import LoggedModelStatus
+    from mlflow.store.artifact.artifact_repository_registry import get_artifact_repository
+
+    client = MlflowClient()
+    removed = []
+    for model in _run_models(run_id):
+        if model.model_id in (keep or set()) or (
+                unfinished_only and model.status == LoggedModelStatus.READY):
+            continue
+        for version in client.search_model_versions(f"run_id = '{run_id}'"):
+            source = version.source or ""
+            if version.model_id == model.model_id or source.endswith(model.model_id):
+                client.delete_model_version(version.name, version.version)
+                if not client.search_model_versions(f"name = '{version.name}'"):
+                    client.delete_registered_model(version.name)
+        get_artifact_repository(model.artifact_location).delete_artifacts()
+        client.delete_logged_model(model.model_id)
+        removed.append(model.model_id)
+        log.warning("removed model %s of run %s (its logging did not finish)", model.model_id,
+                    run_id)
+    return removed
+
+
 # --- registry: the champion alias ---------------------------------------------------------------
 
 CHAMPION = "champion"
@@ -294,12 +466,15 @@ def _score_tag(metric: str) -> str:
 
 
 def promote_if_better(name: str, version: str, metric: str, value: float,
-                      test_set: str | None = None) -> dict[str, Any]:
+                      test_set: str | None = None,
+                      gate: dict[str, Any] | None = None) -> dict[str, Any]:
     """Tag the version with its test metric and move the `champion` alias to it only when it is
     lower than the current champion's (or there is none). Both numbers are recorded as tags on
     the version: rnnops.test_<metric> and rnnops.champion_test_<metric>. `test_set`
     (provenance.test_set_id) names the data scored; a champion scored on other data (another
-    horizon, lookback or column set) is not compared with, and keeps the alias."""
+    horizon, lookback or column set) is not compared with, and keeps the alias. `gate`
+    (evaluation.gate.Verdict.as_dict): a version that failed evaluate.champion_gate never takes
+    the alias; the verdict is tagged on the version (rnnops.champion_gate)."""
     from mlflow import MlflowClient
     from mlflow.exceptions import MlflowException
 
@@ -335,6 +510,16 @@ def promote_if_better(name: str, version: str, metric: str, value: float,
         promoted = False
     else:
         promoted = previous is None or value < previous
+    gated = gate is not None and not gate["passed"] and not already
+    if gated:
+        log.warning("%s v%s fails the champion gate (evaluate.champion_gate=%s): %s. It stays "
+                    "registered; the alias stays where it was", name, version, gate["rule"],
+                    gate["reason"])
+        promoted = False
+    if gate is not None:
+        client.set_model_version_tag(name, version, "rnnops.champion_gate",
+                                     f"{'passed' if gate['passed'] else 'failed'} "
+                                     f"({gate['rule']}): {gate['reason']}"[:5000])
     client.set_model_version_tag(name, version, _score_tag(metric), repr(float(value)))
     client.set_model_version_tag(name, version, f"rnnops.champion_test_{metric}",
                                  "none" if previous is None else repr(previous))
@@ -344,10 +529,11 @@ def promote_if_better(name: str, version: str, metric: str, value: float,
     log.info("%s v%s: test %s %.5g vs champion %s: %s", name, version, metric, value,
              f"v{held_by} (other data)" if other_data else
              "none" if previous is None else f"v{held_by} {previous:.5g}",
-             "champion" if promoted else "alias unchanged")
+             "champion" if promoted else "alias unchanged" + (" (gate failed)" if gated else ""))
     return {"name": name, "version": version, "value": float(value),
             "champion_version": held_by, "champion_value": previous, "promoted": promoted,
-            "already_champion": already, "champion_other_data": other_data}
+            "already_champion": already, "champion_other_data": other_data,
+            "gate": gate, "gate_failed": gated}
 
 
 def model_uri(model: str) -> str:

@@ -51,6 +51,10 @@ def test_stage_failing_midway_leaves_no_output_and_a_failed_run(tmp_path, monkey
     experiment = client.get_experiment_by_name("rnnops-co2")
     (run,) = client.search_runs([experiment.experiment_id], "tags.`rnnops.stage` = 'train'")
     assert run.info.status == "FAILED"
+    # the model it had logged and registered before the crash is removed with its files
+    assert client.search_registered_models() == []
+    assert client.search_logged_models([experiment.experiment_id]) == []
+    assert not list((tmp_path / "mlruns").rglob("service/model.pt"))
 
 
 def test_stages_refuse_data_or_a_model_made_with_other_data_settings(tmp_path, capsys):

@@ -81,18 +81,35 @@ def test_a_trial_that_raises_is_failed_with_its_error_and_the_study_goes_on():
     assert queue.top_up() == 0  # a failed trial used its ticket: no replacement
 
 
-def test_an_interrupted_batch_is_failed_and_its_ticket_queued_again():
-    queue = make(n_trials=2)
+def test_an_interrupted_trial_is_failed_and_retried_with_its_values():
+    """SIGTERM (Lightning's SystemExit, a KeyboardInterrupt) in mid-trial: as for a dead worker,
+    the trial is failed without an error of its own and a retry with its values takes its
+    ticket, recorded as a retry of it."""
+    queue = make(n_trials=2, sampler=SamplerSpec("random", 3, 0))
 
     def interrupted(trials):
-        raise KeyboardInterrupt
+        for trial in trials:
+            trial.suggest_float("x", -1, 1)
+        raise SystemExit(143)
 
-    with pytest.raises(KeyboardInterrupt):
+    with pytest.raises(SystemExit):
         queue.work(interrupted)
     (abandoned,) = queue.study.get_trials(states=(TrialState.FAIL,))
     assert q.ERROR not in abandoned.user_attrs
+    (retry,) = [t for t in queue.study.get_trials(states=(TrialState.WAITING,))
+                if t.system_attrs.get(q.RETRIES)]
+    assert retry.system_attrs[q.RETRIES] == [abandoned.number]
+    assert retry.params == abandoned.params and q.ticket(retry) == q.ticket(abandoned)
     queue.work(run_each(queue))
     assert states(queue) == {"COMPLETE": 2, "FAIL": 1}
+    done = {q.ticket(t): t for t in queue.study.get_trials(states=(TrialState.COMPLETE,))}
+    assert done[q.ticket(abandoned)].params == abandoned.params
+
+    # a seeded study interrupted this way draws what an uninterrupted one draws
+    whole = make(n_trials=2, sampler=SamplerSpec("random", 3, 0))
+    whole.work(run_each(whole))
+    assert {q.ticket(t): t.params for t in whole.study.get_trials()} == {
+        k: t.params for k, t in done.items()}
 
 
 def test_a_duplicated_ticket_runs_once():

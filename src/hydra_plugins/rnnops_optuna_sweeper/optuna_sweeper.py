@@ -108,7 +108,12 @@ class OptunaSweeper(Sweeper):
                               "'train.lr=tag(log,interval(1e-4,1e-1))' or 'model=choice(lstm,gru)'")
         sweep_dir = Path(str(self.config.hydra.sweep.dir))
         sweep_dir.mkdir(parents=True, exist_ok=True)
-        OmegaConf.save(self.config, sweep_dir / "multirun.yaml")
+        from rnnops.masking import mask
+
+        # the overrides may hold a URL with a password: saved masked, as rnnops.hydra_outputs
+        # saves each job's .hydra files
+        OmegaConf.save(OmegaConf.create(mask(OmegaConf.to_container(self.config))),
+                       sweep_dir / "multirun.yaml")
 
         url = o["storage"] or default_url(sweep_dir)
         storage = open_storage(url, key="hydra.sweeper.storage")
@@ -198,7 +203,7 @@ class OptunaSweeper(Sweeper):
     def _report(study: Any, sweep_dir: Path, url: str) -> None:
         from optuna.trial import TrialState
 
-        from rnnops.sweep.storage import masked
+        from rnnops.masking import masked
 
         trials = study.get_trials(deepcopy=False)
         counts: dict[str, int] = {}

@@ -3,7 +3,8 @@
 Saved as one `.npy` file per split (`train.npy`, `val.npy`, `test.npy`) and `meta.json` (columns,
 scaler, borders, counts, hashes) in one folder, which is the DVC output of the prepare stage.
 Plain `.npy` files are written straight from the arrays' memory (a zip archive would copy and
-checksum every byte on the way).
+checksum every byte on the way). Each split's content hash is recorded in meta.json and checked
+on every load, so a changed or corrupted file stops the stage that reads it, naming the file.
 """
 
 from __future__ import annotations
@@ -24,10 +25,13 @@ from rnnops.data import prepared_text
 from rnnops.data.preprocess import Scaler
 from rnnops.data.provenance import DATA_SETTINGS, PREPARE_AGAIN, check_same_data
 from rnnops.data.windows import WindowDataset
-from rnnops.errors import UserError
+from rnnops.errors import DataError, UserError
 from rnnops.machine import usable_cores
+from rnnops.masking import mask
 
 META = "meta.json"
+SPLIT_HASHES = "split_sha256"  # meta.json: split name -> sha256 of its array's bytes
+REBUILD = prepared_text.REBUILD
 WRITE_BLOCK = 8 << 20  # bytes of array data per write
 SPLITS = ("train", "val", "test")
 
@@ -54,6 +58,7 @@ class PreparedData:
         with ThreadPoolExecutor(1) as hasher, ThreadPoolExecutor(usable_cores()) as writers:
             # hashlib releases the GIL: the arrays are hashed on the side while they are written
             digest = hasher.submit(array_hash, self.arrays)
+            per_split = hasher.submit(split_hashes, self.arrays)
             for name in SPLITS:
                 write_npy(array_file(folder, name), self.arrays[name], writers)
             sha256 = digest.result()
@@ -63,8 +68,9 @@ class PreparedData:
             target_columns=self.target_columns,
             scaler={"shift": self.scaler.shift.tolist(), "scale": self.scaler.scale.tolist()},
             sha256=sha256,
+            **{SPLIT_HASHES: per_split.result()},
         )
-        (folder / META).write_text(json.dumps(meta, indent=2) + "\n")
+        (folder / META).write_text(json.dumps(mask(meta), indent=2) + "\n")
 
     @classmethod
     def load(cls, folder: Path, data: DataConfig | None = None) -> PreparedData:
@@ -81,13 +87,38 @@ class PreparedData:
         meta = json.loads((folder / META).read_text())
         if data is not None:
             check_same_data(meta.get(DATA_SETTINGS), data, f"{folder}: prepared", PREPARE_AGAIN)
-        arrays = {name: np.load(path) for name, path in files.items()}
+        arrays = {name: read_npy(path, folder) for name, path in files.items()}
+        verify(arrays, meta, folder)
         scaler = Scaler(np.asarray(meta["scaler"]["shift"]), np.asarray(meta["scaler"]["scale"]))
         return cls(arrays, meta["columns"], meta["target_columns"], scaler, meta)
 
 
 def array_file(folder: Path, split: str) -> Path:
     return folder / f"{split}.npy"
+
+
+def read_npy(path: Path, folder: Path) -> np.ndarray:
+    try:
+        return np.load(path)  # allow_pickle=False: a .npy holding objects is refused
+    except (ValueError, OSError, EOFError) as exc:
+        reason = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+        raise DataError(f"{path}: unreadable ({reason[:200]}); "
+                        + REBUILD.format(folder=folder)) from None
+
+
+def verify(arrays: dict[str, np.ndarray], meta: dict[str, Any], folder: Path) -> None:
+    """The arrays must hash as prepare recorded: per split, so the message names the file (a
+    folder prepared before per-split hashes is checked as a whole). One pass over the data."""
+    recorded = meta.get(SPLIT_HASHES)
+    if recorded is not None:
+        found = split_hashes(arrays)
+        bad = [array_file(folder, name) for name in SPLITS if found[name] != recorded.get(name)]
+    else:
+        bad = [folder] if "sha256" in meta and array_hash(arrays) != meta["sha256"] else []
+    if bad:
+        raise DataError(f"{bad[0]}: does not match the sha256 prepare recorded in "
+                        f"{folder / META} (changed or corrupted since); "
+                        + REBUILD.format(folder=folder))
 
 
 def write_npy(path: Path, array: np.ndarray, writers: ThreadPoolExecutor) -> None:
@@ -108,6 +139,12 @@ def write_npy(path: Path, array: np.ndarray, writers: ThreadPoolExecutor) -> Non
                 block, position = block[written:], position + written
 
         list(writers.map(write_block, range(0, len(data), WRITE_BLOCK)))
+
+
+def split_hashes(arrays: dict[str, np.ndarray]) -> dict[str, str]:
+    """sha256 of each split's array bytes (C order, as written)."""
+    return {name: hashlib.sha256(memoryview(np.ascontiguousarray(arrays[name])).cast("B"))
+            .hexdigest() for name in sorted(arrays)}
 
 
 def array_hash(arrays: dict[str, np.ndarray]) -> str:

@@ -2,7 +2,8 @@
 
 One folder (the DVC output of the prepare stage, as for series): `tokens.pt` (split name -> one
 int64 stream), `vocab.json` (the tokens in id order) and `meta.json` (kind, level, counts of
-tokens and types, hashes of the raw files and of the streams).
+tokens and types, hashes of the raw files, of the streams and of the two files, which every load
+checks).
 """
 
 from __future__ import annotations
@@ -15,13 +16,19 @@ from typing import Any
 import torch
 
 from rnnops.config import DataConfig
+from rnnops.data.download import sha256_of
 from rnnops.data.provenance import DATA_SETTINGS, PREPARE_AGAIN, check_same_data
 from rnnops.data.text import EOS, UNK, TextCorpus, Vocabulary
-from rnnops.errors import UserError
+from rnnops.errors import DataError, UserError
+from rnnops.masking import mask
 
 TOKENS = "tokens.pt"
 VOCAB = "vocab.json"
 META = "meta.json"
+FILE_HASHES = "file_sha256"  # meta.json: file name -> sha256 of its bytes
+# What to do about a prepared folder whose files fail their check (series and text alike).
+REBUILD = ("rebuild it with `dvc repro -f prepare` (or restore DVC's copy with `dvc checkout "
+           "{folder}`, or run `rnnops prepare` with this run's settings)")
 
 
 def stream_hash(splits: dict[str, torch.Tensor], vocab: Vocabulary) -> str:
@@ -49,10 +56,11 @@ def text_meta(corpus: TextCorpus) -> dict[str, Any]:
 
 def save_prepared_text(folder: Path, corpus: TextCorpus, meta: dict[str, Any]) -> None:
     folder.mkdir(parents=True, exist_ok=True)
-    torch.save(corpus.splits, folder / TOKENS)
+    torch.save(corpus.splits, folder / TOKENS)  # the same bytes for the same streams
     (folder / VOCAB).write_text(json.dumps(list(corpus.vocab.tokens), ensure_ascii=False) + "\n",
                                 encoding="utf-8")
-    (folder / META).write_text(json.dumps(meta, indent=2) + "\n")
+    meta = {**meta, FILE_HASHES: {name: sha256_of(folder / name) for name in (TOKENS, VOCAB)}}
+    (folder / META).write_text(json.dumps(mask(meta), indent=2) + "\n")
 
 
 def load_prepared_text(folder: Path, data: DataConfig | None = None
@@ -66,9 +74,19 @@ def load_prepared_text(folder: Path, data: DataConfig | None = None
                 if (folder / META).exists() else "")
         raise UserError(f"{folder}: no prepared text corpus here{hint}; run the prepare stage "
                         "with a text dataset first (python pipelines/prepare.py data=ptb)")
-    if data is not None and (folder / META).exists():
-        meta = json.loads((folder / META).read_text())
+    meta = json.loads((folder / META).read_text()) if (folder / META).exists() else {}
+    if data is not None:
         check_same_data(meta.get(DATA_SETTINGS), data, f"{folder}: prepared", PREPARE_AGAIN)
-    splits = torch.load(folder / TOKENS, weights_only=True)
-    vocab = Vocabulary(tuple(json.loads((folder / VOCAB).read_text(encoding="utf-8"))))
+    rebuild = REBUILD.format(folder=folder)
+    for name, recorded in (meta.get(FILE_HASHES) or {}).items():
+        if sha256_of(folder / name) != recorded:
+            raise DataError(f"{folder / name}: does not match the sha256 prepare recorded in "
+                            f"{folder / META} (changed or corrupted since); {rebuild}")
+    try:
+        splits = torch.load(folder / TOKENS, weights_only=True)
+        vocab = Vocabulary(tuple(json.loads((folder / VOCAB).read_text(encoding="utf-8"))))
+    except (RuntimeError, ValueError, OSError, EOFError) as exc:  # truncated or not ours
+        reason = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+        raise DataError(f"{folder}: prepared corpus unreadable ({reason[:200]}); {rebuild}"
+                        ) from None
     return splits, vocab

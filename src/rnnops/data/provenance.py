@@ -15,6 +15,7 @@ from typing import Any
 
 from rnnops.config import DataConfig
 from rnnops.errors import UserError
+from rnnops.masking import mask
 
 DATA_SETTINGS = "data_settings"  # the key in meta.json (prepare) and run.json (train)
 PREPARE_AGAIN = ("run the prepare stage again with this run's settings (dvc repro, or rnnops "
@@ -32,11 +33,12 @@ PREPARED_BY: dict[str, tuple[str, ...]] = {
 
 
 def data_settings(data: DataConfig) -> dict[str, Any]:
-    """The settings that shaped the prepared data, as they read back from JSON."""
+    """The settings that shaped the prepared data, as they read back from JSON; a password in a
+    URL (data.url) masked, as they are written into meta.json, run.json and tags."""
     picked = {k: getattr(data, k) for k in PREPARED_BY[data.kind]}
     plain = {k: dataclasses.asdict(v) if dataclasses.is_dataclass(v) else v
              for k, v in picked.items()}
-    return json.loads(json.dumps(plain, default=str))
+    return mask(json.loads(json.dumps(plain, default=str)))
 
 
 def check_same_data(recorded: dict[str, Any] | None, data: DataConfig, what: str,

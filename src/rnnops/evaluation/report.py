@@ -62,6 +62,9 @@ def registry_section(champion: dict[str, Any] | None, metric: str) -> list[str]:
            f"version {champion['champion_version']} with {previous:.5g}. "
            if previous is not None else
            "this same version. " if champion.get("already_champion") else "none. ")
+        + (f"It fails the champion gate (evaluate.champion_gate={champion['gate']['rule']}): "
+           f"{champion['gate']['reason']}; it is registered for the record only. "
+           if champion.get("gate_failed") else "")
         + ("The `champion` alias now points to this version."
            if champion["promoted"] else "The `champion` alias stays where it was.")), ""]
 

@@ -3,6 +3,7 @@ no pickled code)."""
 
 from __future__ import annotations
 
+import pickle
 from pathlib import Path
 
 import torch
@@ -16,11 +17,19 @@ def save_model(model: torch.nn.Module, path: Path) -> None:
     torch.save({"spec": model.spec, "state_dict": model.state_dict()}, path)
 
 
-def load_model(path: Path) -> torch.nn.Module:
+def load_model(path: Path, remedy: str = "restore it with `dvc checkout`, or train again "
+               "(`dvc repro -f train`)") -> torch.nn.Module:
+    """The model saved at `path`; a missing, truncated or foreign file is one UserError naming
+    it (`remedy` says what to do)."""
     if not path.exists():
         raise UserError(f"{path}: no trained model here; run the train stage first")
-    saved = torch.load(path, map_location="cpu", weights_only=True)
-    if "spec" not in saved:
+    try:
+        saved = torch.load(path, map_location="cpu", weights_only=True)
+    except (RuntimeError, ValueError, OSError, EOFError, pickle.UnpicklingError) as exc:
+        reason = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+        raise UserError(f"{path}: unreadable, truncated or corrupted ({reason[:160]}); "
+                        f"{remedy}") from None
+    if not isinstance(saved, dict) or "spec" not in saved:
         raise UserError(f"{path}: saved by an older rnnops without a model spec; "
                         "train it again (dvc repro)")
     spec = saved["spec"]

@@ -14,11 +14,42 @@ from pathlib import Path
 
 SERVICE = "service.json"
 MODEL = "model.pt"
+# sha256sum's format ("HEX  NAME" per line; `sha256sum -c files.sha256` checks it by hand),
+# written when the model is logged and checked on every load.
+MANIFEST = "files.sha256"
+
+
+def write_manifest(folder: Path) -> None:
+    from rnnops.data.download import sha256_of
+
+    lines = [f"{sha256_of(path)}  {path.name}\n" for path in sorted(folder.iterdir())
+             if path.is_file() and path.name != MANIFEST]
+    (folder / MANIFEST).write_text("".join(lines))
+
+
+def verify_manifest(folder: Path) -> None:
+    """Each file of a logged model must hash as when it was logged; a model logged before the
+    manifest existed is loaded unchecked."""
+    from rnnops.data.download import sha256_of
+    from rnnops.errors import UserError
+
+    manifest = folder / MANIFEST
+    if not manifest.exists():
+        return
+    for line in manifest.read_text().splitlines():
+        recorded, _, name = line.partition("  ")
+        path = folder / name
+        if not path.is_file() or sha256_of(path) != recorded:
+            raise UserError(f"{path}: {'missing' if not path.is_file() else 'does not match'} "
+                            "the sha256 recorded when the model was logged (changed or corrupted "
+                            "in the artifact store); log the model again (run the train stage) "
+                            "or restore the store from a backup")
 
 
 def _load_pyfunc(data_path: str):
     """MLflow's loader-module entry point: the service object whose predict() it calls."""
     folder = Path(data_path)
+    verify_manifest(folder)
     kind = json.loads((folder / SERVICE).read_text())["kind"]
     if kind == "forecaster":
         from rnnops.serving.forecast import ForecastService

@@ -22,6 +22,7 @@ from rnnops.data.prepared import PreparedData
 from rnnops.data.prepared_text import load_prepared_text
 from rnnops.data.provenance import test_set_id
 from rnnops.errors import ConfigError, UserError
+from rnnops.evaluation import gate as champion_gate
 from rnnops.evaluation import plots as draw
 from rnnops.evaluation.backtest import Fold, backtest, make_folds
 from rnnops.evaluation.interpret import attention_weights, gate_activations
@@ -133,6 +134,23 @@ def model_per_fold(cfg: Config, data: PreparedData, series: np.ndarray,
     return refit
 
 
+def gate_verdict(cfg: Config, data: PreparedData, model: torch.nn.Module, setting: Setting,
+                 scale: torch.Tensor) -> champion_gate.Verdict:
+    """evaluate.champion_gate on the validation windows: the model against the naive forecasts
+    (seasonal_naive only where a season fits the lookback)."""
+    if cfg.evaluate.champion_gate == "none":
+        return champion_gate.off()
+    names = [n for n in champion_gate.NAIVE
+             if n != "seasonal_naive" or setting.period <= cfg.data.lookback]
+    x, y = data.windows("val", cfg.data.lookback, cfg.data.horizon).all()
+    train_rows = slice(0, len(data.arrays["train"]))
+    metric = cfg.evaluate.metric
+    naive = {name: forecast_errors(forecaster(x, None), y, scale)[metric]
+             for name, forecaster in fit_baselines(names, setting, train_rows).items()}
+    return champion_gate.beats_naive(metric, forecast_errors(predict(model, x), y, scale)[metric],
+                                     naive)
+
+
 def evaluate(cfg: Config) -> dict[str, Any]:
     if cfg.data.kind == "text":
         return evaluate_language_model(cfg)
@@ -183,6 +201,8 @@ def evaluate(cfg: Config) -> dict[str, Any]:
 
     gates = gate_activations(model, x[:1])
     attention = attention_weights(model, x)
+    verdict = gate_verdict(cfg, data, model, setting, scale)
+    log.info("champion gate %s", verdict.line())
 
     with tracking.train_run(run["run_id"]):
         tracking.set_tags({tracking.TAG_EVALUATED: tracking.git_commit()})
@@ -199,7 +219,7 @@ def evaluate(cfg: Config) -> dict[str, Any]:
         if run["model_version"]:
             champion = tracking.promote_if_better(
                 run["registered_model"], run["model_version"], ev.metric, metrics[MODEL][ev.metric],
-                test_set_id(cfg.data))
+                test_set_id(cfg.data), verdict.as_dict())
         paths = (cfg.paths.reports / PLOTS, cfg.paths.reports / METRICS,
                  cfg.paths.reports / REPORT)
         with staged(*paths) as (plots, metrics_tmp, report_tmp):
@@ -222,6 +242,7 @@ def evaluate(cfg: Config) -> dict[str, Any]:
                 "backtest": (f"{len(folds)} folds, {ev.backtest.mode} window, network "
                              + ("retrained per fold" if ev.backtest.refit_model else "as trained"))
                             if folds else "off",
+                "champion gate": verdict.line(),
             }
             figures = {title: f"{PLOTS}/{name}" for title, name in written.items()}
             report_tmp.write_text(render(header, metrics, folds_table, figures, None, ev.metric))
@@ -346,6 +367,9 @@ def evaluate_language_model(cfg: Config) -> dict[str, Any]:
     log.info("%s %s: %s", cfg.data.name, split, metrics[MODEL])
     history = pd.read_csv(cfg.paths.model / HISTORY)
     headline = "bpc" if cfg.data.level == "char" else "perplexity"  # what the champion is on
+    verdict = (champion_gate.off() if cfg.evaluate.champion_gate == "none" else
+               champion_gate.beats_uniform(run_info["best_val_loss"], run_info["vocab_size"]))
+    log.info("champion gate %s", verdict.line())
     with tracking.train_run(run["run_id"]):
         tracking.log_metrics({test_metric(MODEL, k): v for k, v in metrics[MODEL].items()
                               if isinstance(v, float)})
@@ -353,7 +377,7 @@ def evaluate_language_model(cfg: Config) -> dict[str, Any]:
         if run["model_version"]:
             champion = tracking.promote_if_better(
                 run["registered_model"], run["model_version"], headline, metrics[MODEL][headline],
-                test_set_id(cfg.data))
+                test_set_id(cfg.data), verdict.as_dict())
         paths = (cfg.paths.reports / PLOTS, cfg.paths.reports / METRICS,
                  cfg.paths.reports / REPORT)
         with staged(*paths) as (plots, metrics_tmp, report_tmp):
@@ -367,7 +391,8 @@ def evaluate_language_model(cfg: Config) -> dict[str, Any]:
             def report(mlflow: bool) -> str:
                 return (f"# {cfg.data.name}: {run_info['model']} language model\n\n"
                         + (f"MLflow {run_line(run)}. " if mlflow else "")
-                        + f"Best epoch {run_info['best_epoch']} of {run_info['epochs_run']}.\n\n"
+                        + f"Best epoch {run_info['best_epoch']} of {run_info['epochs_run']}. "
+                        f"Champion gate {verdict.line()}.\n\n"
                         f"| {split} | value |\n|---|---|\n{rows}\n\n"
                         + "\n".join(registry_section(champion if mlflow else None, headline))
                         + f"\n![learning curve]({PLOTS}/{LEARNING_CURVE_PNG})\n")

@@ -10,6 +10,7 @@ import json
 from typing import Any
 
 from rnnops.config import Config
+from rnnops.data.download import sha256_of
 from rnnops.data.provenance import DATA_SETTINGS, check_same_data
 from rnnops.errors import UserError
 
@@ -23,6 +24,7 @@ SWEEP_PLOTS = "plots"
 MODEL_FILE = "model.pt"
 HISTORY = "history.csv"
 RUN_INFO = "run.json"
+MODEL_HASH = "model_sha256"  # run.json: the sha256 of model.pt as train wrote it
 
 # evaluate (paths.reports)
 METRICS = "metrics.json"
@@ -38,4 +40,9 @@ def load_run_info(cfg: Config) -> dict[str, Any]:
     info = json.loads(path.read_text())
     check_same_data(info.get(DATA_SETTINGS), cfg.data, f"{cfg.paths.model}: trained",
                     "run the train stage again with this run's settings")
+    model = cfg.paths.model / MODEL_FILE
+    if MODEL_HASH in info and model.exists() and sha256_of(model) != info[MODEL_HASH]:
+        raise UserError(f"{model}: does not match the sha256 train recorded in {path} (changed "
+                        f"or corrupted since); restore it with `dvc checkout {cfg.paths.model}`, "
+                        "or train again (`dvc repro -f train`)")
     return info

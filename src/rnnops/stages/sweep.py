@@ -27,6 +27,7 @@ from rnnops.config import Config, with_overrides
 from rnnops.data.prepared import PreparedData
 from rnnops.errors import ConfigError, UserError
 from rnnops.machine import usable_cores
+from rnnops.masking import masked
 from rnnops.models.build import check_model_config
 from rnnops.names import VAL_LOSS
 from rnnops.stages.outputs import BEST_PARAMS, SKIPPED, SWEEP_PLOTS, TRIALS
@@ -36,7 +37,7 @@ from rnnops.sweep.objective import EPOCHS, TextData, load_data, run_trial
 from rnnops.sweep.plots import save_plots
 from rnnops.sweep.pruning import PRUNED_AT
 from rnnops.sweep.space import grid, suggest
-from rnnops.sweep.storage import masked
+from rnnops.sweep.storage import storage_lock
 from rnnops.sweep.study import lookup, open_study, storage_url
 
 log = logging.getLogger(__name__)
@@ -84,21 +85,10 @@ def sweep(cfg: Config) -> dict[str, Any]:
     data = load_data(cfg)
     study, storage = open_study(cfg, data.meta["sha256"])  # a bad sweep.storage stops here
     plan = budget(cfg)
-    tracking.configure(cfg)
-    parent = study.user_attrs.get(PARENT_RUN) or {}
-    resume = parent.get("uri") == tracking.tracking_uri(cfg) and parent.get("run_id")
-    if resume and not tracking.reopenable(resume):
-        log.warning("the study's MLflow run %s is gone (deleted); this sweep logs to a new one",
-                    resume)
-        resume = None
-    with tracking.run(
-        f"sweep-{cfg.model.label}", run_id=resume or None,
-        tags={**tracking.stage_tags("sweep", data.meta["sha256"]),
-              "optuna.study": study.study_name},
-    ) as run_id:
-        if not resume:
-            study.set_user_attr(PARENT_RUN, {"run_id": run_id,
-                                             "uri": tracking.tracking_uri(cfg)})
+    experiment_id = tracking.configure(cfg)
+    parent, created = parent_run(cfg, study, experiment_id, data.meta["sha256"])
+    with tracking.run(run_id=parent) as run_id:
+        if created:
             tracking.log_config(cfg)
         log.info("study %s in %s: %d trials, %d worker(s)", study.study_name,
                  masked(storage_url(cfg)), plan.n_trials, cfg.sweep.workers)
@@ -124,6 +114,27 @@ def sweep(cfg: Config) -> dict[str, Any]:
             if helper.exitcode != 0:
                 log.warning("sweep worker pid %d exited with %s", helper.pid, helper.exitcode)
         return summarise(cfg, study)
+
+
+def parent_run(cfg: Config, study: Any, experiment_id: str, data_hash: str) -> tuple[str, bool]:
+    """The study's one MLflow parent run, and whether it is new: the run recorded on the study
+    when this store still has it, else a new one, recorded there. Processes of this machine
+    starting together on one study take turns (a lock beside its storage), so all of them log
+    under one parent. The store is recorded without its password."""
+    uri = masked(tracking.tracking_uri(cfg))
+    with storage_lock(storage_url(cfg), cfg.paths.optuna):
+        recorded = study.user_attrs.get(PARENT_RUN) or {}
+        previous = recorded.get("run_id") if masked(recorded.get("uri") or "") == uri else None
+        if previous and tracking.reopenable(previous):
+            return previous, False
+        if previous:
+            log.warning("the study's MLflow run %s is gone (deleted); this sweep logs to a new "
+                        "one", previous)
+        run_id = tracking.create_run(
+            experiment_id, f"sweep-{cfg.model.label}",
+            {**tracking.stage_tags("sweep", data_hash), "optuna.study": study.study_name})
+        study.set_user_attr(PARENT_RUN, {"run_id": run_id, "uri": uri})
+        return run_id, True
 
 
 @contextlib.contextmanager
@@ -211,6 +222,11 @@ def run_one(cfg: Config, data: PreparedData | TextData, queue: q.TrialQueue, tri
             except Exception as exc:
                 tracking.set_tags({tracking.TAG_TRIAL_STATE: "FAIL", TAG_ERROR: describe(exc)})
                 raise  # the run ends FAILED
+            except BaseException:  # SIGTERM: the queue retries the trial with its values
+                tracking.set_tags({tracking.TAG_TRIAL_STATE: "FAIL",
+                                   TAG_ERROR: "interrupted by a signal; retried with the same "
+                                              "values"})
+                raise
             state = TrialState.PRUNED if result.pruned_at is not None else TrialState.COMPLETE
             tracking.set_tags({tracking.TAG_TRIAL_STATE: state.name})
             tracking.log_metrics({f"best_{VAL_LOSS}": result.value, EPOCHS: result.epochs})
@@ -225,7 +241,7 @@ def run_one(cfg: Config, data: PreparedData | TextData, queue: q.TrialQueue, tri
 
 
 def describe(exc: BaseException) -> str:
-    return f"{type(exc).__name__}: {exc}".splitlines()[0]
+    return masked(f"{type(exc).__name__}: {exc}".splitlines()[0])
 
 
 class _WorkerDied(Exception):

@@ -3,13 +3,18 @@ epoch, log it all to MLflow and register the model.
 
 Outputs in paths.model: model.pt (weights + constructor arguments), history.csv (learning curve)
 and run.json (the fit and its data settings). The MLflow run is tagged with model.pt's hash, by
-which evaluate finds the run to report into.
+which evaluate finds the run to report into. Beside the checkpoints (not in the DVC outputs) the
+stage records its MLflow run, which a resumed training (train.resume=true) continues, so the
+run's curves hold every epoch.
 """
 
 from __future__ import annotations
 
 import json
 import logging
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
 from typing import Any
 
 import pandas as pd
@@ -24,15 +29,21 @@ from rnnops.data.prepared_text import META as TEXT_META
 from rnnops.data.prepared_text import load_prepared_text
 from rnnops.data.provenance import DATA_SETTINGS, data_settings
 from rnnops.errors import UserError
+from rnnops.masking import masked
 from rnnops.models.build import check_model_config
 from rnnops.models.io import save_model
 from rnnops.names import TRAIN_LOSS, VAL_LOSS, VAL_MSE
-from rnnops.stages.outputs import BEST_PARAMS, HISTORY, MODEL_FILE, RUN_INFO
+from rnnops.stages.outputs import BEST_PARAMS, HISTORY, MODEL_FILE, MODEL_HASH, RUN_INFO
 from rnnops.sweep import job as sweep_job
+from rnnops.training import checkpoints
 from rnnops.training.fit import FitResult, fit
 from rnnops.training.language import fit_language_model, language_metrics
 
 log = logging.getLogger(__name__)
+
+RUN_RECORD = "mlflow_run.json"  # in the checkpoint folder: the MLflow run its training logs to
+TAG_RESUMED = "rnnops.resumed_from"  # on a train run: where the last resume continued from
+
 
 def apply_best_params(cfg: Config) -> Config:
     """The config with the sweep's best values, when the sweep tuned this same model."""
@@ -70,14 +81,12 @@ def train(cfg: Config) -> dict[str, Any]:
         return train_language_model(cfg, trial)
     data = PreparedData.load(cfg.paths.prepared, cfg.data)
     tracking.configure(cfg)
-    with tracking.run(
-        f"train-{cfg.model.label}",
-        tags={**tracking.stage_tags("train", data.meta["sha256"]), **trial.tags},
-    ) as run_id:
-        tracking.log_config(cfg)
+    with training_run(cfg, f"train-{cfg.model.label}", data.meta["sha256"], trial) as (
+            run_id, folder, resume_from):
         result = fit(
             cfg, data,
-            checkpoint_dir=cfg.paths.checkpoints / checkpoint_key(cfg),
+            checkpoint_dir=folder,
+            resume_from=resume_from,
             epoch_sink=tracking.log_metrics,
             callbacks=trial.callbacks,
         )
@@ -86,13 +95,58 @@ def train(cfg: Config) -> dict[str, Any]:
         tracking.log_metrics({f"best_{VAL_LOSS}": result.best_val_loss,
                               "best_epoch": result.best_epoch})
         tracking.log_implementations(result.implementations)
-        version = tracking.log_model(result.model, data, cfg.data.lookback, cfg.data.horizon,
-                                     cfg.tracking.registered_model)
-        info = run_info(cfg, result)
-        write_outputs(cfg, result, info)
+        with tracking.discarded_on_error(run_id):  # a full disk leaves no half-logged model
+            version = tracking.log_model(result.model, data, cfg.data.lookback,
+                                         cfg.data.horizon, cfg.tracking.registered_model)
+            info = run_info(cfg, result)
+            write_outputs(cfg, result, info)
     log.info("trained %s: best %s %.5f at epoch %d of %d", cfg.model.label, VAL_LOSS,
              result.best_val_loss, result.best_epoch, result.epochs_run)
     return {**info, "run_id": run_id, "model_version": version}
+
+
+@contextmanager
+def training_run(cfg: Config, name: str, data_hash: str, trial: sweep_job.SweepJob
+                 ) -> Iterator[tuple[str, Path, Path | None]]:
+    """The MLflow run of this training, recorded in its checkpoint folder: a resume from a good
+    checkpoint continues the run the interrupted training logged to (closed as KILLED meanwhile
+    by tracking.configure), else a new run. Yields (run id, checkpoint folder, checkpoint to
+    resume from)."""
+    folder = cfg.paths.checkpoints / checkpoint_key(cfg)
+    resume_from = checkpoints.resume_point(folder) if cfg.train.resume else None
+    previous = recorded_run(cfg, folder) if resume_from is not None else None
+    with tracking.run(None if previous else name, run_id=previous,
+                      tags={**tracking.stage_tags("train", data_hash), **trial.tags}) as run_id:
+        if previous:
+            tracking.set_tags({TAG_RESUMED: str(resume_from)})
+            log.info("continuing MLflow run %s", run_id)
+        else:
+            tracking.log_config(cfg)
+        folder.mkdir(parents=True, exist_ok=True)
+        with staged(folder / RUN_RECORD) as (record,):
+            record.write_text(json.dumps({"run_id": run_id,
+                                          "tracking_uri": masked(tracking.tracking_uri(cfg))}))
+        yield run_id, folder, resume_from
+
+
+def recorded_run(cfg: Config, folder: Path) -> str | None:
+    """The MLflow run of the interrupted training in `folder`, if this store still has it (a
+    run that finished was not interrupted: training again logs to a new one)."""
+    path = folder / RUN_RECORD
+    if not path.exists():
+        return None
+    try:
+        record = json.loads(path.read_text())
+        run_id = record["run_id"]
+    except (ValueError, KeyError, TypeError):
+        log.warning("%s: unreadable; the resumed training logs to a new MLflow run", path)
+        return None
+    status = (tracking.run_status(run_id)
+              if record.get("tracking_uri") == masked(tracking.tracking_uri(cfg)) else None)
+    if status is None:
+        log.warning("MLflow run %s of the interrupted training is not in this store (deleted, "
+                    "or another tracking.uri); the resumed training logs to a new run", run_id)
+    return run_id if status not in (None, "FINISHED") else None  # finished: not interrupted
 
 
 def run_info(cfg: Config, result: FitResult, **extra: Any) -> dict[str, Any]:
@@ -122,8 +176,10 @@ def write_outputs(cfg: Config, result: FitResult, info: dict[str, Any],
     with staged(cfg.paths.model) as (folder,):
         folder.mkdir()
         save_model(result.model, folder / MODEL_FILE)
-        tracking.set_tags({tracking.TAG_MODEL_HASH: sha256_of(folder / MODEL_FILE)})
+        model_hash = sha256_of(folder / MODEL_FILE)  # the same bytes for the same inputs
+        tracking.set_tags({tracking.TAG_MODEL_HASH: model_hash})
         history.to_csv(folder / HISTORY, index=False)
+        info = {**info, MODEL_HASH: model_hash}  # evaluate checks the file against it
         (folder / RUN_INFO).write_text(json.dumps(info, indent=2) + "\n")
         tracking.log_artifacts([folder / name for name in artifacts])
 
@@ -141,12 +197,12 @@ def train_language_model(cfg: Config, trial: sweep_job.SweepJob) -> dict[str, An
     splits, vocab = load_prepared_text(cfg.paths.prepared, cfg.data)
     data_hash = json.loads((cfg.paths.prepared / TEXT_META).read_text())["sha256"]
     tracking.configure(cfg)
-    with tracking.run(f"train-lm-{cfg.model.label}",
-                      tags={**tracking.stage_tags("train", data_hash), **trial.tags}) as run_id:
-        tracking.log_config(cfg)
+    with training_run(cfg, f"train-lm-{cfg.model.label}", data_hash, trial) as (
+            run_id, folder, resume_from):
         result = fit_language_model(
             cfg, splits, len(vocab),
-            checkpoint_dir=cfg.paths.checkpoints / checkpoint_key(cfg),
+            checkpoint_dir=folder,
+            resume_from=resume_from,
             epoch_sink=tracking.log_metrics,
             callbacks=trial.callbacks,
         )
@@ -155,10 +211,11 @@ def train_language_model(cfg: Config, trial: sweep_job.SweepJob) -> dict[str, An
         val = {f"best_val/{k}": v
                for k, v in language_metrics(result.best_val_loss, cfg.data.level).items()}
         tracking.log_metrics({**val, "best_epoch": result.best_epoch})
-        version = tracking.log_language_model(result.model, vocab, cfg.data.level,
-                                              cfg.tracking.registered_model)
-        info = run_info(cfg, result, kind="language_model", vocab_size=len(vocab), **val)
-        write_outputs(cfg, result, info, artifacts=(HISTORY, MODEL_FILE))
+        with tracking.discarded_on_error(run_id):
+            version = tracking.log_language_model(result.model, vocab, cfg.data.level,
+                                                  cfg.tracking.registered_model)
+            info = run_info(cfg, result, kind="language_model", vocab_size=len(vocab), **val)
+            write_outputs(cfg, result, info, artifacts=(HISTORY, MODEL_FILE))
     log.info("trained language model %s: best %s %.4f at epoch %d of %d", cfg.model.label,
              VAL_LOSS, result.best_val_loss, result.best_epoch, result.epochs_run)
     return {**info, "run_id": run_id, "model_version": version}

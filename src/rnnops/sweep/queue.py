@@ -5,8 +5,10 @@ Between processes Optuna has one atomic step, taking a WAITING trial (WAITING ->
 the budget is laid out as WAITING tickets 0..n-1 and a worker only runs a ticket it took; counting
 finished trials and then asking for a new one would let two workers overshoot n_trials. A ticket
 is held by the trial that ran it: complete, pruned, or failed with an error. A trial whose worker
-stopped beating for grace_s is failed and its ticket passes to a retry with the same values
-(max_retries times, then to a fresh draw). Optuna's own heartbeat covers RDB storages only and
+stopped beating for grace_s (kill -9), or that a signal interrupted (SIGTERM), is failed and its
+ticket passes to a retry with the same values (max_retries times, then to a fresh draw). Values
+are drawn seeded by the ticket, so an interrupted seeded study draws what an uninterrupted one
+does. Optuna's own heartbeat covers RDB storages only and
 drives Study.optimize; this one also works for journal storage and for ask/tell.
 """
 
@@ -141,11 +143,18 @@ class TrialQueue:
             # cache of the other trials; tell through trial.study.
             view = optuna.load_study(
                 study_name=self.study.study_name, storage=self.storage, pruner=self.study.pruner,
-                sampler=self.sampler.build(frozen.number) if self.sampler else self.study.sampler,
+                sampler=self.sampler.build(self._seed(frozen)) if self.sampler
+                else self.study.sampler,
             )
             view.get_trials(deepcopy=False)  # Optuna's RDB cache must know a trial to store params
             return optuna.Trial(view, trial_id), trial_id
         return None
+
+    @staticmethod
+    def _seed(frozen: Any) -> int:
+        """The sampler's seed for a trial: its ticket (the trial number for ticket k is k in a
+        study that nothing interrupted), so a retry or a redraw does not shift later draws."""
+        return ticket(frozen) if ticket(frozen) is not None else frozen.number
 
     def _duplicate(self, frozen: Any) -> bool:
         """The lowest-numbered holder of a ticket keeps it; later copies step aside."""
@@ -157,7 +166,6 @@ class TrialQueue:
     def reap(self) -> list[Any]:
         """Fail the running trials whose heartbeat is older than grace_s and queue their retries;
         returns the failed trials."""
-        import optuna
         from optuna.exceptions import UpdateFinishedTrialError
         from optuna.trial import TrialState
 
@@ -173,19 +181,26 @@ class TrialQueue:
             except UpdateFinishedTrialError:
                 continue  # it finished, or another worker reaped it
             dead.append(t)
-            retries = list(t.system_attrs.get(RETRIES, []))
-            if ticket(t) is None or len(retries) >= self.budget.max_retries:
-                log.warning("trial %d: its worker %s died; no retry left, the ticket is drawn "
-                            "afresh", t.number, t.user_attrs.get(WORKER))
-                continue
-            attrs = {k: v for k, v in t.system_attrs.items() if k != HEARTBEAT}
-            attrs[RETRIES] = [*retries, t.number]
-            self.study.add_trial(optuna.trial.create_trial(
-                state=TrialState.WAITING, params=t.params, distributions=t.distributions,
-                system_attrs=attrs))
-            log.warning("trial %d: its worker %s died; queued a retry with the same values",
-                        t.number, t.user_attrs.get(WORKER))
+            self._retry(t, f"its worker {t.user_attrs.get(WORKER)} died")
         return dead
+
+    def _retry(self, t: Any, why: str) -> None:
+        """Queue a retry of failed trial `t` with its values and ticket, recorded as a retry
+        (RETRIES), unless its ticket has had max_retries already: then the ticket is drawn
+        afresh by top_up."""
+        import optuna
+        from optuna.trial import TrialState
+
+        retries = list(t.system_attrs.get(RETRIES, []))
+        if ticket(t) is None or len(retries) >= self.budget.max_retries:
+            log.warning("trial %d: %s; no retry left, the ticket is drawn afresh", t.number, why)
+            return
+        attrs = {k: v for k, v in t.system_attrs.items() if k != HEARTBEAT}
+        attrs[RETRIES] = [*retries, t.number]
+        self.study.add_trial(optuna.trial.create_trial(
+            state=TrialState.WAITING, params=t.params, distributions=t.distributions,
+            system_attrs=attrs))
+        log.warning("trial %d: %s; queued a retry with the same values", t.number, why)
 
     def open_tickets(self) -> bool:
         """Whether some ticket below n_trials is still waiting or running (maybe elsewhere)."""
@@ -234,19 +249,28 @@ class TrialQueue:
                     raise
 
     def abandon(self, trials: list[Any]) -> None:
-        """Fail trials left unfinished by an interruption; their tickets are queued again."""
+        """Fail trials left unfinished by an interruption (SIGTERM) and queue a retry of each
+        with its values, as for a worker that died."""
         from optuna.trial import TrialState
 
         for trial in trials:
+            frozen = self.storage.get_trial(trial._trial_id)
+            if frozen.state.is_finished():  # it ended on its own (complete, pruned, an error)
+                continue
             trial.study.tell(trial, state=TrialState.FAIL, skip_if_finished=True)
+            frozen = self.storage.get_trial(trial._trial_id)
+            if frozen.state == TrialState.FAIL and ERROR not in frozen.user_attrs:
+                self._retry(frozen, f"interrupted on {worker_name()}")
 
     def fail(self, trial: Any, error: str) -> None:
         """A trial that raised or diverged: failed with its reason, and it used its ticket."""
         from optuna.exceptions import UpdateFinishedTrialError
         from optuna.trial import TrialState
 
+        from rnnops.masking import masked
+
         try:
-            trial.set_user_attr(ERROR, error[:2000])
+            trial.set_user_attr(ERROR, masked(error)[:2000])
         except UpdateFinishedTrialError:
             return  # reaped meanwhile (its heartbeat stalled): the retry holds the ticket
         trial.study.tell(trial, state=TrialState.FAIL, skip_if_finished=True)

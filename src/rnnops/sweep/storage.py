@@ -3,12 +3,15 @@ journal file, opened with one clear error when the URL is wrong or the server is
 
 from __future__ import annotations
 
-import re
+import hashlib
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
 from rnnops.config import STORAGE_SCHEMES
 from rnnops.errors import ConfigError
+from rnnops.masking import masked
 
 JOURNAL = "journal:"
 # SQLite waits this long for another worker's write lock instead of failing at once.
@@ -20,9 +23,36 @@ def default_url(optuna_dir: Path) -> str:
     return f"sqlite:///{(optuna_dir / 'optuna.db').resolve()}"
 
 
-def masked(url: str) -> str:
-    """The URL with its password hidden, for messages and logs."""
-    return re.sub(r"(://[^:/@]+):[^@]*@", r"\1:***@", url)
+@contextmanager
+def storage_lock(url: str, local_dir: Path) -> Iterator[None]:
+    """An exclusive file lock for creating and first opening the storage at `url`: beside a
+    SQLite file (processes started together would both run its migrations, and one fail with
+    `UNIQUE constraint failed: alembic_version`), else in `local_dir`, which serialises the
+    processes of this machine only (a server serialises its own schema changes)."""
+    from filelock import FileLock
+
+    database = _sqlite_file(url)
+    if database is not None:
+        lock = Path(str(database) + ".lock")
+    elif url.startswith("sqlite"):  # in memory: one process only
+        yield
+        return
+    else:
+        lock = local_dir / f".storage-{hashlib.sha256(url.encode()).hexdigest()[:12]}.lock"
+    lock.parent.mkdir(parents=True, exist_ok=True)
+    with FileLock(str(lock), timeout=300):
+        yield
+
+
+def _sqlite_file(url: str) -> Path | None:
+    if not url.startswith("sqlite"):
+        return None
+    from sqlalchemy.engine import make_url
+
+    database = make_url(url).database
+    if not database or database == ":memory:" or database.startswith("file:"):
+        return None
+    return Path(database).expanduser().resolve()
 
 
 def driver_url(url: str) -> str:
@@ -54,12 +84,12 @@ def open_storage(url: str, key: str = "sweep.storage") -> Any:
         if url.startswith("sqlite"):
             engine["connect_args"] = {"timeout": SQLITE_TIMEOUT_S}
             _make_sqlite_folder(url)
-        else:
-            engine["pool_pre_ping"] = True  # a server restart between trials is not an error
-        storage = optuna.storages.RDBStorage(driver_url(url), engine_kwargs=engine)
-        if url.startswith("sqlite"):
+            with storage_lock(url, Path(".")):  # the folder is unused for a SQLite URL
+                storage = optuna.storages.RDBStorage(driver_url(url), engine_kwargs=engine)
             _write_lock_first(storage.engine)
-        return storage
+            return storage
+        engine["pool_pre_ping"] = True  # a server restart between trials is not an error
+        return optuna.storages.RDBStorage(driver_url(url), engine_kwargs=engine)
     except Exception as exc:  # SQLAlchemy, driver and OS errors all mean "cannot open this URL"
         reason = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
         raise ConfigError(key, f"cannot open {masked(url)}: {reason[:300]}") from None

@@ -4,13 +4,11 @@ from __future__ import annotations
 
 import logging
 import math
-import os
 from collections.abc import Callable
 from typing import Any
 
 import pytorch_lightning as pl
 import torch
-from pytorch_lightning.plugins import TorchCheckpointIO
 
 from rnnops.errors import UserError
 from rnnops.names import TRAIN_LOSS, VAL_LOSS, VAL_MSE
@@ -76,13 +74,3 @@ class NaNGuard(pl.Callback):
                     f"{name} is {float(value)} at epoch {trainer.current_epoch}; "
                     "lower train.lr or set train.gradient_clip"
                 )
-
-
-class AtomicCheckpointIO(TorchCheckpointIO):
-    """Checkpoints written to a temporary file and renamed: a process killed while saving leaves
-    the previous checkpoint intact, so `train.resume=true` always finds a readable one."""
-
-    def save_checkpoint(self, checkpoint, path, storage_options=None) -> None:
-        temp = f"{path}.tmp-{os.getpid()}"
-        super().save_checkpoint(checkpoint, temp, storage_options)
-        os.replace(temp, path)

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import logging
-import shutil
 import signal
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -18,20 +17,16 @@ from rnnops.data.prepared import PreparedData
 from rnnops.data.windows import EpochShuffle, IndexBatches, WindowDataset
 from rnnops.models import Forecaster, autotune, build_model
 from rnnops.names import VAL_LOSS
-from rnnops.training import runtime
-from rnnops.training.callbacks import (
-    AtomicCheckpointIO,
-    EpochSeed,
-    EpochSink,
-    History,
-    NaNGuard,
-)
+from rnnops.training import checkpoints, runtime
+from rnnops.training.callbacks import EpochSeed, EpochSink, History, NaNGuard
+from rnnops.training.checkpoints import AtomicCheckpointIO
 from rnnops.training.module import ForecastModule
 
 log = logging.getLogger(__name__)
 
-LAST_CHECKPOINT = "last.ckpt"
+LAST_CHECKPOINT = checkpoints.LAST
 EVAL_BATCH = 512
+AUTO = "auto"  # resume_from: train.resume decides (checkpoints.resume_point)
 
 
 @dataclass
@@ -87,20 +82,23 @@ def fit(
     *,
     max_epochs: int | None = None,
     checkpoint_dir: Path | None = None,
+    resume_from: Path | None | str = AUTO,
     epoch_sink: EpochSink | None = None,
     callbacks: list[pl.Callback] | None = None,
 ) -> FitResult:
     """Train `cfg.model` on the prepared data with early stopping on val/loss.
 
     With `checkpoint_dir`, the best and last epochs are checkpointed there, the best weights are
-    restored at the end, and `cfg.train.resume` continues from the last checkpoint.
+    restored at the end, and `cfg.train.resume` continues from the last good checkpoint (or
+    from `resume_from`, when the caller found it already).
     """
     start_run(cfg)
     model = make_model(cfg, data)
     module = ForecastModule(model, cfg.train, cfg.trainer.fused_optimizer)
     train_loader, val_loader = loaders(cfg, data)
     return run_trainer(cfg, module, train_loader, val_loader, max_epochs=max_epochs,
-                       checkpoint_dir=checkpoint_dir, epoch_sink=epoch_sink, callbacks=callbacks)
+                       checkpoint_dir=checkpoint_dir, resume_from=resume_from,
+                       epoch_sink=epoch_sink, callbacks=callbacks)
 
 
 def start_run(cfg: Config) -> None:
@@ -121,6 +119,7 @@ def run_trainer(
     *,
     max_epochs: int | None = None,
     checkpoint_dir: Path | None = None,
+    resume_from: Path | None | str = AUTO,
     epoch_sink: EpochSink | None = None,
     callbacks: list[pl.Callback] | None = None,
 ) -> FitResult:
@@ -144,17 +143,19 @@ def run_trainer(
         # Validation (so early stopping, pruning and the best checkpoint), the saved weights and
         # the returned model all use the average; training steps update the raw weights.
         all_callbacks.append(EMAWeightAveraging(decay=cfg.train.ema))
-    resume_from = None
     checkpoint = None
-    if checkpoint_dir is not None:
-        last = checkpoint_dir / LAST_CHECKPOINT
-        if cfg.train.resume and last.exists():
-            resume_from = str(last)
-            log.info("resuming from %s", last)
+    if checkpoint_dir is None:
+        resume_from = None
+    else:
+        if resume_from == AUTO:
+            resume_from = checkpoints.resume_point(checkpoint_dir) if cfg.train.resume else None
+        if resume_from is not None:
+            log.info("resuming from %s", resume_from)
         else:
             if cfg.train.resume:
-                log.warning("train.resume=true but %s does not exist; starting afresh", last)
-            shutil.rmtree(checkpoint_dir, ignore_errors=True)
+                log.warning("train.resume=true but %s holds no checkpoint; starting afresh",
+                            checkpoint_dir)
+            checkpoints.clear(checkpoint_dir)
         # Saved at the end of the train epoch, after History has its row (Lightning runs
         # checkpoint callbacks last), so a resumed run has the complete history.
         checkpoint = ModelCheckpoint(
@@ -184,7 +185,8 @@ def run_trainer(
         default_root_dir=str(checkpoint_dir or cfg.paths.logs),
     )
     try:
-        trainer.fit(module, train_loader, val_loader, ckpt_path=resume_from)
+        trainer.fit(module, train_loader, val_loader,
+                    ckpt_path=str(resume_from) if resume_from is not None else None)
     except SIGTERMException:
         # Lightning finishes the batch and exits with status 0, which would tell DVC or a job
         # scheduler that training succeeded; 143 (128 + SIGTERM) is what a shell reports.

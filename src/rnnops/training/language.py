@@ -21,7 +21,7 @@ from rnnops.models.language import LanguageModel, build_language_model
 from rnnops.models.layers import detach_state
 from rnnops.names import VAL_LOSS
 from rnnops.training.callbacks import EpochSink
-from rnnops.training.fit import FitResult, run_trainer, start_run
+from rnnops.training.fit import AUTO, FitResult, run_trainer, start_run
 from rnnops.training.module import LeanSteps
 from rnnops.training.optimization import configure_optimization
 from rnnops.training.regularizers import (
@@ -132,6 +132,7 @@ def fit_language_model(
     *,
     max_epochs: int | None = None,
     checkpoint_dir=None,
+    resume_from=AUTO,
     epoch_sink: EpochSink | None = None,
     callbacks: list[pl.Callback] | None = None,
 ) -> FitResult:
@@ -144,7 +145,8 @@ def fit_language_model(
     val = StreamChunks(batchify(splits["val"], t.eval_batch_size, "the val split",
                                  "train.eval_batch_size"), t.bptt)
     return run_trainer(cfg, LanguageModule(model, cfg), train, val, max_epochs=max_epochs,
-                       checkpoint_dir=checkpoint_dir, epoch_sink=epoch_sink, callbacks=callbacks)
+                       checkpoint_dir=checkpoint_dir, resume_from=resume_from,
+                       epoch_sink=epoch_sink, callbacks=callbacks)
 
 
 @torch.no_grad()
