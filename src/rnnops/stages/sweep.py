@@ -38,7 +38,7 @@ from rnnops.sweep.plots import save_plots
 from rnnops.sweep.pruning import PRUNED_AT
 from rnnops.sweep.space import grid, suggest
 from rnnops.sweep.storage import storage_lock
-from rnnops.sweep.study import lookup, open_study, storage_url
+from rnnops.sweep.study import lookup, open_study, open_sweep_storage, storage_url
 
 log = logging.getLogger(__name__)
 
@@ -82,8 +82,9 @@ def sweep(cfg: Config) -> dict[str, Any]:
     if not cfg.sweep.params:
         raise ConfigError("sweep.space", "is empty: nothing to search; give it a parameter "
                           "(conf/sweep/default.yaml has examples)")
+    storage = open_sweep_storage(cfg)  # a bad sweep.storage stops here, before anything else
     data = load_data(cfg)
-    study, storage = open_study(cfg, data.meta["sha256"])  # a bad sweep.storage stops here
+    study = open_study(cfg, storage, data.meta["sha256"])
     plan = budget(cfg)
     experiment_id = tracking.configure(cfg)
     parent, created = parent_run(cfg, study, experiment_id, data.meta["sha256"])
@@ -182,8 +183,9 @@ def work(cfg: Config, parent_run: str, nested: bool, study: Any = None, storage:
     if study is None:
         logging.basicConfig(level=logging.INFO,
                             format="[%(asctime)s][%(name)s][%(levelname)s] - %(message)s")
+        storage = open_sweep_storage(cfg)
         data = load_data(cfg)
-        study, storage = open_study(cfg, data.meta["sha256"])
+        study = open_study(cfg, storage, data.meta["sha256"])
         tracking.configure(cfg)
     if ready is not None:
         ready.set()

@@ -50,11 +50,15 @@ def load_or_create(name: str, storage: Any, sampler: SamplerSpec, pruner: Pruner
                                pruner=pruner.build(), direction=direction, load_if_exists=True)
 
 
-def open_study(cfg: Config, data_hash: str) -> tuple[Any, Any]:
-    """(study, storage) for the sweep stage; a bad sweep.storage fails here, before training."""
-    storage = open_storage(storage_url(cfg))
+def open_sweep_storage(cfg: Config) -> Any:
+    """The sweep's storage; a bad sweep.storage fails here, before any data is read."""
+    return open_storage(storage_url(cfg))
+
+
+def open_study(cfg: Config, storage: Any, data_hash: str) -> Any:
+    """The sweep stage's study in `storage`, for the prepared data with this hash."""
     sampler, pruner = specs(cfg.sweep, cfg.seed)
-    return load_or_create(study_name(cfg, data_hash), storage, sampler, pruner), storage
+    return load_or_create(study_name(cfg, data_hash), storage, sampler, pruner)
 
 
 def lookup(cfg: Config):
