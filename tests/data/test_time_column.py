@@ -8,14 +8,14 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from rnnops.data.tables import set_time_index
+from rnnops.data.validate import index_by_time
 from rnnops.errors import DataError
 from tests.data.conftest import prepare
 
 
 def index_of(times, origin="x.csv"):
     frame = pd.DataFrame({"t": times, "y": np.arange(len(times), dtype=float)})
-    return list(set_time_index(frame, "t", origin).index.astype(str))
+    return list(index_by_time(frame, "t", origin).index.astype(str))
 
 
 def test_zoned_times_are_taken_to_utc():

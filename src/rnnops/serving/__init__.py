@@ -32,8 +32,9 @@ def _load_pyfunc(data_path: str):
 class ReportedInputErrors:
     """A service whose input errors reach the caller under MLflow. `mlflow models serve` answers
     any other exception with a generic message and buries ours in a traceback; it returns the
-    message of an MlflowException. The error raised is also a DataError, so `rnnops predict` and
-    `rnnops generate` report it as before. MLflow is imported only here, when MLflow loaded us."""
+    message of an MlflowException: the error's public form, which quotes nothing of the request.
+    The error raised is also a DataError, so `rnnops generate` reports it as before. MLflow is
+    imported only here, when MLflow loaded us."""
 
     def __init__(self, service):
         self.service = service
@@ -43,8 +44,13 @@ class ReportedInputErrors:
 
         try:
             return self.service.predict(model_input, params)
-        except DataError as exc:
-            raise _served_input_error(str(exc)) from None
+        except DataError as exc:  # the answer names the problem, not the caller's data
+            raise _served_input_error(exc.public) from None
+
+    def get_raw_model(self):
+        """The service itself (PyFuncModel.get_raw_model): `rnnops predict` calls it directly, so
+        its user, who holds the file, reads the cells and times an error is about."""
+        return self.service
 
 
 def _served_input_error(message: str) -> Exception:

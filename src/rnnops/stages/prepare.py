@@ -32,7 +32,7 @@ log = logging.getLogger(__name__)
 def prepare_series(cfg: Config) -> PreparedData:
     d = cfg.data
     loaded = load_source(d, cfg.paths.downloads)
-    frame, target_columns = select_features(loaded.frame, d, loaded.origin)
+    frame, target_columns = select_features(loaded.frame, d, loaded.origin, loaded.time_column)
     frame, n_missing = fill_missing(frame, d.missing, loaded.origin)
     log.info("%s: %d rows x %d columns, %d missing values (%s)", d.name, len(frame),
              frame.shape[1], n_missing, d.missing)
