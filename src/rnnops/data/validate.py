@@ -140,6 +140,16 @@ def warn_of_gaps(steps: np.ndarray, raw: pd.Series, column: str, origin: str) ->
                     pd.Timedelta(usual))
 
 
+def usual_step(index: pd.Index) -> str | None:
+    """The most common step between consecutive times (the season is read from it), as pandas
+    writes a Timedelta; None for an index of row numbers or of fewer than two times."""
+    if not isinstance(index, pd.DatetimeIndex) or len(index) < 2:
+        return None
+    steps = np.diff(index.to_numpy())
+    steps = steps[steps > np.timedelta64(0)]
+    return str(pd.Timedelta(pd.Series(steps).mode().iloc[0])) if len(steps) else None
+
+
 def nonfinite_columns(values: np.ndarray) -> np.ndarray:
     """Which columns of a 2-d float array may hold a NaN or an infinity, from one pass of column
     sums (either makes its column's sum non-finite). A column flagged here needs a closer look;
@@ -224,8 +234,9 @@ def _check_range(values: np.ndarray, raw: pd.Series, column: str, origin: str) -
         raise DataError(f"{where}: infinite value {quoted(raw.iloc[pos])}; replace it or leave the "
                         "cell empty", f"{where}: an infinite value; replace it or leave the "
                         "cell empty")
-    raise DataError(f"{where}: {quoted(raw.iloc[pos])} is beyond float32's range (±{FLOAT32_MAX:.3g}), "
-                    "in which models compute; rescale the column (other units)",
+    raise DataError(f"{where}: {quoted(raw.iloc[pos])} is beyond float32's range "
+                    f"(±{FLOAT32_MAX:.3g}), in which models compute; rescale the column (other "
+                    "units)",
                     f"{where}: a value beyond float32's range (±{FLOAT32_MAX:.3g}); rescale the "
                     "column (other units)")
 

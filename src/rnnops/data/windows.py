@@ -5,6 +5,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+
 import torch
 from torch.utils.data import Dataset, Sampler
 
@@ -60,6 +62,22 @@ class WindowDataset(Dataset):
         """The same windows over a copy of the series on `device` (one tensor, no windows)."""
         return WindowDataset(self.series.to(device), self.lookback, self.horizon, self.stride,
                              self.target_columns)
+
+
+#: Bytes of windows in one batch where a whole split is scored (evaluate): the model, the
+#: baselines and the metrics each hold a few batches' worth, whatever the number of windows.
+BATCH_BYTES = 32 << 20
+
+
+def window_batches(dataset: WindowDataset, index: torch.Tensor | None = None,
+                   budget: int = BATCH_BYTES) -> Iterator[torch.Tensor]:
+    """`index` (default: every window, in order) cut into consecutive batches of about `budget`
+    bytes of windows."""
+    per_window = (dataset.lookback + dataset.horizon) * dataset.series.shape[1] \
+        * dataset.series.element_size()
+    size = max(1, budget // per_window)
+    index = torch.arange(len(dataset)) if index is None else torch.as_tensor(index)
+    yield from index.split(size)
 
 
 class IndexBatches:
