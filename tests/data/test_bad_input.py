@@ -116,3 +116,25 @@ def test_url_with_the_wrong_sha256_keeps_nothing(tmp_path, capsys, http_folder):
     downloads = tmp_path / "data" / "downloads"
     assert not downloads.exists() or list(downloads.iterdir()) == []
     assert not (tmp_path / "data" / "prepared").exists()
+
+
+def test_the_pipeline_script_leaves_no_hydra_logs_when_it_refuses(tmp_path):
+    """`python pipelines/prepare.py` (as DVC runs it) refused with one line: Hydra's log folder
+    for the run is gone too, so nothing is left under paths.root."""
+    import os
+    import subprocess
+    import sys
+
+    from tests.conftest import ROOT
+
+    bad = tmp_path / "bad.csv"
+    bad.write_text(GOOD.replace("date,load,temp", "date,load,load"))
+    root = tmp_path / "root"
+    out = subprocess.run([sys.executable, str(ROOT / "pipelines" / "prepare.py"), *CSV,
+                          f"data.path={bad}", f"paths.root={root}"], cwd=ROOT,
+                         capture_output=True, text=True, timeout=300,
+                         env={**os.environ, "PYTHONWARNINGS": "ignore"})
+    assert out.returncode == 2
+    assert out.stderr.strip() == (f"rnnops prepare: error: {bad}: column 'load' appears twice "
+                                  "(columns 2 and 3); give each column its own name")
+    assert [p for p in root.rglob("*")] == []

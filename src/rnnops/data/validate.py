@@ -114,8 +114,10 @@ def index_by_time(frame: pd.DataFrame, column: str, origin: str) -> pd.DataFrame
     if (steps < np.timedelta64(0)).any():
         pos = int(np.argmax(steps < np.timedelta64(0))) + 1
         raise DataError(
-            f"{origin}: column {column!r} is not sorted: row {line_of(pos)} ({raw.iloc[pos]}) "
-            f"comes before row {line_of(pos - 1)} ({raw.iloc[pos - 1]}); sort the file by time",
+            # the parsed times: the same text whichever reader parsed the column
+            f"{origin}: column {column!r} is not sorted: row {line_of(pos)} ({times.iloc[pos]}) "
+            f"comes before row {line_of(pos - 1)} ({times.iloc[pos - 1]}); sort the file by "
+            "time",
             f"{origin}: column {column!r} is not sorted: row {line_of(pos)} comes before row "
             f"{line_of(pos - 1)}; sort the rows oldest first")
     warn_of_gaps(steps, raw, column, origin)

@@ -66,4 +66,18 @@ def _served_input_error_class() -> type:
 
     from rnnops.errors import DataError
 
-    return type("ServedInputError", (MlflowException, DataError), {})
+    class ServedInputError(MlflowException, DataError):
+        """MLflow's scoring server puts the whole request in front of a failed prediction's
+        message ("Failed to predict data '<the frame>'. Error: ..."), which would send the
+        caller's data back in the answer: the message stays as it was first set."""
+
+        @property
+        def message(self) -> str:
+            return self._message
+
+        @message.setter
+        def message(self, value: str) -> None:
+            if not hasattr(self, "_message"):
+                self._message = value
+
+    return ServedInputError
