@@ -64,9 +64,11 @@ class WindowDataset(Dataset):
                              self.target_columns)
 
 
-#: Bytes of windows in one batch where a whole split is scored (evaluate): the model, the
-#: baselines and the metrics each hold a few batches' worth, whatever the number of windows.
-BATCH_BYTES = 32 << 20
+#: Bytes of windows in one batch where a whole split is read (evaluate): the model, the
+#: baselines and the metrics each make a few float64 copies of a batch, whatever the number of
+#: windows. Small enough that those copies stay far below the process's fixed size (~500 MB of
+#: libraries), large enough that a batch is hundreds of short windows.
+BATCH_BYTES = 8 << 20
 
 
 def window_batches(dataset: WindowDataset, index: torch.Tensor | None = None,

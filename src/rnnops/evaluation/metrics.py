@@ -40,13 +40,15 @@ class ErrorSums:
 
     def add(self, pred: torch.Tensor, target: torch.Tensor) -> ErrorSums:
         _check(pred, target)
-        pred, target = pred.double(), target.double()
         if pred.dim() == 2:
             pred, target = pred[:, None], target[:, None]
-        diff = pred - target
-        absolute = diff.abs()
-        sums = (diff.square().sum(dim=0), absolute.sum(dim=0),
-                (absolute / (pred.abs() + target.abs()).clamp(min=SMAPE_EPSILON)).sum(dim=0))
+        # in place where it can be: a batch's float64 temporaries are most of evaluate's memory
+        diff = pred.double() - target.double()
+        squared = diff.square().sum(dim=0)
+        absolute = diff.abs_()
+        scale = pred.double().abs_().add_(target.double().abs_()).clamp_(min=SMAPE_EPSILON)
+        sums = (squared, absolute.sum(dim=0), absolute.div_(scale).sum(dim=0))
+        del diff, absolute, scale
         if self.squared is None:
             self.squared, self.absolute, self.symmetric = sums
         else:

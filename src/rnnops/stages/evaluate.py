@@ -18,6 +18,7 @@ import torch
 from rnnops import tracking
 from rnnops.atomic import staged
 from rnnops.config import Config
+from rnnops.data.memory import return_freed_memory
 from rnnops.data.prepared import PreparedData
 from rnnops.data.prepared_text import load_prepared_text
 from rnnops.data.provenance import test_set_id
@@ -108,6 +109,7 @@ def evaluate(cfg: Config) -> dict[str, Any]:
     data = PreparedData.load(cfg.paths.prepared, cfg.data)
     run_info = load_run_info(cfg)
     run = tracking.find_train_run(tracking.configure(cfg), cfg.paths.model / MODEL_FILE)
+    return_freed_memory()  # batches come and go: their buffers go back to the system at once
     targets = data.target_columns
     names = applicable(ev.baselines, len(targets))
     series = full_series(data)
