@@ -82,6 +82,11 @@ def test_error_sums_over_batches_equal_the_errors_of_all_windows():
         rel=1e-12)
     assert whole["mase"] == pytest.approx(float((diff.abs().mean(dim=(0, 1)) / scale).mean()))
     np.testing.assert_allclose(sums.by_step()["mae"], diff.abs().mean(dim=(0, 2)).numpy())
+    # the sums work in place on their own copies, never on the caller's tensors
+    p64, t64 = pred.double(), target.double().expand(50, 4, 3)
+    kept = p64.clone()
+    ErrorSums().add(p64, t64)
+    assert torch.equal(p64, kept) and bool((p64 < 0).any())
 
 
 def test_mase_of_a_constant_channel_is_null_in_json():

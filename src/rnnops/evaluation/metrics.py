@@ -46,7 +46,8 @@ class ErrorSums:
         diff = pred.double() - target.double()
         squared = diff.square().sum(dim=0)
         absolute = diff.abs_()
-        scale = pred.double().abs_().add_(target.double().abs_()).clamp_(min=SMAPE_EPSILON)
+        # abs() first: .double() of a float64 tensor is the tensor itself, the caller's
+        scale = pred.abs().double().add_(target.abs()).clamp_(min=SMAPE_EPSILON)
         sums = (squared, absolute.sum(dim=0), absolute.div_(scale).sum(dim=0))
         del diff, absolute, scale
         if self.squared is None:

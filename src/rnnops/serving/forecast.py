@@ -14,7 +14,7 @@ import torch
 
 from rnnops.data.prepared import PreparedData
 from rnnops.data.preprocess import fill_missing
-from rnnops.data.validate import Rules, check_names, validated
+from rnnops.data.validate import Rules, check_names, parse_times, validated
 from rnnops.errors import DataError
 from rnnops.models.io import load_model, save_model
 from rnnops.serving import MODEL, SERVICE
@@ -104,24 +104,29 @@ class ForecastService:
             raise DataError(f"history has no column {absent[0]!r} ({reads}; got "
                             f"{', '.join(map(str, frame.columns))})",
                             f"history has no column {absent[0]!r} ({reads})")
-        time_column = self.time_column_of(frame)
+        frame, time_column = self.with_times(frame)
         if time_column is None and isinstance(frame.index, pd.DatetimeIndex) and \
                 not frame.index.is_monotonic_increasing:
             raise DataError("history's time index is not sorted; sort it oldest first")
         return validated(frame, self.columns, "history",
                          Rules(time_column, self.na_values, self.duplicates), known)
 
-    def time_column_of(self, frame: pd.DataFrame) -> str | None:
+    def with_times(self, frame: pd.DataFrame) -> tuple[pd.DataFrame, str | None]:
         """The model reads the last rows as the latest: a history with times must be oldest
         first, as prepare requires of its file (a newest-first export gave a wrong forecast).
         Its times are data.time_column at training, else a column named date, time or timestamp
-        that holds times throughout."""
+        that holds times throughout (then parsed here, once)."""
         column = next((c for c in (self.time_column, "date", "time", "timestamp")
                        if c is not None and c in frame.columns), None)
-        if column is not None and column != self.time_column and \
-                pd.to_datetime(frame[column], errors="coerce", utc=True).isna().any():
-            return None
-        return column
+        if column is None or column == self.time_column:
+            return frame, column
+        try:
+            times = parse_times(frame[column], column, "history")
+        except DataError:  # whole numbers that are not years: not a time column
+            return frame, None
+        if times.isna().any():
+            return frame, None
+        return frame.assign(**{column: times}), column
 
     def read_rows(self, frame: pd.DataFrame, origin: str) -> np.ndarray:
         """(L, C) float64: the last lookback rows of a checked history after its gaps are filled
