@@ -153,10 +153,9 @@ def warn_of_gaps(steps: np.ndarray, raw: pd.Series, column: str, origin: str) ->
     """Say so when rows are missing from a regular time axis: windows would run across the gap,
     and data.missing fills only cells that are there. (Not an error: business days, for one,
     skip weekends on purpose.)"""
-    forward = steps[steps > np.timedelta64(0)]  # rows at one time are data.duplicates' matter
-    if len(forward) < 2:
+    usual = _most_common_step(steps)
+    if usual is None or len(steps) < 2:
         return
-    usual = pd.Series(forward).mode().iloc[0]
     gaps = steps > usual
     if gaps.any():
         pos = int(np.argmax(gaps))
@@ -172,9 +171,16 @@ def usual_step(index: pd.Index) -> str | None:
     writes a Timedelta; None for an index of row numbers or of fewer than two times."""
     if not isinstance(index, pd.DatetimeIndex) or len(index) < 2:
         return None
-    steps = np.diff(index.to_numpy())
-    steps = steps[steps > np.timedelta64(0)]
-    return str(pd.Timedelta(pd.Series(steps).mode().iloc[0])) if len(steps) else None
+    usual = _most_common_step(np.diff(index.to_numpy()))
+    return None if usual is None else str(pd.Timedelta(usual))
+
+
+def _most_common_step(steps: np.ndarray) -> np.timedelta64 | None:
+    """The most common positive step (rows at one time are data.duplicates' matter), counted
+    in a hash table of the distinct steps: no copy of a long series' steps."""
+    counts = pd.Series(steps).value_counts()
+    counts = counts[counts.index > pd.Timedelta(0)]
+    return counts.index[0].to_timedelta64() if len(counts) else None
 
 
 def nonfinite_columns(values: np.ndarray) -> np.ndarray:
@@ -312,10 +318,12 @@ def resolve_duplicates(frame: pd.DataFrame, policy: str, origin: str) -> pd.Data
     row before them in every column read and refuses rows at one time that differ; `keep_last`
     keeps the last row of each time. Dropping is logged with a count."""
     index = frame.index
-    if not isinstance(index, pd.DatetimeIndex) or index.is_unique:
+    if not isinstance(index, pd.DatetimeIndex):
         return frame
-    times = index.to_numpy()
+    times = index.to_numpy()  # sorted: equal times are neighbours (no hash table of them all)
     later = np.flatnonzero(times[1:] == times[:-1]) + 1  # rows at the time of the row before
+    if not len(later):
+        return frame
     first = int(later[0])
     if policy == "error":
         raise DataError(
