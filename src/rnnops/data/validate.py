@@ -29,7 +29,6 @@ log = logging.getLogger(__name__)
 
 HEADER_LINES = 1
 FLOAT32_MAX = float(np.finfo(np.float32).max)
-DUPLICATES = ("error", "drop_exact", "keep_last")
 SENTINEL_SIGMAS = 5.0  # a repeated round extreme this far from a column's other values is flagged
 
 
