@@ -79,6 +79,8 @@ def post(port: int, data: bytes) -> tuple[int, float]:
     except urllib.error.HTTPError as error:
         error.read()
         status = error.code
+    except (urllib.error.URLError, ConnectionError, TimeoutError):
+        status = 0  # no answer: the connection was closed or timed out
     return status, time.perf_counter() - start
 
 
@@ -175,11 +177,13 @@ def main() -> None:
             times = np.array([t for s, t in r["good"] if s == 200]) * 1e3
             failed = sum(s != 200 for s, _ in r["good"])
             longs = [t for s, t in r["long"] if s == 200]
+            failed += sum(s != 200 for s, _ in r["long"])
             print(f"{label[-28:]:<28}{np.percentile(times, 50):>12.1f}"
                   f"{np.percentile(times, 99):>12.1f}{len(times):>8}{len(longs):>8}"
                   f"{np.median(longs) if longs else float('nan'):>14.2f}{alone:>9.2f}"
                   f"{sum(s == 400 for s, _ in r['bad']):>4}/{len(r['bad'])}"
-                  + (f"  ({failed} good requests failed)" if failed else ""), flush=True)
+                  + (f"  ({failed} good or long requests unanswered)" if failed else ""),
+                  flush=True)
 
 
 if __name__ == "__main__":
