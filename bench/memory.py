@@ -8,11 +8,11 @@ and 21 channels at lookback 96 and 720 (horizon 96).
 The series are ETT files from ../shared/data where they are (1: ETTh1's OT; 7: ETTh1; 21:
 ETTh1, ETTh2 and ETTm1's first rows side by side), else seeded sines with noise of the same
 shape. Each stage runs in its own child process (prepare, then a short train of SegRNN, then
-evaluate without the backtest), which reports its peak RSS and its RSS after the imports; the
-table gives both and the ratio of the stage's own growth (peak - imports) to the prepared
-arrays. `--code` runs evaluate a second time with another checkout's src/ and conf/ on the same
-prepared data and model, under an address-space limit (`--limit-gb`) so that a version that
-would take the machine's memory stops instead.
+evaluate without the backtest), which reports its peak RSS and its resident size after the
+imports; the table gives both and the ratio of the stage's own growth (peak - imports) to the
+prepared arrays. `--code` runs evaluate a second time with another checkout's src/ and conf/ on
+the same prepared data and model, under an address-space limit (`--limit-gb`) so that a version
+that would take the machine's memory stops instead.
 """
 
 from __future__ import annotations
@@ -42,7 +42,7 @@ if {limit!r}:
     resource.setrlimit(resource.RLIMIT_AS, ({limit!r}, {limit!r}))
 with initialize_config_dir({conf!r}, version_base="1.3"):
     cfg = compose("config", overrides={overrides!r})
-imports = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024
+imports = int(open("/proc/self/statm").read().split()[1]) * resource.getpagesize()  # resident
 try:
     run_stage(stage, function, cfg)
     failed = None

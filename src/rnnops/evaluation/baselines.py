@@ -56,9 +56,9 @@ class LinearBaseline:
     add up to the window, so without the ridge term the split would not matter; the penalty
     makes it matter as DLinear's separate layers do.
 
-    The normal equations are accumulated a batch of windows and a channel at a time (`add`,
-    then `solve`): the (2L + 1)-square Gram matrix is all that grows, never a design matrix of
-    every window, which for 21 channels at lookback 720 would take gigabytes.
+    The normal equations are accumulated a batch of windows at a time (`add`, then `solve`):
+    the (2L + 1)-square Gram matrix is all that grows, never a design matrix of every window,
+    which for 21 channels at lookback 720 would take gigabytes.
     """
 
     def __init__(self, kernel: int, ridge: float):
@@ -76,15 +76,14 @@ class LinearBaseline:
 
     def add(self, x: torch.Tensor, y: torch.Tensor, target_columns: list[int]) -> LinearBaseline:
         """Accumulate a batch of training windows: x (N, L, C), y (N, H, targets)."""
-        for i, c in enumerate(target_columns):  # channels stacked: one shared layer
-            a = self.features(x[:, :, c])
-            out = y[:, :, i].double()
-            if self.gram is None:
-                self.gram, self.cross = a.T @ a, a.T @ out
-            else:
-                self.gram.addmm_(a.T, a)
-                self.cross.addmm_(a.T, out)
-            self.rows += len(a)
+        a = self.features(_channel_rows(x[:, :, target_columns]))  # channels stacked: one layer
+        out = _channel_rows(y).double()
+        if self.gram is None:
+            self.gram, self.cross = a.T @ a, a.T @ out
+        else:
+            self.gram.addmm_(a.T, a)
+            self.cross.addmm_(a.T, out)
+        self.rows += len(a)
         return self
 
     def solve(self) -> LinearBaseline:
@@ -102,8 +101,13 @@ class LinearBaseline:
     def __call__(self, x: torch.Tensor, target_columns: list[int]) -> torch.Tensor:
         if self.weight is None:
             raise RuntimeError("fit the linear baseline before forecasting")
-        out = [self.features(x[:, :, c]) @ self.weight for c in target_columns]
-        return torch.stack(out, dim=-1).to(x.dtype)
+        rows = self.features(_channel_rows(x[:, :, target_columns])) @ self.weight  # (N*T, H)
+        return rows.view(len(x), len(target_columns), -1).transpose(1, 2).to(x.dtype)
+
+
+def _channel_rows(x: torch.Tensor) -> torch.Tensor:
+    """(N, T, C) -> (N * C, T): one row per window and channel."""
+    return x.transpose(1, 2).reshape(-1, x.shape[1])
 
 
 def _odd_at_most(n: int) -> int:
