@@ -23,7 +23,6 @@ from rnnops.evaluation.statistical import ARIMABaseline, ETSBaseline
 log = logging.getLogger(__name__)
 
 Predict = Callable[[torch.Tensor, np.ndarray], torch.Tensor]
-LINEAR_BATCH_BYTES = 32 << 20  # training windows per update of the linear baseline's equations
 
 
 @dataclass(frozen=True)
@@ -57,9 +56,7 @@ def _linear(s: Setting, rows: slice) -> Predict:
     train = WindowDataset(torch.from_numpy(s.series[rows]), s.lookback, s.horizon,
                           target_columns=s.target_columns)
     model = LinearBaseline(s.options.linear_kernel, s.options.linear_ridge)
-    # normal equations a batch at a time; larger batches than scoring's, as a batch's Gram
-    # update is one matmul and its temporaries are per channel
-    for index in window_batches(train, budget=LINEAR_BATCH_BYTES):
+    for index in window_batches(train):  # the normal equations, a batch at a time
         model.add(*train.batch(index), s.target_columns)
     model.solve()
     return lambda x, origins: model(x, s.target_columns)
