@@ -37,9 +37,10 @@ READ_CSV = "import pandas as pd\npd.read_csv({path!r})"
 PREPARE = """
 from hydra import compose, initialize_config_dir
 from rnnops.entry import run_stage
+from rnnops.stages.prepare import prepare
 with initialize_config_dir({conf!r}, version_base="1.3"):
     cfg = compose("config", overrides={overrides!r})
-run_stage("prepare", cfg)
+run_stage("prepare", prepare, cfg)
 """
 
 

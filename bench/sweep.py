@@ -199,6 +199,7 @@ def main() -> None:
 
     from rnnops.config import from_dictconfig
     from rnnops.entry import run_stage, seed_everything
+    from rnnops.stages.prepare import prepare
     from rnnops.sweep.objective import load_data
 
     with tempfile.TemporaryDirectory(prefix="rnnops-bench-sweep-") as folder:
@@ -209,7 +210,7 @@ def main() -> None:
             text = (SHARED / "tinyshakespeare.txt").read_text(encoding="utf-8")
             (root / SHAKESPEARE_TEXT).write_text(text[: args.chars], encoding="utf-8")
         prepared = compose(root, args.data, args.stride)
-        run_stage("prepare", prepared)
+        run_stage("prepare", prepare, prepared)
         data = load_data(from_dictconfig(prepared))
         # One LSTM implementation for every trial: the autotuner picks by timing, and on this
         # series the kernels' rounding differences alone can decide a trial's outcome, which

@@ -43,7 +43,8 @@ def parser() -> argparse.ArgumentParser:
     s.add_argument("--output", "-o", type=Path, help="write the forecast CSV here "
                    "(default: print it)")
     s.add_argument("--model", "-m", help="NAME (its latest version), NAME@ALIAS, NAME/VERSION "
-                   "or a models:/ or runs:/ URI (default: tracking.registered_model@champion)")
+                   "or a models:/ or runs:/ URI (default: tracking.registered_model@champion, "
+                   "or the store's only registered model)")
     _common(s)
     s = sub.add_parser("generate", help=GENERATE_HELP, description=GENERATE_HELP,
                        epilog="example: rnnops generate --model ptb-lm@champion --prompt 'the "
@@ -173,22 +174,38 @@ def _store(dictconfig):
     return cfg
 
 
-def read_history(path: Path, delimiter: str = ","):
-    """A history file as a DataFrame: Parquet by its suffix, as prepare tells them apart, else
-    text split at data.delimiter; a missing or unreadable file is a UserError."""
-    import pandas as pd
-
-    from rnnops.data.tables import format_of
+def read_history(path: Path, delimiter: str = ",", time_column: str | None = None):
+    """A history file as prepare reads a training file (rnnops.data.tables.read_table: the same
+    messages on encoding, separator and header): Parquet by its suffix, else text split at
+    data.delimiter."""
+    from rnnops.data.tables import format_of, read_table
     from rnnops.errors import UserError
 
     if not path.is_file():
         raise UserError(f"{path}: no such file")
-    try:
-        if format_of(path.name) == "parquet":
-            return pd.read_parquet(path)
-        return pd.read_csv(path, sep=delimiter)
-    except (ValueError, OSError) as exc:
-        raise UserError(f"{path}: not a readable CSV or Parquet file ({exc})") from None
+    fmt = "parquet" if format_of(path.name) == "parquet" else "csv"
+    return read_table(path, delimiter, time_column, fmt)
+
+
+def default_model(cfg) -> str:
+    """The model predict uses without -m: tracking.registered_model's champion; where the store
+    holds no model of that name but exactly one other, that one (its champion, else its latest
+    version)."""
+    from rnnops import tracking
+    from rnnops.errors import UserError
+
+    name = cfg.tracking.registered_model
+    held = tracking.registered_models()
+    if name in held or not held:
+        return f"{name}@{tracking.CHAMPION}"
+    if len(held) == 1:
+        (only, aliases), = held.items()
+        chosen = f"{only}@{tracking.CHAMPION}" if tracking.CHAMPION in aliases else only
+        logging.getLogger("rnnops.cli").info("no --model: %s, the only registered model in the "
+                                             "store", chosen)
+        return chosen
+    raise UserError(f"no registered model {name!r} (tracking.registered_model) in the store; it "
+                    f"holds {', '.join(sorted(held))}: name one with --model")
 
 
 def predict_command(dictconfig, args) -> int:
@@ -197,13 +214,18 @@ def predict_command(dictconfig, args) -> int:
     from rnnops.errors import DataError, UserError
 
     cfg = _store(dictconfig)
-    history = read_history(args.input, cfg.data.delimiter)
-    name = args.model or f"{cfg.tracking.registered_model}@champion"
+    if not args.input.is_file():  # before the model loads, which takes seconds
+        raise UserError(f"{args.input}: no such file")
+    name = args.model or default_model(cfg)
     model, kind = tracking.load_service(name)
     if kind != "forecaster":
         raise UserError(f"model {name!r} is a language model; use rnnops generate")
+    # The service itself, not MLflow's wrapper: its user holds the file, and reads in full what
+    # a served model's answer leaves out (the cells and times an error is about).
+    service = model.get_raw_model()
+    history = read_history(args.input, cfg.data.delimiter, service.time_column)
     try:
-        forecast = model.predict(history)
+        forecast = service.predict(history)
     except DataError as exc:
         raise DataError(f"{args.input}: {exc}") from None
     if args.output:

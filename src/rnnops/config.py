@@ -51,6 +51,9 @@ class DataConfig:
     columns: tuple[str, ...] | None = None  # inputs for M/MS; null = every numeric column
     length: int = 2000  # synthetic series length
     missing: Literal["interpolate", "ffill", "drop", "error"] = "interpolate"
+    na_values: tuple[str | float, ...] = ()  # cells that mean missing, as pandas' na_values
+    # rows at one time: refuse them, drop exact copies (refusing rows that differ), or keep the last
+    duplicates: Literal["error", "drop_exact", "keep_last"] = "drop_exact"
     lookback: int = 104
     horizon: int = 26
     stride: int = 1
@@ -355,6 +358,8 @@ _RULES: list[tuple[str, typing.Callable[[Any], bool], str]] = [
     ("data.split.test", lambda v: v >= 0, "must be >= 0"),
     ("data.length", lambda v: v >= 1, "must be >= 1"),
     ("data.delimiter", lambda v: len(v) == 1, "must be one character"),
+    ("data.na_values", lambda v: all(isinstance(x, str | int | float) and not isinstance(x, bool)
+                                     for x in v), "must be a list of texts or numbers"),
     ("model.hidden_size", lambda v: v >= 1, "must be >= 1"),
     ("model.num_layers", lambda v: v >= 1, "must be >= 1"),
     ("model.dropout", lambda v: 0 <= v < 1, "must be in [0, 1)"),

@@ -38,6 +38,7 @@ def run_stage(name: str, stage: Callable[[Config], Any], dictconfig: Any, *,
         if reraise:
             raise
         print(f"rnnops {name}: error: {masked(str(exc))}", file=sys.stderr)
+        discard_hydra_run_folder(dictconfig)
         raise SystemExit(2) from None
     except OSError as exc:
         if reraise or exc.errno not in DISK_FULL:
@@ -48,6 +49,30 @@ def run_stage(name: str, stage: Callable[[Config], Any], dictconfig: Any, *,
         print(f"rnnops {name}: error: {exc.strerror or exc}{where}; nothing was kept: free "
               "space (or raise the file size limit) and run the stage again", file=sys.stderr)
         raise SystemExit(2) from None
+
+
+def discard_hydra_run_folder(dictconfig: Any) -> None:
+    """Remove the log folder @hydra.main made for this run (and the folders above it that it
+    leaves empty, up to paths.root): a stage refused with one line writes nothing, Hydra's logs
+    included. Nothing to do outside a Hydra run (the rnnops command composes without one)."""
+    import shutil
+    from pathlib import Path
+
+    from hydra.core.hydra_config import HydraConfig
+    from hydra.types import RunMode
+    from omegaconf import OmegaConf
+
+    if not HydraConfig.initialized() or HydraConfig.get().mode != RunMode.RUN:
+        return
+    folder = Path(HydraConfig.get().runtime.output_dir).resolve()
+    root = Path(str(OmegaConf.select(dictconfig, "paths.root", default="."))).resolve()
+    if root not in folder.parents:
+        return
+    shutil.rmtree(folder, ignore_errors=True)
+    for parent in folder.parents:
+        if parent == root or root not in parent.parents or any(parent.iterdir()):
+            break
+        parent.rmdir()
 
 
 def seed_everything(seed: int) -> None:

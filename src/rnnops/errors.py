@@ -14,4 +14,9 @@ class ConfigError(UserError):
 
 
 class DataError(UserError):
-    """Input data that cannot be used as configured."""
+    """Input data that cannot be used as configured. `public`: the message without what it quotes
+    from the data (cells, times, names the reader does not know), for a served model's answer."""
+
+    def __init__(self, message: str, public: str | None = None):
+        super().__init__(message)
+        self.public = message if public is None else public

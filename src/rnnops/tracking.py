@@ -566,3 +566,11 @@ def load_service(model: str) -> tuple[Any, str]:
     if kind is None:
         raise UserError(f"model {model!r} was not logged by rnnops (no rnnops_kind metadata)")
     return loaded, kind
+
+
+def registered_models() -> dict[str, tuple[str, ...]]:
+    """The registered models in the current store, by name, with their aliases."""
+    import mlflow
+
+    return {m.name: tuple(m.aliases or ()) for m in
+            mlflow.MlflowClient().search_registered_models()}

@@ -98,7 +98,7 @@ def test_column_statistics_over_many_chunks_match_numpy(monkeypatch):
 
 def test_nonfinite_columns_found_in_any_chunk(monkeypatch):
     import rnnops.machine as machine
-    from rnnops.data.tables import nonfinite_columns
+    from rnnops.data.validate import nonfinite_columns
 
     monkeypatch.setattr(machine, "ROW_CHUNK", 1_000)
     x = np.ones((25_500, 4), np.float32)

@@ -12,7 +12,8 @@ import pytest
 
 from rnnops.data.prepared import PreparedData
 from rnnops.data.synthetic import GENERATORS, generate
-from rnnops.data.tables import read_table, set_time_index
+from rnnops.data.tables import read_table
+from rnnops.data.validate import index_by_time
 from tests.data.conftest import SHARED_DATA, needs_shared_data, prepare
 
 
@@ -279,6 +280,6 @@ def test_time_column_parses_alike_in_arrow_and_pandas(tmp_path, stamp):
     times = pd.date_range("2021-03-01", periods=50, freq="h")
     raw = pd.DataFrame({"date": times.strftime(stamp), "y": np.arange(50.0)})
     raw.to_csv(tmp_path / "t.csv", index=False)
-    frame = set_time_index(read_table(tmp_path / "t.csv", time_column="date"), "date", "t.csv")
+    frame = index_by_time(read_table(tmp_path / "t.csv", time_column="date"), "date", "t.csv")
     assert frame.index.equals(pd.DatetimeIndex(times, name="date"))
     assert frame["y"].tolist() == list(range(50))

@@ -8,14 +8,14 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from rnnops.data.tables import set_time_index
+from rnnops.data.validate import index_by_time
 from rnnops.errors import DataError
 from tests.data.conftest import prepare
 
 
 def index_of(times, origin="x.csv"):
     frame = pd.DataFrame({"t": times, "y": np.arange(len(times), dtype=float)})
-    return list(set_time_index(frame, "t", origin).index.astype(str))
+    return list(index_by_time(frame, "t", origin).index.astype(str))
 
 
 def test_zoned_times_are_taken_to_utc():
@@ -56,3 +56,16 @@ def test_missing_rows_in_a_regular_axis_are_reported(caplog):
     with caplog.at_level(logging.WARNING, logger="rnnops.data.tables"):
         index_of([str(t) for t in pd.date_range("2024-01-01", periods=10, freq="h")])
     assert caplog.text == ""
+
+
+def test_prepare_records_the_usual_step_for_the_season(tmp_path):
+    """meta.json keeps the most common step (evaluate reads the season period from it): rows
+    missing from the axis do not change it, as they would change the mean step."""
+    times = pd.date_range("2024-01-01", periods=400, freq="10min").delete([50, 51, 52, 300])
+    pd.DataFrame({"date": times.strftime("%Y-%m-%d %H:%M"),
+                  "load": np.sin(np.arange(len(times)) / 9)}).to_csv(tmp_path / "m.csv",
+                                                                     index=False)
+    prepared = prepare(tmp_path, "data=csv", f"data.path={tmp_path / 'm.csv'}",
+                       "data.target=load", "data.time_column=date", "data.lookback=24",
+                       "data.horizon=6")
+    assert prepared.meta["time_step"] == "0 days 00:10:00"

@@ -296,3 +296,31 @@ def test_dvc_plots_show_renders_every_evaluate_plot(evaluated, tmp_path):
     assert windows["encoding"]["detail"] == {"field": "window", "type": "nominal"}
     gates = shown["data"]["gate activations (mean over units)"][0]["content"]
     assert {row["gate"] for row in gates["data"]["values"]} == {"input", "forget", "output"}
+
+
+def test_a_constant_target_has_no_mase_and_the_report_says_why(tmp_path):
+    """MASE divides by the seasonal-naive error of the training rows, 0 for a constant target:
+    metrics.json holds null (valid JSON, no bare NaN) and report.md the reason; the season is
+    read from the hourly timestamps."""
+    times = pd.date_range("2024-01-01", periods=600, freq="h")
+    pd.DataFrame({"date": times.strftime("%Y-%m-%d %H:%M"), "level": 5.0}).to_csv(
+        tmp_path / "flat.csv", index=False)
+    cfg = tiny(tmp_path, "data=csv", f"data.path={tmp_path / 'flat.csv'}", "data.target=level",
+               "data.time_column=date", "data.lookback=48", "data.horizon=12",
+               "train.max_epochs=1", "train.limit_batches=2", "train.use_best_params=false",
+               "evaluate.backtest.folds=0")
+    for stage in ("prepare", "train", "evaluate"):
+        run_stage(stage, cfg)
+
+    def no_nan(constant):
+        raise AssertionError(f"bare {constant} in metrics.json")
+
+    metrics = json.loads((tmp_path / "reports/metrics.json").read_text(), parse_constant=no_nan)
+    assert {name: (m["mase"], m["mase_original"]) for name, m in metrics.items()} == {
+        name: (None, None) for name in ["model", *BASELINES]}
+    assert metrics["last_value"]["mse"] == 0.0
+    report = (tmp_path / "reports/report.md").read_text()
+    assert "**season period**: 24 (from the timestamps: a day of 24 steps of 1 hour)" in report
+    assert "**MASE**: none (null in metrics.json): the training rows of 'level' repeat the " \
+           "seasonal-naive forecast exactly" in report
+    assert "| last_value | 0 | 0 | 0 | 0 | n/a |" in report

@@ -7,7 +7,9 @@ weights); the language model is a tiny one logged here (LM registration is not i
 
 from __future__ import annotations
 
+import io
 import json
+import logging
 import os
 import socket
 import subprocess
@@ -27,11 +29,12 @@ from rnnops.data.prepared import PreparedData
 from rnnops.data.text import Vocabulary
 from rnnops.models import build_model
 from rnnops.models.language import build_language_model
-from tests.conftest import ROOT, run_stage
+from tests.conftest import ROOT, compose, run_stage
 from tests.e2e.conftest import tiny
 
 NAME = "serving-test-forecaster"
 LM = "serving-test-lm"
+CODED = "serving-test-coded"  # the forecaster again, its data's gaps marked -9999
 
 
 @pytest.fixture(scope="module")
@@ -55,6 +58,11 @@ def store(tmp_path_factory):
         vocab = Vocabulary(("<eos>", "<unk>", "the", "cat", "sat", "on", "mat"))
         lm = build_language_model(ModelConfig(name="lstm", hidden_size=8), len(vocab)).eval()
         tracking.log_language_model(lm, vocab, "word", LM)
+        # the same network trained, as it were, on data that marked gaps with -9999
+        coded = PreparedData(data.arrays, data.columns, data.target_columns, data.scaler,
+                             {**data.meta, "data_settings": {**data.meta["data_settings"],
+                                                             "na_values": [-9999]}})
+        tracking.log_model(model, coded, 104, 26, CODED)
     raw = data.scaler.inverse(data.arrays["test"][:150].astype(np.float64))[:, 0]
     history = pd.DataFrame({"date": pd.date_range("1990-01-06", periods=150, freq="W-SAT"),
                             "co2": raw})
@@ -117,7 +125,8 @@ def test_rnnops_predict_writes_the_forecast(store):
     (lambda h: h.rename(columns={"co2": "ppm"}), f"{NAME}@champion",
      "{file}: history has no column 'co2' (the model reads co2; got date, ppm)"),
     (lambda h: h.iloc[::-1], f"{NAME}@champion",
-     "{file}: history: column 'date' is not sorted: row 3 (1992-11-07) comes before row 2"),
+     "{file}: history: column 'date' is not sorted: row 3 (1992-11-07 00:00:00) comes before "
+     "row 2"),
     (lambda h: h, "no-such-model@champion", "model 'no-such-model@champion': Registered Model "
      "with name=no-such-model not found"),
     (lambda h: h, f"{NAME}@best", f"model '{NAME}@best': Registered model alias best not found"),
@@ -150,9 +159,10 @@ def post(port: int, body: dict) -> tuple[int, dict]:
         return error.code, json.loads(error.read())
 
 
-def test_mlflow_models_serve_answers_invocations(store):
-    root, config, data, model, *_ = store
-    history = store[-1]
+@pytest.fixture(scope="module")
+def served(store):
+    """The port of `mlflow models serve` running the champion forecaster on 127.0.0.1."""
+    root = store[0]
     port = free_port()
     # the server runs `uvicorn` from PATH: the one beside this interpreter
     env = {**os.environ, "MLFLOW_TRACKING_URI": f"sqlite:///{root / 'mlruns' / 'mlflow.db'}",
@@ -172,24 +182,31 @@ def test_mlflow_models_serve_answers_invocations(store):
                     raise AssertionError(f"server did not start: {server.stderr.read()}") \
                         from None
                 time.sleep(1)
-        body = {"dataframe_split": {"columns": ["co2"],
-                                    "data": [[v] for v in history["co2"].tolist()]}}
-        status, answer = post(port, body)
-        assert status == 200, answer
-        frame = pd.DataFrame(answer["predictions"])
-        np.testing.assert_allclose(frame["co2"], expected_forecast(data, model, history),
-                                   rtol=1e-5)
-        status, answer = post(port, {"inputs": history["co2"].tolist()})  # an array
-        assert status == 200
-        np.testing.assert_allclose(pd.DataFrame(answer["predictions"])["co2"], frame["co2"])
-        status, answer = post(port, {"inputs": history["co2"].tolist()[:20]})
-        assert status == 400  # the client reads why, not MLflow's generic message
-        assert answer["error_code"] == "INVALID_PARAMETER_VALUE"
-        assert answer["message"].endswith(
-            "history has 20 rows; the model needs at least 104 (its lookback)")
+        yield port
     finally:
         server.terminate()
         server.wait(timeout=30)
+
+
+def test_mlflow_models_serve_answers_invocations(store, served):
+    root, config, data, model, *_ = store
+    history = store[-1]
+    port = served
+    body = {"dataframe_split": {"columns": ["co2"],
+                                "data": [[v] for v in history["co2"].tolist()]}}
+    status, answer = post(port, body)
+    assert status == 200, answer
+    frame = pd.DataFrame(answer["predictions"])
+    np.testing.assert_allclose(frame["co2"], expected_forecast(data, model, history),
+                               rtol=1e-5)
+    status, answer = post(port, {"inputs": history["co2"].tolist()})  # an array
+    assert status == 200
+    np.testing.assert_allclose(pd.DataFrame(answer["predictions"])["co2"], frame["co2"])
+    status, answer = post(port, {"inputs": history["co2"].tolist()[:20]})
+    assert status == 400  # the client reads why, not MLflow's generic message
+    assert answer["error_code"] == "INVALID_PARAMETER_VALUE"
+    # MLflow would put the whole request in front of it: the answer names the problem only
+    assert answer["message"] == "history has 20 rows; the model needs at least 104 (its lookback)"
 
 
 def test_language_model_generates_with_every_method(store):
@@ -265,3 +282,198 @@ def test_rnnops_predict_elsewhere_reads_mlflow_tracking_uri_and_writes_nothing(s
                          timeout=300)
     assert out.returncode == 2 and "no MLflow store at" in out.stderr
     assert list(elsewhere.iterdir()) == []
+
+
+# --- real-world files: one validator for prepare, rnnops predict and the served model ----------
+
+PREPARE_CSV = ["data=csv", "data.target=co2", "data.time_column=date", "data.lookback=104",
+               "data.horizon=26"]
+
+
+@pytest.fixture(scope="module")
+def weekly(store):
+    """300 weekly rows of the CO2 series in original units: enough for prepare's three splits
+    at lookback 104 and horizon 26, and a history of any length the model takes."""
+    data = store[2]
+    raw = data.scaler.inverse(data.arrays["train"][:300].astype(np.float64))[:, 0]
+    return pd.DataFrame({"date": pd.date_range("1980-01-05", periods=300, freq="W-SAT")
+                         .strftime("%Y-%m-%d"), "co2": np.round(raw, 3)})
+
+
+def csv_of(frame: pd.DataFrame, sep: str = ",") -> bytes:
+    return frame.to_csv(index=False, sep=sep).encode()
+
+
+def body_of(frame: pd.DataFrame) -> dict:
+    return {"dataframe_split": {"columns": list(frame.columns),
+                                "data": frame.astype(object).values.tolist()}}
+
+
+def with_cell(frame: pd.DataFrame, row: int, value) -> pd.DataFrame:
+    out = frame.astype({"co2": object})
+    out.loc[row, "co2"] = value
+    return out
+
+
+def latin1(frame: pd.DataFrame) -> bytes:
+    lines = csv_of(frame).split(b"\n")
+    lines[101] = lines[101].replace(b",", "\u00e9,".encode("latin-1"), 1)
+    return b"\n".join(lines)
+
+
+def differing_copy(frame: pd.DataFrame) -> pd.DataFrame:
+    copy = frame.iloc[[199]].assign(co2=frame["co2"].iloc[199] + 1)
+    return pd.concat([frame.iloc[:200], copy, frame.iloc[200:]], ignore_index=True)
+
+
+# name -> (the table, how the file is written, the line prepare and predict both print, the
+# served model's answer (None: a file matter), request text the answer must not repeat)
+BAD_FILES = {
+    "duplicate column names": (
+        lambda f: f.assign(extra=f["co2"]).set_axis(["date", "co2", "co2"], axis=1), csv_of,
+        "column 'co2' appears twice (columns 2 and 3); give each column its own name",
+        "history: columns 2 and 3 have the same name 'co2'", ()),
+    "rows at one time that differ": (
+        differing_copy, csv_of,
+        "rows 201 and 202 share the time 1983-10-29 00:00:00 but differ in column 'co2' (318 "
+        "and 319); keep one row per time, or set data.duplicates=keep_last to keep the last",
+        "history: rows 201 and 202 have the same time but differ in column 'co2'",
+        ("1983-10-29", "318")),
+    "text outside the lookback": (
+        lambda f: with_cell(f, 3, "broken-sensor"), csv_of,
+        "row 5, column 'co2': 'broken-sensor' is not a number",
+        "history: row 5, column 'co2': a cell that is not a number", ("broken-sensor",)),
+    "a number beyond float32": (
+        lambda f: with_cell(f, 250, 1e39), csv_of,
+        "row 252, column 'co2': 1e+39 is beyond float32's range",
+        "history: row 252, column 'co2': a value beyond float32's range", ("1e+39", "1e39")),
+    "an infinity outside the lookback": (
+        lambda f: with_cell(f, 3, np.inf), csv_of,
+        "row 5, column 'co2': infinite value inf; replace it or leave the cell empty",
+        "history: row 5, column 'co2': an infinite value", ()),
+    "newest first": (
+        lambda f: f.iloc[::-1], csv_of,
+        "column 'date' is not sorted: row 3 (1985-09-21 00:00:00) comes before row 2 "
+        "(1985-09-28 00:00:00); sort the file by time",
+        "history: column 'date' is not sorted: row 3 comes before row 2", ("1985-09",)),
+    "separated by semicolons": (
+        lambda f: f, lambda f: csv_of(f, ";"),
+        "one column 'date;co2' was read; the file seems to be separated by ';': set "
+        "data.delimiter=';'", None, ()),
+    "latin-1 bytes": (
+        lambda f: f, latin1, "line 102 is not UTF-8 (byte 0xe9 at offset", None, ()),
+}
+
+
+@pytest.mark.parametrize("case", sorted(BAD_FILES))
+def test_a_bad_file_is_refused_alike_by_prepare_predict_and_the_served_model(
+        store, weekly, served, tmp_path, capsys, case):
+    """The same file: prepare and rnnops predict stop with exit 2 and the same one line, and
+    write nothing; the served model answers the same table with 400 and that line's public
+    form, which repeats nothing of the request."""
+    from rnnops.cli import main
+
+    make, write, line, public, payload = BAD_FILES[case]
+    table = make(weekly)
+    path = tmp_path / "bad.csv"
+    path.write_bytes(write(table))
+    out = tmp_path / "prepared"
+    with pytest.raises(SystemExit) as stop:
+        run_stage("prepare", compose(f"paths.root={out}", *PREPARE_CSV, f"data.path={path}"))
+    assert stop.value.code == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert err == [f"rnnops prepare: error: {path}: {line}"] or (
+        len(err) == 1 and err[0].startswith(f"rnnops prepare: error: {path}: ") and line in err[0])
+    assert not (out / "data").exists()
+
+    forecast = tmp_path / "out" / "forecast.csv"
+    code = main(["predict", "-i", str(path), "-m", NAME, "-o", str(forecast),
+                 f"paths.root={store[0]}"])
+    err = capsys.readouterr().err.strip().splitlines()
+    assert code == 2 and len(err) == 1 and line in err[0], err
+    assert err[0].startswith(f"rnnops predict: error: {path}: ")
+    assert not forecast.parent.exists()
+
+    if public is None:
+        return
+    status, answer = post(served, body_of(table))
+    assert status == 400 and answer["error_code"] == "INVALID_PARAMETER_VALUE", answer
+    assert answer["message"].startswith(public), answer["message"]
+    for text in payload:
+        assert text not in answer["message"]
+
+
+def test_exact_copies_and_missing_value_codes_pass_all_three(store, weekly, served, tmp_path,
+                                                             caplog):
+    """A byte-identical repeated row is dropped (with a count) by prepare, predict and the
+    served model alike; -9999 read as missing where the data was prepared with
+    data.na_values=[-9999], and warned of where it was not."""
+    from rnnops.cli import main
+
+    def forecast_of(path, model=NAME):
+        out = tmp_path / f"{path.stem}-{model}.csv"
+        assert main(["predict", "-i", str(path), "-m", model, "-o", str(out),
+                     f"paths.root={store[0]}"]) == 0
+        return pd.read_csv(out)["co2"].to_numpy()
+
+    clean, copied = tmp_path / "clean.csv", tmp_path / "copied.csv"
+    clean.write_bytes(csv_of(weekly))
+    copied.write_bytes(csv_of(pd.concat([weekly.iloc[:250], weekly.iloc[[249]],
+                                         weekly.iloc[250:]])))
+    with caplog.at_level(logging.WARNING, logger="rnnops.data.validate"):
+        with_copy = run_stage("prepare", compose(f"paths.root={tmp_path / 'a'}", *PREPARE_CSV,
+                                                 f"data.path={copied}"))
+    assert "dropped 1 rows that repeat the row before them exactly (the first at row 252" \
+        in caplog.text
+    without = run_stage("prepare", compose(f"paths.root={tmp_path / 'b'}", *PREPARE_CSV,
+                                           f"data.path={clean}"))
+    for split in ("train", "val", "test"):
+        np.testing.assert_array_equal(with_copy.arrays[split], without.arrays[split])
+    np.testing.assert_array_equal(forecast_of(copied), forecast_of(clean))
+    status, answer = post(served, body_of(pd.concat([weekly.iloc[:250], weekly.iloc[[249]],
+                                                     weekly.iloc[250:]])))
+    assert status == 200
+    np.testing.assert_allclose(pd.DataFrame(answer["predictions"])["co2"], forecast_of(clean),
+                               rtol=1e-6)
+
+    coded, empty = tmp_path / "coded.csv", tmp_path / "empty.csv"
+    coded.write_bytes(csv_of(with_cell(with_cell(weekly, 100, -9999), 290, -9999)))
+    empty.write_bytes(csv_of(with_cell(with_cell(weekly, 100, None), 290, None)))
+    caplog.clear()
+    with caplog.at_level(logging.WARNING, logger="rnnops.data.validate"):
+        run_stage("prepare", compose(f"paths.root={tmp_path / 'c'}", *PREPARE_CSV,
+                                     f"data.path={coded}"))
+    assert "column 'co2' holds -9999 in 2 rows (the first at row 102)" in caplog.text
+    named = run_stage("prepare", compose(f"paths.root={tmp_path / 'd'}", *PREPARE_CSV,
+                                         f"data.path={coded}", "data.na_values=[-9999]"))
+    gaps = run_stage("prepare", compose(f"paths.root={tmp_path / 'e'}", *PREPARE_CSV,
+                                        f"data.path={empty}"))
+    for split in ("train", "val", "test"):
+        np.testing.assert_array_equal(named.arrays[split], gaps.arrays[split])
+    np.testing.assert_array_equal(forecast_of(coded, CODED), forecast_of(empty, CODED))
+
+
+def test_predict_without_a_model_name_takes_the_only_one(store, tmp_path, tmp_path_factory):
+    """With no -m and no model of tracking.registered_model's name, predict takes the store's
+    only registered model, or names those it holds."""
+    from rnnops import tracking
+    from rnnops.config import from_dictconfig
+
+    root, config, data, model, *_ = store
+    history = root / "history.csv"
+    out = rnnops("predict", "-i", str(history), f"paths.root={root}")
+    assert out.returncode == 2
+    assert out.stderr.strip() == (
+        "rnnops predict: error: no registered model 'rnnops-co2-forecaster' "
+        "(tracking.registered_model) in the store; it holds serving-test-coded, "
+        f"{NAME}, {LM}: name one with --model")
+    alone = tmp_path_factory.mktemp("alone")
+    cfg = from_dictconfig(tiny(alone))
+    tracking.configure(cfg)
+    with tracking.run("only-one"):
+        tracking.log_model(model, data, 104, 26, "the-only-forecaster")
+    out = rnnops("predict", "-i", str(history), f"paths.root={alone}")
+    assert out.returncode == 0, out.stderr
+    forecast = pd.read_csv(io.StringIO(out.stdout))
+    np.testing.assert_allclose(forecast["co2"], expected_forecast(data, model, store[-1]),
+                               rtol=1e-6)

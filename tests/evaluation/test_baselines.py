@@ -73,3 +73,18 @@ def test_linear_baseline_shares_its_layers_across_target_channels():
     pred = model(x2, [0, 1])
     assert torch.allclose(pred[..., 1], 2 * pred[..., 0], atol=1e-3)
     assert np.isfinite(pred.numpy()).all()
+
+
+def test_linear_baseline_from_batches_equals_the_fit_on_all_windows():
+    """Normal equations accumulated a batch at a time (as evaluate fits it) solve to the same
+    layers as one design matrix of every window."""
+    x, y = seasonal_windows(trend=0.01)
+    x3 = torch.cat([x, 0.5 * x + 1, -x], dim=-1)
+    y3 = torch.cat([y, 0.5 * y + 1], dim=-1)
+    whole = LinearBaseline(25, 1e-3).fit(x3, y3, [0, 1])
+    batched = LinearBaseline(25, 1e-3)
+    for part in torch.arange(len(x3)).split(37):
+        batched.add(x3[part], y3[part], [0, 1])
+    batched.solve()
+    assert batched.rows == whole.rows == 2 * len(x3)
+    torch.testing.assert_close(batched.weight, whole.weight, rtol=1e-9, atol=1e-10)

@@ -62,3 +62,41 @@ def test_perplexity_and_bits_per_character_by_hand():
     nll = (math.log(2) + math.log(4)) / 2
     assert perplexity(logits, torch.tensor([[0, 3]])) == pytest.approx(math.exp(nll), rel=1e-6)
     assert bits_per_character(logits, torch.tensor([[0, 3]])) == pytest.approx(1.5, rel=1e-6)
+
+
+def test_error_sums_over_batches_equal_the_errors_of_all_windows():
+    from rnnops.evaluation.metrics import ErrorSums
+
+    g = torch.Generator().manual_seed(0)
+    pred, target = torch.randn(50, 4, 3, generator=g), torch.randn(50, 4, 3, generator=g)
+    scale = torch.tensor([0.5, 1.0, 2.0], dtype=torch.float64)
+    sums = ErrorSums()
+    for part in torch.arange(50).split(7):
+        sums.add(pred[part], target[part])
+    whole = forecast_errors(pred, target, scale)
+    assert sums.errors(scale) == pytest.approx(whole, rel=1e-12)
+    diff = pred.double() - target.double()
+    assert whole["mse"] == pytest.approx(float(diff.pow(2).mean()), rel=1e-12)
+    assert whole["smape"] == pytest.approx(
+        100 * float((2 * diff.abs() / (pred.double().abs() + target.double().abs())).mean()),
+        rel=1e-12)
+    assert whole["mase"] == pytest.approx(float((diff.abs().mean(dim=(0, 1)) / scale).mean()))
+    np.testing.assert_allclose(sums.by_step()["mae"], diff.abs().mean(dim=(0, 2)).numpy())
+    # the sums work in place on their own copies, never on the caller's tensors
+    p64, t64 = pred.double(), target.double().expand(50, 4, 3)
+    kept = p64.clone()
+    ErrorSums().add(p64, t64)
+    assert torch.equal(p64, kept) and bool((p64 < 0).any())
+
+
+def test_mase_of_a_constant_channel_is_null_in_json():
+    import json
+
+    from rnnops.evaluation.metrics import finite_or_none
+
+    flat = naive_scale(np.full((10, 1), 3.0), 2)
+    assert flat.tolist() == [0.0]
+    errors = forecast_errors(torch.full((2, 3, 1), 3.0), torch.full((2, 3, 1), 3.0), flat)
+    assert math.isnan(errors["mase"]) and errors["mse"] == 0.0
+    text = json.dumps(finite_or_none({"model": errors}), allow_nan=False)
+    assert json.loads(text)["model"]["mase"] is None

@@ -6,7 +6,7 @@ from __future__ import annotations
 import pandas as pd
 
 from rnnops.config import DataConfig
-from rnnops.data.tables import to_numeric
+from rnnops.data.validate import Rules, check_names, validated
 from rnnops.errors import ConfigError
 
 
@@ -18,12 +18,23 @@ def _numeric_looking(column: pd.Series) -> bool:
     return bool(pd.to_numeric(column, errors="coerce").notna().any())
 
 
+def rules(cfg: DataConfig, time_column: str | None) -> Rules:
+    """The checks a table of this data gets (training file and served history alike)."""
+    return Rules(time_column, tuple(cfg.na_values), cfg.duplicates)
+
+
 def select_features(
-    frame: pd.DataFrame, cfg: DataConfig, origin: str
+    frame: pd.DataFrame, cfg: DataConfig, origin: str, time_column: str | None = None
 ) -> tuple[pd.DataFrame, list[int]]:
-    """The input columns as float64 (target first for S) and the positions of the targets."""
+    """The input columns as one checked float32 frame (target first for S), indexed by
+    `time_column` when the frame holds its times there, and the positions of the targets."""
     frame = frame.rename(columns=str)  # a new frame (no data copy): the caller's stays as it was
-    found = list(frame.columns)
+    check_names(frame.columns, origin)
+    found = [c for c in frame.columns if c != time_column]
+    for key, names in (("data.target", [cfg.target]), ("data.columns", cfg.columns or [])):
+        if time_column in names:
+            raise ConfigError(key, f"{time_column!r} is the time column of {origin} (data."
+                                   f"time_column); name columns of values: {', '.join(found)}")
     if cfg.target not in found:
         raise ConfigError("data.target", f"no column {cfg.target!r} in {origin}; columns are "
                                          f"{', '.join(found)}")
@@ -39,6 +50,6 @@ def select_features(
         inputs = [c for c in found if c == cfg.target or _numeric_looking(frame[c])]
     if cfg.target not in inputs:
         inputs.append(cfg.target)
-    numeric = to_numeric(frame, inputs, origin)
+    numeric = validated(frame, inputs, origin, rules(cfg, time_column))
     targets = list(range(len(inputs))) if cfg.features == "M" else [inputs.index(cfg.target)]
     return numeric, targets

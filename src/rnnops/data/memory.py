@@ -30,6 +30,16 @@ def _glibc(name: str):
         return None
 
 
+def return_freed_memory(threshold: int = 1 << 20) -> bool:
+    """From now on, buffers of `threshold` bytes or more are mapped on their own and unmapped
+    when freed; False where it cannot be set. glibc's default moves its threshold up to the
+    largest buffer freed so far, after which buffers of that size come from the heap, whose
+    freed pages it keeps: scoring windows a batch at a time then grows the process by many
+    batches' worth instead of a few (docs/benchmarks.md, evaluate's memory)."""
+    mallopt = _glibc("mallopt")
+    return mallopt is not None and bool(mallopt(_M_MMAP_THRESHOLD, threshold))
+
+
 def release_free_memory() -> None:
     """Return malloc's free pages to the OS."""
     trim = _glibc("malloc_trim")

@@ -13,7 +13,7 @@ import numpy as np
 import pandas as pd
 
 from rnnops.config import DataConfig
-from rnnops.data.tables import nonfinite_columns
+from rnnops.data.validate import nonfinite_columns
 from rnnops.errors import DataError
 from rnnops.machine import map_row_chunks
 

@@ -26,7 +26,8 @@ PREPARE_AGAIN = ("run the prepare stage again with this run's settings (dvc repr
 #: and the keys only later stages read (stride, season_period).
 PREPARED_BY: dict[str, tuple[str, ...]] = {
     "series": ("name", "source", "dataset", "path", "url", "sha256", "format", "delimiter",
-               "time_column", "target", "features", "columns", "length", "missing", "lookback",
+               "time_column", "target", "features", "columns", "length", "missing", "na_values",
+               "duplicates", "lookback",
                "horizon", "split", "scaler"),
     "text": ("name", "source", "dataset", "path", "url", "sha256", "level", "split"),
 }

@@ -1,5 +1,6 @@
-"""Where series come from. Each source returns a frame indexed by time (or by row), one column
-per series, raw values; prepare then picks features, fills gaps, splits and scales.
+"""Where series come from. Each source returns a frame of raw cells, one column per series, indexed
+by time or by row, or holding its times in a column that rnnops.data.validate parses; prepare
+then picks features, checks them, fills gaps, splits and scales.
 
 A new source is one function plus one registry line.
 """
@@ -16,7 +17,7 @@ import pandas as pd
 
 from rnnops.config import DataConfig
 from rnnops.data import catalog, download, synthetic
-from rnnops.data.tables import format_of, read_table, set_time_index
+from rnnops.data.tables import format_of, read_table
 from rnnops.errors import ConfigError
 
 
@@ -25,6 +26,7 @@ class Loaded:
     frame: pd.DataFrame  # raw cells; numeric conversion and checks happen in prepare
     origin: str  # how errors name the input: a file path, URL or dataset name
     sha256: str | None = None  # hash of the raw input file, when there is one
+    time_column: str | None = None  # the column of `frame` holding its times, still unparsed
 
 
 def require(cfg: DataConfig, key: str) -> str:
@@ -69,9 +71,7 @@ def _table(cfg: DataConfig, path: Path, origin_sha: str | None = None) -> Loaded
         # hashlib releases the GIL: the file is hashed on the side while it is parsed
         digest = pool.submit(download.sha256_of, path) if origin_sha is None else None
         frame = read_table(path, cfg.delimiter, cfg.time_column, cfg.format)
-        if cfg.time_column:
-            frame = set_time_index(frame, cfg.time_column, str(path))
-        return Loaded(frame, str(path), origin_sha or digest.result())
+        return Loaded(frame, str(path), origin_sha or digest.result(), cfg.time_column)
 
 
 def load_file(cfg: DataConfig, cache: Path) -> Loaded:
@@ -101,9 +101,9 @@ def load_ett(cfg: DataConfig, cache: Path) -> Loaded:
     name = choose("data.dataset", cfg.dataset, ETT_DATASETS, "ETT dataset")
     path = catalog.locate(f"{name}.csv", cfg.root, cache)
     time_column = cfg.time_column or "date"
-    frame = set_time_index(read_table(path, time_column=time_column), time_column, str(path))
+    frame = read_table(path, time_column=time_column)
     sha256 = catalog.FILES[f"{name}.csv"].sha256 or download.sha256_of(path)  # meta.json's hash
-    return Loaded(frame, str(path), sha256)
+    return Loaded(frame, str(path), sha256, time_column)
 
 
 def load_synthetic(cfg: DataConfig, cache: Path) -> Loaded:

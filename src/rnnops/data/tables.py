@@ -1,5 +1,6 @@
-"""Reading a user's table (CSV or Parquet) and checking it, with errors that point at the file,
-row and column. Row numbers are the file's line numbers (the header is line 1)."""
+"""Reading a user's table (CSV or Parquet), with errors that point at the file and line: the
+file-level checks (encoding, separator, header). The cells are checked by rnnops.data.validate,
+for training files and served histories alike."""
 
 from __future__ import annotations
 
@@ -15,24 +16,19 @@ import numpy as np
 import pandas as pd
 
 from rnnops.data.memory import release_free_memory, retain_freed_memory
-from rnnops.errors import ConfigError, DataError
-from rnnops.machine import map_row_chunks, usable_cores
+from rnnops.data.validate import HEADER_LINES, check_names, nonfinite_columns
+from rnnops.errors import DataError
+from rnnops.machine import usable_cores
 
 log = logging.getLogger(__name__)
 
 CSV_SUFFIXES = {".csv", ".tsv", ".txt"}
 PARQUET_SUFFIXES = {".parquet", ".pq"}
-HEADER_LINES = 1
 SAMPLE_ROWS = 100  # rows read first to learn the header and the time column's format
 TIME_UNIT = "us"  # pandas' resolution for parsed text: the same index either way
 TRIM_BYTES = 32 << 20  # hand freed table memory back to the OS after this much was copied
 MAX_PARSERS = 8  # each holds a piece and parser buffers a few times its size
 PIECE_BYTES = 16 << 20  # text per piece of the numeric reader: fewer parser calls, bounded buffers
-
-
-def line_of(position: int) -> int:
-    """File line of the row at 0-based `position` in a CSV with one header line."""
-    return position + HEADER_LINES + 1
 
 
 def _time_type(sample: pd.Series):
@@ -238,23 +234,31 @@ def read_table(path: Path, delimiter: str = ",", time_column: str | None = None,
         raise DataError(f"{path}: no such file; check data.path")
     if fmt == "parquet":
         try:
+            import pyarrow.parquet as pq
+
+            check_names(pq.read_schema(path).names, str(path))
             frame = pd.read_parquet(path)
+        except DataError:
+            raise
         except Exception as exc:  # pyarrow raises several types for a broken file
             raise DataError(f"{path}: not a readable Parquet file ({exc})") from None
     else:
         if path.stat().st_size == 0:
             raise DataError(f"{path}: the file is empty; it needs a header line and rows")
         try:
+            # pandas would read a name given twice as OT and OT.1, arrow refuse it with a trace
+            check_names(_csv_header(path, delimiter), str(path))
             frame = _read_csv_float32(path, delimiter, time_column)
+            if frame is not None and _holds_infinity(frame):
+                frame = None  # "inf", or a number beyond float32 such as 1e39: tell which below
             if frame is None:
                 # The C parser makes clean numeric columns float64; a column with a bad cell stays
-                # text, and to_numeric then reports that cell's row.
+                # text, and the checks then report that cell's row.
                 frame = pd.read_csv(path, sep=delimiter, encoding="utf-8")
-        except UnicodeDecodeError as exc:
-            raise DataError(
-                f"{path}: byte 0x{exc.object[exc.start]:02x} at offset {exc.start} is not UTF-8; "
-                "save the file as UTF-8"
-            ) from None
+        except UnicodeDecodeError:
+            offset, byte, line = _first_non_utf8(path)
+            raise DataError(f"{path}: line {line} is not UTF-8 (byte 0x{byte:02x} at offset "
+                            f"{offset}); save the file as UTF-8") from None
         except pd.errors.EmptyDataError:
             raise DataError(f"{path}: the file is empty; it needs a header line and rows") from None
         except pd.errors.ParserError as exc:
@@ -271,117 +275,36 @@ def read_table(path: Path, delimiter: str = ",", time_column: str | None = None,
     return frame
 
 
-def parse_times(raw: pd.Series, column: str, origin: str) -> pd.Series:
-    """Timestamps as naive datetimes (NaT where a cell is not one). Times with a zone (a trailing
-    Z, or offsets that change at a daylight-saving switch) are taken to UTC; whole numbers are
-    years, which pandas would otherwise read as nanoseconds since 1970."""
-    if pd.api.types.is_integer_dtype(raw):
-        if not raw.between(1, 9999).all():
-            raise DataError(f"{origin}: column {column!r} holds whole numbers that are not years; "
-                            "write its times as dates (e.g. 2024-01-31 12:00)")
-        return pd.to_datetime(raw.astype(str).str.zfill(4), format="%Y", errors="coerce")
-    return pd.to_datetime(raw, errors="coerce", utc=True).dt.tz_localize(None)
+def _holds_infinity(frame: pd.DataFrame) -> bool:
+    """Whether a float32 frame of the fast reader holds an infinity: one pass of column sums,
+    then a closer look at the columns they flag."""
+    values = frame.select_dtypes(np.float32).to_numpy()
+    return any(np.isinf(values[:, j]).any() for j in np.flatnonzero(nonfinite_columns(values)))
 
 
-def set_time_index(frame: pd.DataFrame, column: str, origin: str) -> pd.DataFrame:
-    """Parse `column` as timestamps and make it the index; it must be sorted and unique."""
-    if column not in frame.columns:
-        raise ConfigError(
-            "data.time_column",
-            f"no column {column!r} in {origin}; columns are {', '.join(map(str, frame.columns))}",
-        )
-    raw = frame[column]
-    times = parse_times(raw, column, origin)
-    bad = times.isna()
-    if bad.any():
-        pos = int(np.argmax(bad.to_numpy()))
-        raise DataError(
-            f"{origin}: row {line_of(pos)}, column {column!r}: {raw.iloc[pos]!r} is not a timestamp"
-        )
-    values = times.to_numpy()
-    steps = np.diff(values)
-    if (steps < np.timedelta64(0)).any():
-        pos = int(np.argmax(steps < np.timedelta64(0))) + 1
-        raise DataError(
-            f"{origin}: column {column!r} is not sorted: row {line_of(pos)} ({raw.iloc[pos]}) "
-            f"comes before row {line_of(pos - 1)} ({raw.iloc[pos - 1]}); sort the file by time"
-        )
-    if (steps == np.timedelta64(0)).any():
-        pos = int(np.argmax(steps == np.timedelta64(0))) + 1
-        raise DataError(
-            f"{origin}: column {column!r}: duplicate timestamp {raw.iloc[pos]} at rows "
-            f"{line_of(pos - 1)} and {line_of(pos)}; keep one row per time"
-        )
-    warn_of_gaps(steps, raw, column, origin)
-    return frame.drop(columns=[column]).set_index(pd.DatetimeIndex(times, name=column))
+def _csv_header(path: Path, delimiter: str) -> list[str]:
+    """The names in a CSV file's first line, as its reader splits them (quotes and all)."""
+    import csv
+
+    with open(path, encoding="utf-8-sig", newline="") as f:
+        return next(csv.reader(f, delimiter=delimiter), [])
 
 
-def warn_of_gaps(steps: np.ndarray, raw: pd.Series, column: str, origin: str) -> None:
-    """Say so when rows are missing from a regular time axis: windows would run across the gap,
-    and data.missing fills only cells that are there. (Not an error: business days, for one,
-    skip weekends on purpose.)"""
-    if len(steps) < 2:
-        return
-    usual = pd.Series(steps).mode().iloc[0]
-    gaps = steps > usual
-    if gaps.any():
-        pos = int(np.argmax(gaps))
-        log.warning("%s: column %r skips times at %d places (the first after row %d, %s: a step of "
-                    "%s where the usual step is %s); windows run across them. Add the missing "
-                    "rows with empty cells to have data.missing fill them", origin, column,
-                    int(gaps.sum()), line_of(pos), raw.iloc[pos], pd.Timedelta(steps[pos]),
-                    pd.Timedelta(usual))
-
-
-def nonfinite_columns(values: np.ndarray) -> np.ndarray:
-    """Which columns of a 2-d float array may hold a NaN or an infinity, from one pass of column
-    sums (either makes its column's sum non-finite). A column flagged here needs a closer look;
-    one not flagged is clean. Much cheaper than isnan and isinf, which each make a mask."""
-    def column_sums(rows: np.ndarray) -> np.ndarray:
-        with np.errstate(over="ignore", invalid="ignore"):  # numpy's error state is per thread
-            return np.einsum("ij->j", rows)
-
-    with np.errstate(over="ignore", invalid="ignore"):
-        sums = sum(map_row_chunks(column_sums, values), np.zeros(values.shape[1], values.dtype))
-    return ~np.isfinite(sums)  # a huge finite sum may be flagged too
-
-
-def to_numeric(frame: pd.DataFrame, columns: list[str], origin: str) -> pd.DataFrame:
-    """The named columns as one float32 frame; a cell that is not a number, an infinite value or
-    a column with no value at all is an error naming the row and column."""
-    already = list(frame.columns) == list(columns) and all(
-        t == np.float32 for t in frame.dtypes)  # the float32 reader's frame: checks only
-    out = None if already else np.empty((len(frame), len(columns)), dtype=np.float32)
-    # the reader's frame is one float32 array: one pass finds the columns worth checking
-    suspect = set(np.asarray(columns)[nonfinite_columns(frame.to_numpy())]) if already else None
-    for j, column in enumerate(columns):
-        if suspect is not None and column not in suspect:
-            continue
-        raw = frame[column]
-        if pd.api.types.is_numeric_dtype(raw) and not pd.api.types.is_bool_dtype(raw):
-            values = raw  # parsed by the reader already: only the checks below remain
-        else:
-            values = pd.to_numeric(raw, errors="coerce")
-            bad = values.isna() & raw.notna()
-            if bad.any():
-                pos = int(np.argmax(bad.to_numpy()))
-                raise DataError(
-                    f"{origin}: row {line_of(pos)}, column {column!r}: "
-                    f"{raw.iloc[pos]!r} is not a number"
-                )
-        values = values.to_numpy(dtype=np.float64 if values.dtype.kind != "f" else None)
-        infinite = np.isinf(values)
-        if infinite.any():
-            pos = int(np.argmax(infinite))
-            raise DataError(
-                f"{origin}: row {line_of(pos)}, column {column!r}: infinite value "
-                f"{raw.iloc[pos]!r}; replace it or leave the cell empty"
-            )
-        if np.isnan(values).all():
-            raise DataError(f"{origin}: column {column!r} has no values (all missing)")
-        if out is not None:
-            out[:, j] = values
-    if out is None:
-        return frame
-    # wrapping without a copy: the series is large and this is its only float32 copy
-    return pd.DataFrame(out, index=frame.index, columns=list(columns), copy=False)
+def _first_non_utf8(path: Path, block: int = 16 << 20) -> tuple[int, int, int]:
+    """(offset, byte, line) of the first byte of `path` that is not UTF-8. Blocks end at a line
+    break, which never splits a character: a newline byte is never part of a multi-byte one."""
+    offset, line, tail = 0, 1, b""
+    with open(path, "rb") as f:
+        while True:
+            chunk = f.read(block)
+            data = tail + chunk
+            cut = data.rfind(b"\n") + 1 if chunk else len(data)
+            piece, tail = data[:cut], data[cut:]
+            try:
+                piece.decode("utf-8")
+            except UnicodeDecodeError as exc:
+                return offset + exc.start, piece[exc.start], line + piece.count(b"\n", 0,
+                                                                               exc.start)
+            offset, line = offset + len(piece), line + piece.count(b"\n")
+            if not chunk:
+                return offset, 0, line  # not reached: the reader found a bad byte

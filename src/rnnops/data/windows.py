@@ -5,6 +5,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+
 import torch
 from torch.utils.data import Dataset, Sampler
 
@@ -60,6 +62,24 @@ class WindowDataset(Dataset):
         """The same windows over a copy of the series on `device` (one tensor, no windows)."""
         return WindowDataset(self.series.to(device), self.lookback, self.horizon, self.stride,
                              self.target_columns)
+
+
+#: Bytes of windows in one batch where a whole split is read (evaluate): the model, the
+#: baselines and the metrics each make a few float64 copies of a batch, whatever the number of
+#: windows. Small enough that those copies stay far below the process's fixed size (~500 MB of
+#: libraries), large enough that a batch is hundreds of short windows.
+BATCH_BYTES = 8 << 20
+
+
+def window_batches(dataset: WindowDataset, index: torch.Tensor | None = None,
+                   budget: int = BATCH_BYTES) -> Iterator[torch.Tensor]:
+    """`index` (default: every window, in order) cut into consecutive batches of about `budget`
+    bytes of windows."""
+    per_window = (dataset.lookback + dataset.horizon) * dataset.series.shape[1] \
+        * dataset.series.element_size()
+    size = max(1, budget // per_window)
+    index = torch.arange(len(dataset)) if index is None else torch.as_tensor(index)
+    yield from index.split(size)
 
 
 class IndexBatches:

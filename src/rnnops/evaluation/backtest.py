@@ -17,7 +17,8 @@ import numpy as np
 import pandas as pd
 import torch
 
-from rnnops.evaluation.metrics import forecast_errors
+from rnnops.data.windows import WindowDataset, window_batches
+from rnnops.evaluation.metrics import ErrorSums
 from rnnops.evaluation.suite import Predict, Setting, fit_baselines
 
 log = logging.getLogger(__name__)
@@ -45,27 +46,30 @@ def backtest(
     folds: list[Fold],
     setting: Setting,
     names: list[str],
-    x: torch.Tensor,
-    y: torch.Tensor,
+    test: WindowDataset,
     origins: np.ndarray,
     model: Callable[[Fold], Predict],
     scale: torch.Tensor,
 ) -> pd.DataFrame:
     """One row per fold and forecaster: the fold's span and the scaled test errors on its
-    windows. `model(fold)` returns the network's forecaster for that fold."""
+    windows, which are read a batch at a time. `model(fold)` returns the network's forecaster
+    for that fold."""
     rows = []
     for fold in folds:
         predictors = {"model": model(fold), **fit_baselines(names, setting, fold.rows)}
-        index = torch.as_tensor(fold.windows)
-        for name, predict in predictors.items():
-            pred = predict(x[index], origins[fold.windows])
+        sums = {name: ErrorSums() for name in predictors}
+        for index in window_batches(test, torch.as_tensor(fold.windows)):
+            x, y = test.batch(index)
+            for name, predict in predictors.items():
+                sums[name].add(predict(x, origins[index.numpy()]), y)
+        for name in predictors:
             rows.append({
                 "fold": fold.number, "forecaster": name,
                 "fit_start": fold.rows.start, "fit_end": fold.rows.stop,
                 "first_origin": int(origins[fold.windows[0]]),
                 "last_origin": int(origins[fold.windows[-1]]),
                 "windows": len(fold.windows),
-                **forecast_errors(pred, y[index], scale),
+                **sums[name].errors(scale),
             })
         log.info("backtest fold %d: %d windows, fit on rows [%d, %d)", fold.number,
                  len(fold.windows), fold.rows.start, fold.rows.stop)

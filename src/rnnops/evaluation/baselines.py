@@ -55,11 +55,18 @@ class LinearBaseline:
     training windows (the same model, fit exactly and deterministically). Trend and remainder
     add up to the window, so without the ridge term the split would not matter; the penalty
     makes it matter as DLinear's separate layers do.
+
+    The normal equations are accumulated a batch of windows at a time (`add`, then `solve`):
+    the (2L + 1)-square Gram matrix is all that grows, never a design matrix of every window,
+    which for 21 channels at lookback 720 would take gigabytes.
     """
 
     def __init__(self, kernel: int, ridge: float):
         self.kernel, self.ridge = kernel, ridge
         self.weight: torch.Tensor | None = None  # (2L + 1, H)
+        self.gram: torch.Tensor | None = None  # A^T A
+        self.cross: torch.Tensor | None = None  # A^T Y
+        self.rows = 0  # rows of A: windows x target channels
 
     def features(self, x: torch.Tensor) -> torch.Tensor:
         """(N, L) windows of one channel -> (N, 2L + 1): trend, remainder and a bias column."""
@@ -67,22 +74,40 @@ class LinearBaseline:
         trend = moving_average(x, min(self.kernel, _odd_at_most(x.shape[1])))
         return torch.cat([trend, x - trend, torch.ones(len(x), 1, dtype=x.dtype)], dim=1)
 
-    def fit(self, x: torch.Tensor, y: torch.Tensor, target_columns: list[int]) -> LinearBaseline:
-        """x (N, L, C) and y (N, H, targets) training windows."""
-        inputs = torch.cat([x[:, :, c] for c in target_columns])  # channels stacked: shared layer
-        outputs = torch.cat([y[:, :, i] for i in range(len(target_columns))]).double()
-        a = self.features(inputs)
-        gram = a.T @ a
-        penalty = self.ridge * len(a) * torch.eye(a.shape[1], dtype=a.dtype)
-        penalty[-1, -1] = 0.0  # the bias is not shrunk
-        self.weight = torch.linalg.solve(gram + penalty, a.T @ outputs)
+    def add(self, x: torch.Tensor, y: torch.Tensor, target_columns: list[int]) -> LinearBaseline:
+        """Accumulate a batch of training windows: x (N, L, C), y (N, H, targets)."""
+        a = self.features(_channel_rows(x[:, :, target_columns]))  # channels stacked: one layer
+        out = _channel_rows(y).double()
+        if self.gram is None:
+            self.gram, self.cross = a.T @ a, a.T @ out
+        else:
+            self.gram.addmm_(a.T, a)
+            self.cross.addmm_(a.T, out)
+        self.rows += len(a)
         return self
+
+    def solve(self) -> LinearBaseline:
+        if self.gram is None:
+            raise RuntimeError("add training windows to the linear baseline before solving")
+        penalty = self.ridge * self.rows * torch.eye(len(self.gram), dtype=self.gram.dtype)
+        penalty[-1, -1] = 0.0  # the bias is not shrunk
+        self.weight = torch.linalg.solve(self.gram + penalty, self.cross)
+        return self
+
+    def fit(self, x: torch.Tensor, y: torch.Tensor, target_columns: list[int]) -> LinearBaseline:
+        """x (N, L, C) and y (N, H, targets) training windows, all at once."""
+        return self.add(x, y, target_columns).solve()
 
     def __call__(self, x: torch.Tensor, target_columns: list[int]) -> torch.Tensor:
         if self.weight is None:
             raise RuntimeError("fit the linear baseline before forecasting")
-        out = [self.features(x[:, :, c]) @ self.weight for c in target_columns]
-        return torch.stack(out, dim=-1).to(x.dtype)
+        rows = self.features(_channel_rows(x[:, :, target_columns])) @ self.weight  # (N*T, H)
+        return rows.view(len(x), len(target_columns), -1).transpose(1, 2).to(x.dtype)
+
+
+def _channel_rows(x: torch.Tensor) -> torch.Tensor:
+    """(N, T, C) -> (N * C, T): one row per window and channel."""
+    return x.transpose(1, 2).reshape(-1, x.shape[1])
 
 
 def _odd_at_most(n: int) -> int:

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+import numpy as np
 import torch
 from torch import nn
 
@@ -19,6 +20,7 @@ from rnnops.models.cells.gru_classic import ClassicGRU
 from rnnops.models.cells.peephole_lstm import PeepholeLSTM
 from rnnops.models.dropout import WeightDrop
 from rnnops.models.layers import RecurrentStack
+from rnnops.models.seq2seq import AdditiveAttention
 
 
 @dataclass(frozen=True)
@@ -144,11 +146,26 @@ def _select(state, index: int):
     return state[index: index + 1]
 
 
+#: Test windows the attention map averages: spread over the test period, the first among them.
+SAMPLE_WINDOWS = 64
+
+
+def sample_index(windows: int, count: int = SAMPLE_WINDOWS) -> torch.Tensor:
+    """`count` window indices spread evenly over `windows`, 0 first (the one gates are drawn
+    for): interpretation runs on these, not on the whole test set."""
+    return torch.from_numpy(np.unique(np.linspace(0, windows - 1, min(count, windows))
+                                      .round().astype(np.int64)))
+
+
+def has_attention(model: nn.Module) -> bool:
+    return any(isinstance(m, AdditiveAttention) for m in model.modules())
+
+
 @torch.no_grad()
 def attention_weights(model: nn.Module, x: torch.Tensor) -> torch.Tensor | None:
     """The attention of an attention model over windows x: (B, H, L) weights (channel-folded
-    models average their channels), or None for models without attention."""
-    if not hasattr(model, "forward_with_details"):
+    models average their channels), or None for models without attention, which are not run."""
+    if not has_attention(model) or not hasattr(model, "forward_with_details"):
         return None
     model.eval()
     details = model.forward_with_details(x)[1]

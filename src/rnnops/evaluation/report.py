@@ -3,6 +3,7 @@ backtest, and the plots (linked relative to the report, as they lie beside it)."
 
 from __future__ import annotations
 
+import math
 from typing import Any
 
 import pandas as pd
@@ -16,7 +17,9 @@ DROP_LAST = "_drop_last"
 def _table(frame: pd.DataFrame) -> str:
     """A GitHub markdown table of a frame (floats with 4 significant digits)."""
     def cell(v: Any) -> str:
-        return f"{v:.4g}" if isinstance(v, float) else str(v)
+        if isinstance(v, float):
+            return f"{v:.4g}" if math.isfinite(v) else "n/a"  # MASE of a constant target
+        return str(v)
 
     head = "| " + " | ".join(frame.columns) + " |"
     rule = "|" + "|".join("---:" if pd.api.types.is_numeric_dtype(frame[c]) else "---"

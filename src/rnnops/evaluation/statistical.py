@@ -70,6 +70,11 @@ class ETSBaseline:
     def forecast(self, series: np.ndarray, origins: np.ndarray, horizon: int) -> np.ndarray:
         """series starts where the training rows started; origins index its last observed value.
         Returns (len(origins), horizon)."""
+        return self.runner(series)(origins, horizon)
+
+    def runner(self, series: np.ndarray):
+        """The series filtered once; the function returned forecasts from any of its origins
+        (evaluate asks a batch of windows at a time)."""
         if self.params is None:
             raise RuntimeError("fit the ETS baseline before forecasting")
         with _quiet():
@@ -77,13 +82,17 @@ class ETSBaseline:
                                  **self.initial).smooth(self.params)
         states = np.asarray(result.states)  # row t: [level, trend, season] after seeing y_t
         phi = self.params[-1] if self.damped else 1.0  # damping_trend comes last
-        steps = np.arange(1, horizon + 1)
-        trend_sum = np.cumsum(phi ** steps)  # phi + phi^2 + ... + phi^h
-        forecast = states[origins, 0, None] + trend_sum * states[origins, 1, None]
-        if self.period > 1:
-            # s_{t+h-m(k+1)}, k = floor((h-1)/m): the latest seasonal state of that phase
-            back = self.period * ((steps - 1) // self.period + 1)
-            forecast = forecast + states[origins[:, None] + steps - back, 2]
+
+        def forecast(origins: np.ndarray, horizon: int) -> np.ndarray:
+            steps = np.arange(1, horizon + 1)
+            trend_sum = np.cumsum(phi ** steps)  # phi + phi^2 + ... + phi^h
+            out = states[origins, 0, None] + trend_sum * states[origins, 1, None]
+            if self.period > 1:
+                # s_{t+h-m(k+1)}, k = floor((h-1)/m): the latest seasonal state of that phase
+                back = self.period * ((steps - 1) // self.period + 1)
+                out = out + states[origins[:, None] + steps - back, 2]
+            return out
+
         return forecast
 
 
@@ -132,30 +141,39 @@ class ARIMABaseline:
 
     def forecast(self, series: np.ndarray, origins: np.ndarray, horizon: int) -> np.ndarray:
         """As ETSBaseline.forecast: (len(origins), horizon) from each origin's filtered state."""
+        return self.runner(series)(origins, horizon)
+
+    def runner(self, series: np.ndarray):
+        """As ETSBaseline.runner: the series filtered once, forecasts from any origins."""
         if self.params is None:
             raise RuntimeError("fit the ARIMA baseline before forecasting")
-        if origins.min() < self.lost:
-            raise ValueError(f"an origin at row {origins.min()} has no differenced history")
         with _quiet():
             filtered = self._model(series).filter(self.params).filter_results
         design, transition = filtered.design[:, :, 0], filtered.transition[:, :, 0]
         obs_intercept = filtered.obs_intercept[:, 0]
         state_intercept = filtered.state_intercept[:, 0]
-        # predicted_state[:, j] is the state for differenced row j given rows before it; the
-        # differenced series starts `lost` rows into the series.
-        state = filtered.predicted_state[:, origins - self.lost + 1]  # (k, N)
-        differenced = np.empty((len(origins), horizon))
-        for h in range(horizon):
-            differenced[:, h] = (design @ state)[0] + obs_intercept[0]
-            state = transition @ state + state_intercept[:, None]
-        # undo the differencing: y_t = w_t - sum_{k>=1} c_k y_{t-k}, on forecasts as they come
+        predicted = filtered.predicted_state
         poly = self.difference_polynomial()
         order = len(poly) - 1
         series = np.asarray(series, dtype=np.float64)
-        levels = np.empty((len(origins), order + horizon))
-        if order:
-            levels[:, :order] = series[origins[:, None] + np.arange(-order + 1, 1)]
-        for h in range(horizon):
-            past = levels[:, order + h - np.arange(1, order + 1)]  # y_{t-1}, ..., y_{t-order}
-            levels[:, order + h] = differenced[:, h] - past @ poly[1:]
-        return levels[:, order:]
+
+        def forecast(origins: np.ndarray, horizon: int) -> np.ndarray:
+            if origins.min() < self.lost:
+                raise ValueError(f"an origin at row {origins.min()} has no differenced history")
+            # predicted_state[:, j] is the state for differenced row j given rows before it;
+            # the differenced series starts `lost` rows into the series.
+            state = predicted[:, origins - self.lost + 1]  # (k, N)
+            differenced = np.empty((len(origins), horizon))
+            for h in range(horizon):
+                differenced[:, h] = (design @ state)[0] + obs_intercept[0]
+                state = transition @ state + state_intercept[:, None]
+            # undo the differencing: y_t = w_t - sum_{k>=1} c_k y_{t-k}, on forecasts as they come
+            levels = np.empty((len(origins), order + horizon))
+            if order:
+                levels[:, :order] = series[origins[:, None] + np.arange(-order + 1, 1)]
+            for h in range(horizon):
+                past = levels[:, order + h - np.arange(1, order + 1)]  # y_{t-1}, ..., y_{t-order}
+                levels[:, order + h] = differenced[:, h] - past @ poly[1:]
+            return levels[:, order:]
+
+        return forecast

@@ -15,7 +15,7 @@ import numpy as np
 import torch
 
 from rnnops.config import EvaluateConfig
-from rnnops.data.windows import WindowDataset
+from rnnops.data.windows import WindowDataset, window_batches
 from rnnops.errors import ConfigError
 from rnnops.evaluation.baselines import LinearBaseline, last_value, seasonal_naive, window_mean
 from rnnops.evaluation.statistical import ARIMABaseline, ETSBaseline
@@ -55,9 +55,10 @@ def _window_mean(s: Setting, rows: slice) -> Predict:
 def _linear(s: Setting, rows: slice) -> Predict:
     train = WindowDataset(torch.from_numpy(s.series[rows]), s.lookback, s.horizon,
                           target_columns=s.target_columns)
-    x, y = train.all()
     model = LinearBaseline(s.options.linear_kernel, s.options.linear_ridge)
-    model.fit(x, y, s.target_columns)
+    for index in window_batches(train):  # the normal equations, a batch at a time
+        model.add(*train.batch(index), s.target_columns)
+    model.solve()
     return lambda x, origins: model(x, s.target_columns)
 
 
@@ -71,8 +72,13 @@ def _univariate(name: str, make: Callable[[Setting], ETSBaseline | ARIMABaseline
         s.start.setdefault(name, model.params)
         start = rows.start or 0
 
+        runner = None  # the series filtered once, on the first batch of windows
+
         def predict(x: torch.Tensor, origins: np.ndarray) -> torch.Tensor:
-            out = model.forecast(s.series[start:, column], np.asarray(origins) - start, s.horizon)
+            nonlocal runner
+            if runner is None:
+                runner = model.runner(s.series[start:, column])
+            out = runner(np.asarray(origins) - start, s.horizon)
             return torch.from_numpy(out).unsqueeze(-1).to(x.dtype)
 
         return predict

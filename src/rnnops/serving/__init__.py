@@ -63,8 +63,9 @@ def _load_pyfunc(data_path: str):
 class ReportedInputErrors:
     """A service whose input errors reach the caller under MLflow. `mlflow models serve` answers
     any other exception with a generic message and buries ours in a traceback; it returns the
-    message of an MlflowException. The error raised is also a DataError, so `rnnops predict` and
-    `rnnops generate` report it as before. MLflow is imported only here, when MLflow loaded us."""
+    message of an MlflowException: the error's public form, which quotes nothing of the request.
+    The error raised is also a DataError, so `rnnops generate` reports it as before. MLflow is
+    imported only here, when MLflow loaded us."""
 
     def __init__(self, service):
         self.service = service
@@ -74,8 +75,13 @@ class ReportedInputErrors:
 
         try:
             return self.service.predict(model_input, params)
-        except DataError as exc:
-            raise _served_input_error(str(exc)) from None
+        except DataError as exc:  # the answer names the problem, not the caller's data
+            raise _served_input_error(exc.public) from None
+
+    def get_raw_model(self):
+        """The service itself (PyFuncModel.get_raw_model): `rnnops predict` calls it directly, so
+        its user, who holds the file, reads the cells and times an error is about."""
+        return self.service
 
 
 def _served_input_error(message: str) -> Exception:
@@ -91,4 +97,18 @@ def _served_input_error_class() -> type:
 
     from rnnops.errors import DataError
 
-    return type("ServedInputError", (MlflowException, DataError), {})
+    class ServedInputError(MlflowException, DataError):
+        """MLflow's scoring server puts the whole request in front of a failed prediction's
+        message ("Failed to predict data '<the frame>'. Error: ..."), which would send the
+        caller's data back in the answer: the message stays as it was first set."""
+
+        @property
+        def message(self) -> str:
+            return self._message
+
+        @message.setter
+        def message(self, value: str) -> None:
+            if not hasattr(self, "_message"):
+                self._message = value
+
+    return ServedInputError

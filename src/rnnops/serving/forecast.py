@@ -14,7 +14,7 @@ import torch
 
 from rnnops.data.prepared import PreparedData
 from rnnops.data.preprocess import fill_missing
-from rnnops.data.tables import set_time_index
+from rnnops.data.validate import Rules, check_names, parse_times, validated
 from rnnops.errors import DataError
 from rnnops.models.io import load_model, save_model
 from rnnops.serving import MODEL, SERVICE
@@ -31,6 +31,8 @@ class ForecastService:
     horizon: int
     time_column: str | None = None  # data.time_column at training: a history's order is checked
     missing: str | None = None  # data.missing at training: a history's gaps are filled alike
+    na_values: tuple = ()  # data.na_values at training: the cells that mean missing
+    duplicates: str = "error"  # data.duplicates at training (models from before it: error)
 
     @property
     def targets(self) -> list[str]:
@@ -42,7 +44,8 @@ class ForecastService:
         settings = data.meta.get("data_settings") or {}
         return cls(model, list(data.columns), list(data.target_columns), data.scaler.shift,
                    data.scaler.scale, lookback, horizon, settings.get("time_column"),
-                   settings.get("missing"))
+                   settings.get("missing"), tuple(settings.get("na_values") or ()),
+                   settings.get("duplicates") or "error")
 
     def save(self, folder: Path) -> None:
         folder.mkdir(parents=True, exist_ok=True)
@@ -51,7 +54,8 @@ class ForecastService:
             "kind": "forecaster", "columns": self.columns, "target_columns": self.target_columns,
             "shift": self.shift.tolist(), "scale": self.scale.tolist(),
             "lookback": self.lookback, "horizon": self.horizon, "time_column": self.time_column,
-            "missing": self.missing,
+            "missing": self.missing, "na_values": list(self.na_values),
+            "duplicates": self.duplicates,
         }, indent=2) + "\n")
 
     @classmethod
@@ -59,25 +63,20 @@ class ForecastService:
         meta = json.loads((folder / SERVICE).read_text())
         return cls(load_model(folder / MODEL), meta["columns"], meta["target_columns"],
                    np.asarray(meta["shift"]), np.asarray(meta["scale"]), meta["lookback"],
-                   meta["horizon"], meta.get("time_column"), meta.get("missing"))
+                   meta["horizon"], meta.get("time_column"), meta.get("missing"),
+                   tuple(meta.get("na_values") or ()), meta.get("duplicates") or "error")
 
     def history(self, model_input: Any) -> np.ndarray:
-        """(B, T, C) float64 history from a DataFrame (columns by name; others, such as a date,
-        ignored), a (T,) array for one channel, a (T, C) or a (B, T, C) array."""
+        """(B, L, C) float64: the last lookback rows of each history, checked as prepare checks a
+        training file (rnnops.data.validate) and with its gaps filled as prepare filled the
+        training data's. A DataFrame (columns by name; others, such as a date, ignored), a (T,)
+        array for one channel, a (T, C) or a (B, T, C) array."""
         if isinstance(model_input, pd.DataFrame):
-            missing = [c for c in self.columns if c not in model_input.columns]
-            if missing:
-                got = ", ".join(map(str, model_input.columns))
-                raise DataError(f"history has no column {missing[0]!r} (the model reads "
-                                f"{', '.join(self.columns)}; got {got})")
-            self.check_time_order(model_input)
+            return self.read_rows(self.checked_frame(model_input), "history")[None]
         try:
-            if isinstance(model_input, pd.DataFrame):  # nullable columns' <NA> become NaN
-                values = model_input[self.columns].to_numpy(dtype=np.float64, na_value=np.nan)
-            else:
-                values = np.asarray(model_input).astype(np.float64)
-        except (TypeError, ValueError):
-            raise DataError("history holds values that are not numbers") from None
+            values = np.asarray(model_input)
+        except ValueError:  # rows of different lengths
+            raise DataError("history is not a table: its rows have different lengths") from None
         if values.ndim == 1 and len(self.columns) == 1:
             values = values[:, None]
         if values.ndim == 2:
@@ -86,41 +85,88 @@ class ForecastService:
             raise DataError(f"history of shape {values.shape} does not fit the model's "
                             f"{len(self.columns)} channel(s) ({', '.join(self.columns)}): pass "
                             "(time, channels) or (batch, time, channels)")
-        values = self.fill_gaps(values)
-        if values.shape[1] < self.lookback:
-            raise DataError(f"history has {values.shape[1]} rows; the model needs at least "
-                            f"{self.lookback} (its lookback)")
-        if not np.isfinite(values[:, -self.lookback:]).all():
-            raise DataError("history has missing or infinite values in its last "
-                            f"{self.lookback} rows (the model was trained with data.missing="
-                            f"{self.missing or 'error'}); fill them first")
-        return values[:, -self.lookback:]
+        rules = Rules(None, self.na_values, self.duplicates)
+        origins = ["history"] if len(values) == 1 else [f"history {b + 1} of {len(values)}"
+                                                         for b in range(len(values))]
+        return np.stack([
+            self.read_rows(validated(pd.DataFrame(series, columns=self.columns), self.columns,
+                                     origin, rules, self.columns), origin)
+            for origin, series in zip(origins, values, strict=True)])
 
-    def fill_gaps(self, values: np.ndarray) -> np.ndarray:
-        """Missing values handled as prepare handled the training data's (data.missing), so a
-        raw history with gaps forecasts as the training series did; drop needs one series."""
-        if self.missing not in ("interpolate", "ffill", "drop") or not np.isnan(values).any():
-            return values
-        if self.missing == "drop":
-            return values[:, ~np.isnan(values[0]).any(axis=1)] if len(values) == 1 else values
-        return np.stack([fill_missing(pd.DataFrame(series), self.missing, "history")[0]
-                         .to_numpy() for series in values])
+    def checked_frame(self, frame: pd.DataFrame) -> pd.DataFrame:
+        """The model's columns of a history frame as float32, indexed by its times if it has
+        them: the checks prepare runs on a training file, under the rules it ran them with."""
+        known = {*self.columns, *(c for c in (self.time_column,) if c)}
+        check_names(frame.columns, "history", known)
+        absent = [c for c in self.columns if c not in frame.columns]
+        if absent:
+            reads = f"the model reads {', '.join(self.columns)}"
+            raise DataError(f"history has no column {absent[0]!r} ({reads}; got "
+                            f"{', '.join(map(str, frame.columns))})",
+                            f"history has no column {absent[0]!r} ({reads})")
+        frame, time_column = self.with_times(frame)
+        if time_column is None and isinstance(frame.index, pd.DatetimeIndex) and \
+                not frame.index.is_monotonic_increasing:
+            raise DataError("history's time index is not sorted; sort it oldest first")
+        return validated(frame, self.columns, "history",
+                         Rules(time_column, self.na_values, self.duplicates), known)
 
-    def check_time_order(self, frame: pd.DataFrame) -> None:
+    def with_times(self, frame: pd.DataFrame) -> tuple[pd.DataFrame, str | None]:
         """The model reads the last rows as the latest: a history with times must be oldest
-        first, as prepare requires of its file (a newest-first export gave a wrong forecast)."""
+        first, as prepare requires of its file (a newest-first export gave a wrong forecast).
+        Its times are data.time_column at training, else a column named date, time or timestamp
+        that holds times throughout (then parsed here, once)."""
         column = next((c for c in (self.time_column, "date", "time", "timestamp")
                        if c is not None and c in frame.columns), None)
-        if column is None:
-            if isinstance(frame.index, pd.DatetimeIndex) and \
-                    not frame.index.is_monotonic_increasing:
-                raise DataError("history's time index is not sorted; sort it oldest first")
-            return
-        # A column found by its name alone is checked only if it holds times throughout.
-        if column != self.time_column and \
-                pd.to_datetime(frame[column], errors="coerce", utc=True).isna().any():
-            return
-        set_time_index(frame[[column]], column, "history")
+        if column is None or column == self.time_column:
+            return frame, column
+        try:
+            times = parse_times(frame[column], column, "history")
+        except DataError:  # whole numbers that are not years: not a time column
+            return frame, None
+        if times.isna().any():
+            return frame, None
+        return frame.assign(**{column: times}), column
+
+    def read_rows(self, frame: pd.DataFrame, origin: str) -> np.ndarray:
+        """(L, C) float64: the last lookback rows of a checked history after its gaps are filled
+        as data.missing filled the training data's. Only the rows that takes are read: the
+        lookback, and before it each column's last value where the lookback starts in a gap (or,
+        for drop, the rows back to the lookback-th complete one), so a long history costs no
+        more than a short one once checked."""
+        frame = frame.iloc[self.first_row_read(frame.to_numpy()):]
+        if self.missing in ("interpolate", "ffill", "drop"):
+            frame = fill_missing(frame, self.missing, origin)[0]
+        values = frame.to_numpy(dtype=np.float64)
+        if len(values) < self.lookback:
+            raise DataError(f"{origin} has {len(values)} rows"
+                            + (" with no missing value" if self.missing == "drop" else "")
+                            + f"; the model needs at least {self.lookback} (its lookback)")
+        values = values[-self.lookback:]
+        if np.isnan(values).any():
+            raise DataError(f"{origin} has missing values in its last {self.lookback} rows (the "
+                            f"model was trained with data.missing={self.missing or 'error'}); "
+                            "fill them first")
+        return values
+
+    def first_row_read(self, values: np.ndarray) -> int:
+        """Where the rows that the forecast depends on start (see read_rows)."""
+        n, lookback = len(values), self.lookback
+        if n <= lookback:
+            return 0
+        gaps = np.isnan(values)
+        if self.missing == "drop":
+            complete = np.flatnonzero(~gaps.any(axis=1))
+            return int(complete[-lookback]) if len(complete) >= lookback else 0
+        first = n - lookback
+        if self.missing not in ("interpolate", "ffill"):
+            return first
+        start = first
+        for column in np.flatnonzero(gaps[first]):  # filled from the value before the gap
+            before = np.flatnonzero(~gaps[:first, column])
+            if len(before):
+                start = min(start, int(before[-1]))
+        return start
 
     @torch.no_grad()
     def forecast(self, history: np.ndarray) -> np.ndarray:

@@ -18,17 +18,20 @@ import torch
 from rnnops import tracking
 from rnnops.atomic import staged
 from rnnops.config import Config
+from rnnops.data.memory import return_freed_memory
 from rnnops.data.prepared import PreparedData
 from rnnops.data.prepared_text import load_prepared_text
 from rnnops.data.provenance import test_set_id
+from rnnops.data.windows import window_batches
 from rnnops.errors import ConfigError, UserError
 from rnnops.evaluation import gate as champion_gate
 from rnnops.evaluation import plots as draw
 from rnnops.evaluation.backtest import Fold, backtest, make_folds
-from rnnops.evaluation.interpret import attention_weights, gate_activations
-from rnnops.evaluation.metrics import errors_by_step, forecast_errors, naive_scale
-from rnnops.evaluation.report import DROP_LAST, registry_section, render, run_line
-from rnnops.evaluation.series import check_season_fits, full_series, season_period, window_origins
+from rnnops.evaluation.interpret import attention_weights, gate_activations, sample_index
+from rnnops.evaluation.metrics import ErrorSums, finite_or_none, naive_scale
+from rnnops.evaluation.report import registry_section, render, run_line
+from rnnops.evaluation.scoring import Scores, score
+from rnnops.evaluation.series import choose_season, described, full_series, window_origins
 from rnnops.evaluation.suite import (
     BASELINES,
     Predict,
@@ -58,10 +61,6 @@ ATTENTION_CSV, ATTENTION_PNG = "attention.csv", "attention.png"
 GATES_CSV, GATES_PNG = "gates.csv", "gates.png"
 
 
-def to_original(data: PreparedData, t: torch.Tensor) -> torch.Tensor:
-    return torch.from_numpy(data.scaler.inverse(t.double().numpy(), data.target_columns))
-
-
 def drop_last_windows(windows: int, batch: int | None) -> int:
     """How many test windows a loader of `batch` with drop_last=True yields: the subset most
     published ETT figures were scored on (the Informer lineage's test loader; Qiu et al. 2024).
@@ -72,36 +71,6 @@ def drop_last_windows(windows: int, batch: int | None) -> int:
         raise ConfigError("evaluate.drop_last_batch", f"{batch} is more than the {windows} test "
                           "windows, so a drop_last loader would keep none; lower it or set null")
     return windows // batch * batch
-
-
-def stitched(preds: dict[str, torch.Tensor], y: torch.Tensor, horizon: int) -> pd.DataFrame:
-    """Non-overlapping test windows laid end to end (first target channel): the test period as
-    one forecast-vs-actual line."""
-    starts = slice(0, len(y), horizon)
-    frame = {"actual": y[starts, :, 0].reshape(-1)}
-    frame.update({name: p[starts, :, 0].reshape(-1) for name, p in preds.items()})
-    out = pd.DataFrame({k: v.numpy() for k, v in frame.items()})
-    out.insert(0, "step", range(len(out)))
-    return out.rename(columns={MODEL: "forecast"})
-
-
-def sample_windows(x_orig: torch.Tensor, y_orig: torch.Tensor, preds: dict[str, torch.Tensor],
-                   count: int) -> pd.DataFrame:
-    """`count` test windows spread over the test period, each as its lookback (steps -L+1..0)
-    then its horizon (1..H), first target channel, original units."""
-    lookback, horizon = x_orig.shape[1], y_orig.shape[1]
-    rows = []
-    for window in np.linspace(0, len(y_orig) - 1, count).round().astype(int):
-        for step in range(-lookback + 1, horizon + 1):
-            row = {"window": int(window), "step": step}
-            if step <= 0:
-                row["actual"] = float(x_orig[window, lookback - 1 + step, 0])
-            else:
-                row["actual"] = float(y_orig[window, step - 1, 0])
-                row.update({("forecast" if name == MODEL else name): float(p[window, step - 1, 0])
-                            for name, p in preds.items()})
-            rows.append(row)
-    return pd.DataFrame(rows)
 
 
 def model_per_fold(cfg: Config, data: PreparedData, series: np.ndarray,
@@ -142,13 +111,17 @@ def gate_verdict(cfg: Config, data: PreparedData, model: torch.nn.Module, settin
         return champion_gate.off()
     names = [n for n in champion_gate.NAIVE
              if n != "seasonal_naive" or setting.period <= cfg.data.lookback]
-    x, y = data.windows("val", cfg.data.lookback, cfg.data.horizon).all()
-    train_rows = slice(0, len(data.arrays["train"]))
+    val = data.windows("val", cfg.data.lookback, cfg.data.horizon)
+    forecasters = {MODEL: lambda x, origins: predict(model, x),
+                   **fit_baselines(names, setting, slice(0, len(data.arrays["train"])))}
+    sums = {name: ErrorSums() for name in forecasters}
+    for index in window_batches(val):  # a batch at a time, as the test windows
+        x, y = val.batch(index)
+        for name, forecaster in forecasters.items():
+            sums[name].add(forecaster(x, None), y)
     metric = cfg.evaluate.metric
-    naive = {name: forecast_errors(forecaster(x, None), y, scale)[metric]
-             for name, forecaster in fit_baselines(names, setting, train_rows).items()}
-    return champion_gate.beats_naive(metric, forecast_errors(predict(model, x), y, scale)[metric],
-                                     naive)
+    errors = {name: s.errors(scale)[metric] for name, s in sums.items()}
+    return champion_gate.beats_naive(metric, errors.pop(MODEL), errors)
 
 
 def evaluate(cfg: Config) -> dict[str, Any]:
@@ -159,48 +132,37 @@ def evaluate(cfg: Config) -> dict[str, Any]:
     data = PreparedData.load(cfg.paths.prepared, cfg.data)
     run_info = load_run_info(cfg)
     run = tracking.find_train_run(tracking.configure(cfg), cfg.paths.model / MODEL_FILE)
+    return_freed_memory()  # batches come and go: their buffers go back to the system at once
     targets = data.target_columns
     names = applicable(ev.baselines, len(targets))
     series = full_series(data)
-    period, period_key = season_period(cfg, data.meta)
-    check_season_fits(period, period_key, cfg.data.lookback, len(data.arrays["train"]), names)
+    period, period_key = choose_season(cfg, data.meta, cfg.data.lookback,
+                                       len(data.arrays["train"]), names)
     setting = Setting(series, targets, cfg.data.lookback, cfg.data.horizon, period, period_key,
                       ev)
     test = data.windows("test", cfg.data.lookback, cfg.data.horizon)
-    x, y = test.all()
-    kept = drop_last_windows(len(y), ev.drop_last_batch)
+    kept = drop_last_windows(len(test), ev.drop_last_batch)
     origins = window_origins(data, cfg.data.lookback, len(test))
     model = load_model(cfg.paths.model / MODEL_FILE)
 
+    # The model and the baselines forecast the same windows, a batch at a time (scoring.py).
     train_rows = slice(0, len(data.arrays["train"]))
-    preds = {MODEL: predict(model, x)}
-    for name, forecaster in fit_baselines(names, setting, train_rows).items():
-        preds[name] = forecaster(x, origins)
-
+    forecasters = {MODEL: lambda x, origins: predict(model, x),
+                   **fit_baselines(names, setting, train_rows)}
     scale = naive_scale(data.arrays["train"][:, targets], period)
-    scale_orig = scale * torch.from_numpy(data.scaler.scale[targets])
-    y_orig = to_original(data, y)
-    preds_orig = {name: to_original(data, p) for name, p in preds.items()}
-    metrics: dict[str, dict[str, float]] = {}
-    for name, pred in preds.items():
-        scaled = forecast_errors(pred, y, scale)
-        original = forecast_errors(preds_orig[name], y_orig, scale_orig)
-        metrics[name] = {**scaled, **{f"{k}_original": v for k, v in original.items()}}
-        log.info("test %-15s mse %.5f  mae %.5f  mase %.3f  (original units: mae %.4f)", name,
-                 scaled["mse"], scaled["mae"], scaled["mase"], original["mae"])
-        if kept:
-            first = forecast_errors(pred[:kept], y[:kept])
-            metrics[name].update({f"{k}{DROP_LAST}": first[k] for k in ("mse", "mae")})
-    by_step = {name: errors_by_step(p, y) for name, p in preds.items()}
-    by_step_original = {name: errors_by_step(p, y_orig) for name, p in preds_orig.items()}
+    scores = score(forecasters, test, origins, data.scaler, scale, kept, ev.sample_windows)
+    metrics, by_step, by_step_original = scores.metrics, scores.by_step, scores.by_step_original
+    undefined = mase_undefined(data, scale)
 
     folds = make_folds(origins, ev.backtest.folds, ev.backtest.mode, train_rows.stop) \
         if ev.backtest.folds else []
-    folds_table = backtest(folds, setting, names, x, y, origins,
+    folds_table = backtest(folds, setting, names, test, origins,
                            model_per_fold(cfg, data, series, model), scale) if folds else None
 
-    gates = gate_activations(model, x[:1])
-    attention = attention_weights(model, x)
+    # What the model does inside, on a sample of windows, for models that have it to show.
+    shown = test.batch(sample_index(len(test)))[0]
+    gates = gate_activations(model, shown[:1])
+    attention = attention_weights(model, shown)
     verdict = gate_verdict(cfg, data, model, setting, scale)
     log.info("champion gate %s", verdict.line())
 
@@ -224,20 +186,21 @@ def evaluate(cfg: Config) -> dict[str, Any]:
                  cfg.paths.reports / REPORT)
         with staged(*paths) as (plots, metrics_tmp, report_tmp):
             plots.mkdir()
-            written = write_plots(plots, cfg, data, run_info, preds_orig, y_orig,
-                                  _inputs_original(data, x), by_step, by_step_original,
-                                  metrics, folds_table, gates, attention, x)
-            metrics_tmp.write_text(json.dumps(metrics, indent=2) + "\n")
+            written = write_plots(plots, cfg, data, run_info, scores, metrics, folds_table,
+                                  gates, attention, shown[:1])
+            metrics_tmp.write_text(json.dumps(finite_or_none(metrics), indent=2,
+                                              allow_nan=False) + "\n")
             header = {
                 "model": run_info["model"],
                 "data": f"{cfg.data.name}, columns {', '.join(data.columns)}, targets "
                         f"{', '.join(data.columns[c] for c in targets)}",
-                "test windows": f"{len(x)} (lookback {cfg.data.lookback}, horizon "
+                "test windows": f"{len(test)} (lookback {cfg.data.lookback}, horizon "
                                 f"{cfg.data.horizon}, from {data.meta.get('test_start_time')})"
                                 + (f"; the first {kept} also scored alone, as a test loader of "
                                    f"batch {ev.drop_last_batch} with drop_last keeps them "
                                    "(evaluate.drop_last_batch)" if kept else ""),
-                "season period": f"{period} (from {period_key})",
+                "season period": described(period, period_key),
+                **({"MASE": undefined} if undefined else {}),
                 "baselines": ", ".join(names) + " (fit on the training rows only)",
                 "backtest": (f"{len(folds)} folds, {ev.backtest.mode} window, network "
                              + ("retrained per fold" if ev.backtest.refit_model else "as trained"))
@@ -249,14 +212,22 @@ def evaluate(cfg: Config) -> dict[str, Any]:
             tracking.log_artifacts(sorted(plots.iterdir()), f"evaluation/{PLOTS}")
             tracking.log_text(render({**header, "MLflow": run_line(run)}, metrics, folds_table,
                                      figures, champion, ev.metric), f"evaluation/{REPORT}")
-            tracking.log_dict(metrics, "evaluation/metrics.json")
+            tracking.log_dict(finite_or_none(metrics), "evaluation/metrics.json")
     return metrics
 
 
-def _inputs_original(data: PreparedData, x: torch.Tensor) -> torch.Tensor:
-    """The test windows' lookback of the target channels in original units."""
-    return torch.from_numpy(data.scaler.inverse(x[:, :, data.target_columns].double().numpy(),
-                                                data.target_columns))
+def mase_undefined(data: PreparedData, scale: torch.Tensor) -> str | None:
+    """Why MASE has no value (null in metrics.json), or None when it has one: a target channel
+    whose training rows repeat one season exactly, so the naive error it divides by is 0."""
+    flat = [data.columns[c] for c, s in zip(data.target_columns, scale.tolist(), strict=True)
+            if not s > 0]
+    if not flat:
+        return None
+    reason = (f"none (null in metrics.json): the training rows of {', '.join(map(repr, flat))} "
+              "repeat the seasonal-naive forecast exactly (a constant target, for one), so the "
+              "naive error MASE divides by is 0")
+    log.warning("MASE: %s", reason)
+    return reason
 
 
 def for_dvc_plots(frame: pd.DataFrame) -> pd.DataFrame:
@@ -267,26 +238,21 @@ def for_dvc_plots(frame: pd.DataFrame) -> pd.DataFrame:
 
 
 def write_plots(folder: Path, cfg: Config, data: PreparedData, run_info: dict[str, Any],
-                preds: dict[str, torch.Tensor], y: torch.Tensor, x_targets: torch.Tensor,
-                by_step: dict[str, dict[str, np.ndarray]],
-                by_step_original: dict[str, dict[str, np.ndarray]],
-                metrics: dict[str, dict[str, float]], folds: pd.DataFrame | None, gates,
-                attention, x: torch.Tensor) -> dict[str, str]:
+                scores: Scores, metrics: dict[str, dict[str, float]], folds: pd.DataFrame | None,
+                gates, attention, first_window: torch.Tensor) -> dict[str, str]:
     """Every plot as PNG (and its data as CSV, for dvc.yaml's plots) into folder; returns
     title -> PNG name. The CSV of a plot that does not apply to the model (attention, gates)
     is written with its header only, so `dvc plots show` draws it empty instead of failing."""
     ev, unit = cfg.evaluate, ", ".join(data.columns[c] for c in data.target_columns)
     written = {}
 
-    curve = stitched(preds, y, cfg.data.horizon)
-    for_dvc_plots(curve).to_csv(folder / FORECAST_CSV, index=False)
-    draw.forecast_plot(curve, folder / FORECAST_PNG,
+    for_dvc_plots(scores.curve).to_csv(folder / FORECAST_CSV, index=False)
+    draw.forecast_plot(scores.curve, folder / FORECAST_PNG,
                        f"{cfg.data.name}: {run_info['model']} vs baselines, test period", unit)
     written["Forecast against actual, test period"] = FORECAST_PNG
 
-    windows = sample_windows(x_targets, y, preds, ev.sample_windows)
-    windows.to_csv(folder / WINDOWS_CSV, index=False)
-    draw.window_plot(windows, folder / WINDOWS_PNG, unit)
+    scores.windows.to_csv(folder / WINDOWS_CSV, index=False)
+    draw.window_plot(scores.windows, folder / WINDOWS_PNG, unit)
     written["Sample test windows with their lookback"] = WINDOWS_PNG
 
     history = pd.read_csv(cfg.paths.model / HISTORY)
@@ -294,10 +260,11 @@ def write_plots(folder: Path, cfg: Config, data: PreparedData, run_info: dict[st
     written["Learning curve"] = LEARNING_CURVE_PNG
 
     steps = np.arange(1, cfg.data.horizon + 1)
-    horizon = pd.DataFrame({"step": steps, **{name: v["mae"] for name, v in by_step.items()}})
+    horizon = pd.DataFrame({"step": steps, **{name: v["mae"] for name, v in
+                                              scores.by_step.items()}})
     for_dvc_plots(horizon).to_csv(folder / HORIZON_CSV, index=False)
     for_dvc_plots(pd.DataFrame({"step": steps, **{name: v["mae"] for name, v in
-                                                  by_step_original.items()}})
+                                                  scores.by_step_original.items()}})
                   ).to_csv(folder / HORIZON_ORIGINAL_CSV, index=False)
     draw.horizon_plot(horizon, folder / HORIZON_PNG, "mae")
     written["Error per horizon step"] = HORIZON_PNG
@@ -311,7 +278,7 @@ def write_plots(folder: Path, cfg: Config, data: PreparedData, run_info: dict[st
     if folds is not None:
         folds.to_csv(folder / BACKTEST_TABLE, index=False)
         wide = folds.pivot(index="fold", columns="forecaster", values=ev.metric)
-        for_dvc_plots(wide[list(preds)].reset_index()).to_csv(folder / BACKTEST_CSV,
+        for_dvc_plots(wide[list(metrics)].reset_index()).to_csv(folder / BACKTEST_CSV,
                                                                index=False)
         draw.backtest_plot(folds, folder / BACKTEST_PNG, ev.metric)
         written["Rolling-origin backtest"] = BACKTEST_PNG
@@ -340,7 +307,8 @@ def write_plots(folder: Path, cfg: Config, data: PreparedData, run_info: dict[st
         means.to_csv(folder / GATES_CSV, index=False)
         # the layer reads the window itself, or (SegRNN) one embedded segment per step
         steps_read = len(next(iter(gates.gates.values())))
-        inputs = x[0, :, data.target_columns[0]].numpy() if steps_read == x.shape[1] else None
+        inputs = first_window[0, :, data.target_columns[0]].numpy() \
+            if steps_read == first_window.shape[1] else None
         draw.gates_plot({k: v.numpy() for k, v in gates.gates.items()}, inputs,
                         folder / GATES_PNG, gates.cell)
         written["Gate activations over time"] = GATES_PNG

@@ -25,6 +25,7 @@ from rnnops.data.preprocess import Scaler, fill_missing, split_rows
 from rnnops.data.provenance import DATA_SETTINGS, data_settings
 from rnnops.data.sources import load_source
 from rnnops.data.text import TextCorpus
+from rnnops.data.validate import usual_step
 
 log = logging.getLogger(__name__)
 
@@ -32,7 +33,7 @@ log = logging.getLogger(__name__)
 def prepare_series(cfg: Config) -> PreparedData:
     d = cfg.data
     loaded = load_source(d, cfg.paths.downloads)
-    frame, target_columns = select_features(loaded.frame, d, loaded.origin)
+    frame, target_columns = select_features(loaded.frame, d, loaded.origin, loaded.time_column)
     frame, n_missing = fill_missing(frame, d.missing, loaded.origin)
     log.info("%s: %d rows x %d columns, %d missing values (%s)", d.name, len(frame),
              frame.shape[1], n_missing, d.missing)
@@ -74,6 +75,7 @@ def prepare_series(cfg: Config) -> PreparedData:
             "borders": splits.borders,
             "split_rows": {name: len(arrays[name]) for name in SPLITS},
             "time_ranges": {name: time_range(*splits.borders[name]) for name in SPLITS},
+            "time_step": usual_step(index),
             "first_time": str(index[0]),
             "last_time": str(index[-1]),
             "test_start_time": str(index[splits.borders["test"][0] + d.lookback]),
