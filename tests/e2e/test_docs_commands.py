@@ -23,6 +23,8 @@ import shutil
 import subprocess
 import sys
 import time
+from collections.abc import Iterator
+from concurrent.futures import Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -113,6 +115,7 @@ class Scenario:
     changes: frozenset[str] = frozenset()
     data: tuple[str, ...] = ()  # files of ../shared/data it reads
     setup: object = None  # callable(project) run first
+    weight: float = 10.0  # seconds it took on a busy 2-core machine: only to balance the lanes
 
 
 def _history_rows(project: Path, output: str) -> None:
@@ -180,7 +183,7 @@ SCENARIOS: tuple[Scenario, ...] = (
         Step("dvc repro", expect=("Data and pipelines are up to date.",), unchanged=("dvc.lock",)),
         Step("dvc metrics show", expect=("reports/metrics.json", "model.mse", "arima.mse")),
         Step("dvc plots show", expect=("dvc_plots/index.html",), files=("dvc_plots/index.html",)),
-    ), needs=frozenset({OUTPUTS, DATA})),
+    ), needs=frozenset({OUTPUTS, DATA}), weight=12),
     Scenario("serving", (
         Step("python -c \"import statsmodels.api as sm; sm.datasets.co2.load_pandas().data"
              ".tail(200).rename_axis('date').to_csv('history.csv')\"", files=("history.csv",)),
@@ -190,20 +193,20 @@ SCENARIOS: tuple[Scenario, ...] = (
         Step("python -c \"import json, pandas as pd; h = pd.read_csv('history.csv'); "
              "print(json.dumps({'dataframe_split': {'columns': ['co2'], 'data': "
              "h[['co2']].values.tolist()}}))\" > request.json", check=_request),
-    )),
+    ), weight=37),
     Scenario("hydra multiruns", (
         Step("python pipelines/train.py -m model=rnn,lstm,gru", small=True,
              expect=("Launching 3 jobs", "model=rnn", "model=gru")),
         Step("python pipelines/train.py -m model=gru train.lr=1e-3,3e-3 "
              "train.use_best_params=false", small=True, expect=("Launching 2 jobs",)),
-    ), needs=frozenset({DATA}), changes=frozenset({OUTPUTS})),
+    ), needs=frozenset({DATA}), changes=frozenset({OUTPUTS}), weight=48),
     Scenario("sweeps", (
         Step("rnnops sweep", small=True, expect=("best trial",),
              files=("models/sweep/best_params.yaml",)),
         Step("rnnops sweep sweep.n_trials=40 sweep.pruner=hyperband --workers 2", small=True,
              extra=("sweep.n_trials=2",), expect=("best trial",)),
         Step("rnnops sweep sweep=cells", small=True, expect=("best trial",)),
-    ), needs=frozenset({DATA}), changes=frozenset({OUTPUTS})),
+    ), needs=frozenset({DATA}), changes=frozenset({OUTPUTS}), weight=100),
     Scenario("hydra optuna sweeper", (
         Step("python pipelines/train.py -m hydra/sweeper=optuna hydra.sweeper.n_trials=20 "
              "'train.lr=tag(log,interval(1e-4,1e-1))' 'model=choice(lstm,gru)'", small=True,
@@ -215,7 +218,7 @@ SCENARIOS: tuple[Scenario, ...] = (
              "'model.hidden_size=range(16,129,16)'", small=True,
              extra=("hydra.sweeper.n_trials=2",), expect=("best trial",),
              files=("outputs/optuna/hydra.db",)),
-    ), needs=frozenset({DATA}), changes=frozenset({OUTPUTS})),
+    ), needs=frozenset({DATA}), changes=frozenset({OUTPUTS}), weight=118),
     Scenario("project files", (
         Step("make params", check=_composed_params),
         # The check passes after make deps, whether or not the committed dvc.yaml had drifted.
@@ -224,36 +227,36 @@ SCENARIOS: tuple[Scenario, ...] = (
         Step("make lint", expect=("All checks passed",)),
         Step("make docs", files=("site/index.html", "site/api/config/index.html")),
         Step("python pipelines/benchmarks/table.py", unchanged=("docs/results.md",)),
-    ), changes=frozenset({DATA})),
+    ), changes=frozenset({DATA}), weight=10),
     Scenario("stages without DVC", (
         Step("rnnops train --help", expect=("usage: rnnops train",)),
         Step("rnnops run model=gru data.horizon=52", small=True,
              expect=("trained gru", "test model")),
-    ), changes=frozenset({DATA})),
+    ), changes=frozenset({DATA}), weight=44),
     Scenario("dvc experiments", (
         Step("dvc exp run -S model=gru -S train.batch_size=32", small=True,
              expect=("Running stage 'train'", "trained gru"), check=_params("gru", 32)),
         Step("dvc exp show --only-changed", expect=("Experiment", "workspace")),
-    ), changes=frozenset({DATA, OUTPUTS})),
+    ), changes=frozenset({DATA, OUTPUTS}), weight=90),
     Scenario("your own file", (
         Step("python pipelines/prepare.py data=csv data.path=load.csv data.target=load "
              "data.time_column=date", check=_prepared("load.csv")),
-    ), changes=frozenset({DATA}), setup=_write_load_csv),
+    ), changes=frozenset({DATA}), setup=_write_load_csv, weight=6),
     Scenario("ETTh1", (
         Step("python pipelines/prepare.py data=etth1 data.root=../shared/data",
              check=_prepared("ETTh1")),
-    ), changes=frozenset({DATA}), data=("ETTh1.csv",)),
+    ), changes=frozenset({DATA}), data=("ETTh1.csv",), weight=6),
     Scenario("SegRNN sweep", (
         Step("rnnops prepare experiment=ett_segrnn data.root=../shared/data",
              check=_prepared("ETTh1")),
         Step("rnnops sweep experiment=ett_segrnn sweep=segrnn", small=True,
              extra=("model.hidden_size=32",), expect=("best trial",)),
-    ), changes=frozenset({DATA, OUTPUTS}), data=("ETTh1.csv",)),
+    ), changes=frozenset({DATA, OUTPUTS}), data=("ETTh1.csv",), weight=32),
     Scenario("SegRNN run", (
         Step("rnnops run experiment=ett_segrnn data=etth2 data.horizon=192 "
              "data.root=../shared/data", small=True, extra=("model.hidden_size=32",),
              expect=("test model",), files=("models/sweep/skipped.txt",)),
-    ), changes=frozenset({DATA, OUTPUTS}), data=("ETTh2.csv",)),
+    ), changes=frozenset({DATA, OUTPUTS}), data=("ETTh2.csv",), weight=59),
     Scenario("language model", (
         Step("python pipelines/prepare.py data=ptb data.root=../shared/data",
              files=("data/prepared/tokens.pt", "data/prepared/vocab.json")),
@@ -264,7 +267,8 @@ SCENARIOS: tuple[Scenario, ...] = (
              "--width 5", check=_words),
         Step('rnnops generate -m rnnops-ptb-language-model --prompt "the market" --method sample '
              "--temperature 0.8 --top-k 40 --seed 1", check=_words),
-    ), changes=frozenset({DATA, OUTPUTS}), data=("ptb.train.txt", "ptb.valid.txt", "ptb.test.txt")),
+    ), changes=frozenset({DATA, OUTPUTS}), data=("ptb.train.txt", "ptb.valid.txt", "ptb.test.txt"),
+        weight=91),
 )
 
 NOT_RUN: dict[str, str] = {
@@ -333,7 +337,7 @@ def git(project: Path, *args: str) -> None:
 
 
 class Project:
-    """The prepared copy, and what the scenarios so far changed in it."""
+    """A prepared copy, and what the scenarios run in it so far changed."""
 
     def __init__(self, path: Path, make_run: subprocess.CompletedProcess):
         self.path, self.make_run = path, make_run
@@ -359,9 +363,7 @@ def link_venv(project: Path) -> None:
     (venv / ".installed").touch()
 
 
-@pytest.fixture(scope="module")
-def project(tmp_path_factory) -> Project:
-    base = tmp_path_factory.mktemp("docs")
+def prepare_project(base: Path) -> Project:
     dest = base / "project"
     files = subprocess.run(["git", "ls-files", "-co", "--exclude-standard"], cwd=ROOT,
                            capture_output=True, text=True, check=True).stdout.splitlines()
@@ -386,7 +388,7 @@ def project(tmp_path_factory) -> Project:
     return Project(dest, make_run)
 
 
-def run_step(project: Project, step: Step) -> None:
+def run_step(project: Project, step: Step, log: list[str]) -> None:
     command = step.command
     if step.small:
         command = with_overrides(command, SMALL + step.extra)
@@ -396,7 +398,7 @@ def run_step(project: Project, step: Step) -> None:
     else:
         out = shell(project.path, f"{command}\n{step.probe}" if step.probe else command)
     output = out.stdout + out.stderr
-    print(f"{time.monotonic() - start:6.1f} s  {command}\n{output[-600:]}\n")  # shown by -rP
+    log.append(f"{time.monotonic() - start:6.1f} s  {command}\n{output[-600:]}\n")
     assert out.returncode == 0, f"`{command}` exited {out.returncode}:\n{output[-4000:]}"
     for text in step.expect:
         assert text in output, f"`{command}` did not print {text!r}:\n{output[-4000:]}"
@@ -409,15 +411,77 @@ def run_step(project: Project, step: Step) -> None:
         step.check(project.path, output)
 
 
-@pytest.mark.parametrize("scenario", SCENARIOS, ids=[s.name for s in SCENARIOS])
-def test_docs_commands_run(project: Project, scenario: Scenario):
-    missing = [name for name in scenario.data if not (SHARED_DATA / name).is_file()]
-    if missing:
-        pytest.skip(f"no local copy of {', '.join(missing)} in {SHARED_DATA}")
+def run_scenario(project: Project, scenario: Scenario, log: list[str]) -> None:
     if project.changed & scenario.needs:
         project.restore()
     if scenario.setup:
         scenario.setup(project.path)
     project.changed |= scenario.changes
     for step in scenario.steps:
-        run_step(project, step)
+        run_step(project, step, log)
+
+
+def missing_data(scenario: Scenario) -> list[str]:
+    return [name for name in scenario.data if not (SHARED_DATA / name).is_file()]
+
+
+def lanes(scenarios: list[Scenario], count: int) -> list[list[Scenario]]:
+    """The scenarios dealt to `count` lanes, heaviest first to the lightest lane, each lane in
+    SCENARIOS' order (which puts the scenarios that need the prepared state first)."""
+    load = [0.0] * count
+    dealt: list[list[Scenario]] = [[] for _ in range(count)]
+    for scenario in sorted(scenarios, key=lambda s: -s.weight):
+        lane = load.index(min(load))
+        dealt[lane].append(scenario)
+        load[lane] += scenario.weight
+    return [sorted(lane, key=SCENARIOS.index) for lane in dealt]
+
+
+LANES = 2  # the scenarios' commands are mostly one core each (imports, small models)
+
+
+@pytest.fixture(scope="module")
+def results(request, tmp_path_factory) -> Iterator[dict[str, Future]]:
+    """Each selected scenario's run, started here in LANES threads, each lane on its own copy
+    of the prepared project: the scenarios' processes mostly wait on imports, so two lanes
+    take about half the time on a 2-core machine. A test waits for its own scenario."""
+    module = sys.modules[__name__]
+    selected = [item.callspec.params["scenario"] for item in request.session.items
+                if item.module is module and hasattr(item, "callspec")]
+    runnable = [s for s in selected if not missing_data(s)]
+    base = tmp_path_factory.mktemp("docs")
+    first = prepare_project(base)
+    projects = [first]
+    for n in range(1, LANES):
+        copy = base / f"project-{n}"
+        subprocess.run(["cp", "-a", str(first.path), str(copy)], check=True)
+        projects.append(Project(copy, first.make_run))
+    futures: dict[str, Future] = {}
+    pool = ThreadPoolExecutor(LANES)
+    for project, lane in zip(projects, lanes(runnable, LANES), strict=True):
+        gate: Future = Future()
+        gate.set_result(None)
+        for scenario in lane:
+            futures[scenario.name] = gate = pool.submit(_after, gate, project, scenario)
+    yield futures
+    pool.shutdown(wait=True)
+
+
+def _after(previous: Future, project: Project, scenario: Scenario) -> list[str]:
+    """Run `scenario` once the lane's previous one is done (whatever its outcome); its log."""
+    wait([previous])
+    log: list[str] = []
+    try:
+        run_scenario(project, scenario, log)
+    except BaseException as exc:
+        exc.add_note("\n".join(log))
+        raise
+    return log
+
+
+@pytest.mark.parametrize("scenario", SCENARIOS, ids=[s.name for s in SCENARIOS])
+def test_docs_commands_run(results: dict[str, Future], scenario: Scenario):
+    if missing := missing_data(scenario):
+        pytest.skip(f"no local copy of {', '.join(missing)} in {SHARED_DATA}")
+    log = results[scenario.name].result()
+    print("\n".join(log))  # each command's time and output tail, shown by pytest -rP
