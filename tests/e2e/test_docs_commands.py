@@ -22,9 +22,10 @@ import shlex
 import shutil
 import subprocess
 import sys
+import threading
 import time
 from collections.abc import Iterator
-from concurrent.futures import Future, ThreadPoolExecutor, wait
+from concurrent.futures import Future
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -464,26 +465,29 @@ def results(request, tmp_path_factory) -> Iterator[dict[str, Future]]:
         subprocess.run(["cp", "-a", str(first.path), str(copy)], check=True)
         projects.append(Project(copy, first.make_run))
     futures: dict[str, Future] = {}
-    pool = ThreadPoolExecutor(LANES)
+    threads = []
     for project, lane in zip(projects, lanes(runnable, LANES), strict=True):
-        gate: Future = Future()
-        gate.set_result(None)
         for scenario in lane:
-            futures[scenario.name] = gate = pool.submit(_after, gate, project, scenario)
+            futures[scenario.name] = Future()
+        threads.append(threading.Thread(target=run_lane, args=(project, lane, futures),
+                                        daemon=True))
+        threads[-1].start()
     yield futures
-    pool.shutdown(wait=True)
+    for thread in threads:
+        thread.join()
 
 
-def _after(previous: Future, project: Project, scenario: Scenario) -> list[str]:
-    """Run `scenario` once the lane's previous one is done (whatever its outcome); its log."""
-    wait([previous])
-    log: list[str] = []
-    try:
-        run_scenario(project, scenario, log)
-    except BaseException as exc:
-        exc.add_note("\n".join(log))
-        raise
-    return log
+def run_lane(project: Project, lane: list[Scenario], futures: dict[str, Future]) -> None:
+    """The lane's scenarios one after another; each one's log, or its error, in its future."""
+    for scenario in lane:
+        log: list[str] = []
+        try:
+            run_scenario(project, scenario, log)
+        except BaseException as exc:  # reported by the scenario's test; the lane goes on
+            exc.add_note("\n".join(log))
+            futures[scenario.name].set_exception(exc)
+        else:
+            futures[scenario.name].set_result(log)
 
 
 @pytest.mark.parametrize("scenario", SCENARIOS, ids=[s.name for s in SCENARIOS])
