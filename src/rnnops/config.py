@@ -34,6 +34,9 @@ class SplitConfig:
 
 @dataclass(frozen=True)
 class DataConfig:
+    """The `data` group: where the series or corpus comes from, how gaps are handled, the window
+    lengths, the split and the scaler (docs/data.md)."""
+
     name: str = "co2"
     kind: Literal["series", "text"] = "series"  # forecasting series, or a language-model corpus
     source: str = "statsmodels"  # registry key in rnnops.data.sources (series), .corpora (text)
@@ -64,6 +67,9 @@ class DataConfig:
 
 @dataclass(frozen=True)
 class ModelConfig:
+    """The `model` group: the cell, the architecture around it and its options. The defaults are
+    the pipeline's, so `ModelConfig(name="gru")` is the GRU that `model=gru` trains."""
+
     name: str = "lstm"  # the cell (models.registry.CELLS)
     architecture: str = "direct"  # direct | seq2seq | segrnn (models.build.ARCHITECTURES)
     hidden_size: int = 32
@@ -102,6 +108,9 @@ class ModelConfig:
 
 @dataclass(frozen=True)
 class TrainConfig:
+    """The `train` group: optimizer, loss, early stopping, regularisation, and the language
+    models' truncated BPTT."""
+
     lr: float = 5e-3
     batch_size: int = 64
     max_epochs: int = 100
@@ -126,6 +135,8 @@ class TrainConfig:
 
 @dataclass(frozen=True)
 class TrainerConfig:
+    """The `trainer` group: where training runs and its speed switches (docs/training.md)."""
+
     accelerator: str = "cpu"
     devices: int = 1
     threads: int = 2  # fixed: results depend on it (conf/trainer/cpu.yaml); 0: one per core
@@ -157,6 +168,9 @@ STORAGE_SCHEMES = ("sqlite:///", "postgresql", "postgres://", "mysql", "journal:
 
 @dataclass(frozen=True)
 class SweepConfig:
+    """The `sweep` group: the Optuna study (sampler, pruner, storage, workers) and its search
+    space (docs/sweeps.md)."""
+
     n_trials: int = 8  # trials that finish (complete, pruned or failed); a dead worker's retry
     max_epochs: int = 25  # per trial, and hyperband's largest budget
     sampler: Literal["tpe", "random", "cmaes", "grid"] = "tpe"
@@ -186,6 +200,8 @@ class SweepConfig:
 
 @dataclass(frozen=True)
 class TrackingConfig:
+    """The `tracking` group: the MLflow store, experiment and registered model name."""
+
     uri: str | None = None
     experiment: str = "rnnops-co2"
     # None: <experiment>-forecaster, or <experiment>-language-model for a text corpus
@@ -253,6 +269,9 @@ class EvaluateConfig:
 
 @dataclass(frozen=True)
 class Config:
+    """The whole validated configuration, one field per group; built by `load_config` or
+    `from_dictconfig`."""
+
     seed: int
     data: DataConfig
     model: ModelConfig

@@ -97,6 +97,7 @@ def model_spec(
 
 
 def build_from_spec(spec: dict[str, Any]) -> Forecaster:
+    """The forecaster a spec (from `model_spec`, or saved with a model's weights) describes."""
     columns = spec["target_columns"]
     folded = spec["channel_independent"] and spec["architecture"] != "segrnn"
     size_in, size_out = (1, 1) if folded else (spec["input_size"], spec["output_size"])

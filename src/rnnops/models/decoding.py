@@ -53,6 +53,8 @@ def sample(step, state, start: torch.Tensor, max_steps: int, temperature: float 
 
 @dataclass(frozen=True)
 class Hypothesis:
+    """One continuation found by `beam_search`."""
+
     tokens: list[int]
     log_prob: float
     score: float  # log_prob / length^length_penalty: what the beams are ranked by

@@ -21,6 +21,8 @@ SPEC_KIND = "language_model"
 
 
 class LanguageModelOutput(NamedTuple):
+    """What `LanguageModel.forward` returns."""
+
     logits: torch.Tensor  # (B, T, vocabulary)
     state: tuple
     hidden: torch.Tensor  # the last layer's outputs after dropout (AR regularises these)
@@ -28,6 +30,8 @@ class LanguageModelOutput(NamedTuple):
 
 
 class LanguageModel(nn.Module):
+    """Embedding, recurrent stack and decoder (tied to the embedding when `tie_weights`)."""
+
     def __init__(self, vocab_size: int, embedding_size: int, stack: dict,
                  embedding_dropout: float = 0.0, tie_weights: bool = True):
         super().__init__()
@@ -66,10 +70,14 @@ class LanguageModel(nn.Module):
 
 
 def language_model_from_spec(spec: dict) -> LanguageModel:
+    """The language model a saved spec (`LanguageModel.spec`) describes."""
     return LanguageModel(**{k: v for k, v in spec.items() if k != "kind"})
 
 
 def build_language_model(cfg: ModelConfig, vocab_size: int) -> LanguageModel:
+    """The language model a config describes over a vocabulary of `vocab_size` tokens; options
+    that do not apply to one (bidirectional, a width that tying would ignore) raise a
+    ConfigError naming the key."""
     check_model_config(cfg)
     if cfg.bidirectional:
         raise ConfigError("model.bidirectional", "a language model reads left to right; "

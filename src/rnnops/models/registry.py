@@ -20,9 +20,13 @@ CELLS: dict[str, type[nn.Module]] = {
     "mingru": MinGRU,
     "minlstm": MinLSTM,
 }
+"""Every cell by its `model.name`; each takes the same constructor arguments and has
+`forward(x, state=None) -> (y, state)`, batch-first."""
 
 
 def cell_class(name: str) -> type[nn.Module]:
+    """The cell class named `name`; an unknown name raises a ConfigError on `model.name` that
+    lists the valid ones."""
     try:
         return CELLS[name]
     except KeyError:
