@@ -119,7 +119,7 @@ def main() -> None:
                     f"data.lookback={lookback}", f"data.horizon={args.horizon}",
                     "data.split.protocol=counts", f"data.split.train={int(n * 0.6)}",
                     f"data.split.val={int(n * 0.2)}", f"data.split.test={int(n * 0.2)}",
-                    "model=segrnn", "model.hidden_size=32", "model.segment_length=24",
+                    "model=segrnn", "model.hidden_size=32", "model.segrnn.segment_length=24",
                     "train.max_epochs=1", "train.limit_batches=4", "train.use_best_params=false",
                     "trainer.progress_bar=false", "evaluate.backtest.folds=0",
                 ]

@@ -41,7 +41,9 @@ def make_store(root: Path) -> None:
     from rnnops.config import ModelConfig, from_dictconfig
     from rnnops.data.prepared import PreparedData
     from rnnops.entry import run_stage
+    from rnnops.evaluation.champion import Holder, decide
     from rnnops.models import build_model
+    from rnnops.serving.forecast import ForecastService
 
     cfg = compose(ROOT / "conf", [f"paths.root={root}", "trainer.progress_bar=false"])
     run_stage("prepare", stage_function("prepare"), cfg)
@@ -51,8 +53,10 @@ def make_store(root: Path) -> None:
     model = build_model(ModelConfig(name="gru", hidden_size=8), 1, 1, 26, 104, [0]).eval()
     tracking.configure(config)
     with tracking.run("bench-served-load"):
-        version = tracking.log_model(model, data, 104, 26, NAME)
-        tracking.promote_if_better(NAME, version, "mse", 1.0)
+        service = ForecastService.from_training(model, data, 104, 26)
+        version = tracking.log_service(service, NAME)
+        tracking.record_champion(decide(NAME, version, "mse", 1.0, Holder(), None, None),
+                                 None)
 
 
 def payloads(large_rows: int) -> dict[str, tuple[dict | bytes, int]]:

@@ -45,7 +45,9 @@ def make_store(root: Path) -> pd.DataFrame:
     from rnnops.config import ModelConfig, from_dictconfig
     from rnnops.data.prepared import PreparedData
     from rnnops.entry import run_stage
+    from rnnops.evaluation.champion import Holder, decide
     from rnnops.models import build_model
+    from rnnops.serving.forecast import ForecastService
 
     with initialize_config_dir(str(ROOT / "conf"), version_base="1.3"):
         cfg = compose("config", overrides=[f"paths.root={root}", "trainer.progress_bar=false"])
@@ -56,8 +58,10 @@ def make_store(root: Path) -> pd.DataFrame:
     model = build_model(ModelConfig(name="gru", hidden_size=16), 1, 1, 26, 104, [0]).eval()
     tracking.configure(config)
     with tracking.run("bench-serving"):
-        version = tracking.log_model(model, data, 104, 26, NAME)
-        tracking.promote_if_better(NAME, version, "mse", 1.0)
+        service = ForecastService.from_training(model, data, 104, 26)
+        version = tracking.log_service(service, NAME)
+        tracking.record_champion(decide(NAME, version, "mse", 1.0, Holder(), None, None),
+                                 None)
     raw = data.scaler.inverse(data.arrays["test"][:150].astype(np.float64))[:, 0]
     return pd.DataFrame({"date": pd.date_range("1990-01-06", periods=150, freq="W-SAT")
                          .strftime("%Y-%m-%d"), "co2": raw})

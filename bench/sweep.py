@@ -97,6 +97,7 @@ def search(cfg: Any, data: Any, budget: int, name: str) -> list[dict[str, Any]]:
     from rnnops.sweep.space import suggest
     from rnnops.sweep.storage import open_storage
     from rnnops.sweep.study import load_or_create, lookup
+    from rnnops.tasks import task_for
 
     storage = open_storage(f"sqlite:///{cfg.paths.optuna / 'bench.db'}")
     sampler, pruner = specs(cfg.sweep, cfg.seed)
@@ -109,7 +110,7 @@ def search(cfg: Any, data: Any, budget: int, name: str) -> list[dict[str, Any]]:
         nonlocal used
         for trial in trials:
             params = suggest(trial, cfg.sweep.params, lookup(cfg))
-            result = run_trial(cfg, data, trial, params)
+            result = run_trial(cfg, data, trial, params, task_for(cfg).fit)
             pruned = result.pruned_at is not None
             trial.study.tell(trial, None if pruned else result.value,
                              state=TrialState.PRUNED if pruned else TrialState.COMPLETE)
@@ -200,7 +201,7 @@ def main() -> None:
     from rnnops.config import from_dictconfig
     from rnnops.entry import run_stage, seed_everything
     from rnnops.stages.prepare import prepare
-    from rnnops.sweep.objective import load_data
+    from rnnops.tasks import task_for
 
     with tempfile.TemporaryDirectory(prefix="rnnops-bench-sweep-") as folder:
         root = Path(folder)
@@ -211,7 +212,7 @@ def main() -> None:
             (root / SHAKESPEARE_TEXT).write_text(text[: args.chars], encoding="utf-8")
         prepared = compose(root, args.data, args.stride)
         run_stage("prepare", prepare, prepared)
-        data = load_data(from_dictconfig(prepared))
+        data = task_for(from_dictconfig(prepared)).load(from_dictconfig(prepared))
         # One LSTM implementation for every trial: the autotuner picks by timing, and on this
         # series the kernels' rounding differences alone can decide a trial's outcome, which
         # would make the same seed give other figures on another day.

@@ -1,17 +1,22 @@
 """The train stage for dvc.yaml and Hydra multirun: `python pipelines/train.py [overrides]`."""
 
+import functools
+
 import hydra
 
 from rnnops.entry import run_stage
 from rnnops.stages.train import train
-from rnnops.sweep.job import in_sweep_job
+from rnnops.sweep.job import current
 
 
 @hydra.main(version_base="1.3", config_path="../conf", config_name="config")
 def main(cfg):
-    # A Hydra sweeper reads best_val_loss from the result, and records a user error as the
-    # trial's error instead of ending the sweep.
-    return run_stage("train", train, cfg, reraise=in_sweep_job())
+    # A job that the Optuna sweeper launched trains its trial's values with the trial's hooks;
+    # the sweeper reads best_val_loss from the result and records a user error as the trial's.
+    job = current()
+    in_sweep = job.trial is not None
+    stage = functools.partial(train, job=job) if in_sweep else train
+    return run_stage("train", stage, cfg, reraise=in_sweep)
 
 
 if __name__ == "__main__":

@@ -27,6 +27,46 @@ def run_stage(name: str, dictconfig, pipeline: bool = False):
     return run(name, stage_function(name, pipeline), dictconfig)
 
 
+def promote(name: str, version: str, metric: str, value: float, test_set: str | None = None,
+            verdict=None) -> dict:
+    """The evaluate stage's champion step on its own: the current holder read from the store,
+    the decision (evaluation.champion.decide), the decision recorded; returns it as a dict."""
+    from rnnops import tracking
+    from rnnops.evaluation.champion import Holder, decide
+
+    holder = Holder(**tracking.champion_holder(name, metric))
+    decision = decide(name, str(version), metric, value, holder, test_set, verdict)
+    tracking.record_champion(decision, test_set)
+    return decision.as_dict()
+
+
+def log_forecaster(model, data, lookback: int, horizon: int, name: str) -> str:
+    """Register `model` as train does: its serving model, logged; returns the version."""
+    from rnnops import tracking
+    from rnnops.serving.forecast import ForecastService
+
+    return tracking.log_service(ForecastService.from_training(model, data, lookback, horizon),
+                                name)
+
+
+def model_config(**options):
+    """A ModelConfig from flat keyword options, those of an architecture's or the language
+    model's group (segment_length, tie_weights, ...) routed into model.segrnn, model.lm..."""
+    import dataclasses
+
+    from rnnops import config
+
+    groups = {"seq2seq": config.Seq2SeqConfig, "segrnn": config.SegRNNConfig,
+              "lm": config.LanguageModelConfig}
+    nested = {}
+    for group, cls in groups.items():
+        names = {f.name for f in dataclasses.fields(cls)}
+        picked = {k: options.pop(k) for k in list(options) if k in names}
+        if picked:
+            nested[group] = cls(**picked)
+    return config.ModelConfig(**options, **nested)
+
+
 def load(*overrides: str):
     from rnnops.config import from_dictconfig
 

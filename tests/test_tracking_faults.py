@@ -12,7 +12,7 @@ import psutil
 import pytest
 
 from rnnops import tracking
-from tests.conftest import load
+from tests.conftest import load, log_forecaster
 
 
 @pytest.fixture
@@ -85,7 +85,7 @@ def test_a_failure_while_logging_leaves_no_model_and_a_failed_run(store, monkeyp
     monkeypatch.setattr(LocalArtifactRepository, "log_artifacts", disk_full)
     with pytest.raises(OSError, match="No space left"):
         with tracking.run("train") as run_id, tracking.discarded_on_error(run_id):
-            tracking.log_model(model, data, 20, 5, "disk-full-forecaster")
+            log_forecaster(model, data, 20, 5, "disk-full-forecaster")
     client = MlflowClient()
     assert client.get_run(run_id).info.status == "FAILED"
     models = mlflow.search_logged_models(experiment_ids=[experiment], output_format="list")

@@ -66,6 +66,34 @@ class DataConfig:
 
 
 @dataclass(frozen=True)
+class Seq2SeqConfig:
+    """model.architecture=seq2seq: the encoder-decoder with additive attention."""
+
+    attention_size: int = 0  # 0 means hidden_size
+    teacher_forcing: float = 0.5  # probability of feeding the true value at epoch 0
+    teacher_forcing_decay: float = 0.9  # that probability x decay^epoch
+
+
+@dataclass(frozen=True)
+class SegRNNConfig:
+    """model.architecture=segrnn: segment recurrence with parallel multi-step decoding."""
+
+    segment_length: int = 12  # steps per segment (other lookbacks and horizons are padded)
+    head_dropout: float = 0.0
+    channel_embedding: bool = True  # channel independent: a learned vector per channel
+
+
+@dataclass(frozen=True)
+class LanguageModelConfig:
+    """data.kind=text: the language model around the recurrent stack."""
+
+    embedding_size: int = 0  # 0 means hidden_size
+    embedding_dropout: float = 0.0  # whole words dropped
+    tie_weights: bool = True  # the decoder shares the embedding matrix
+    init_range: float = 0.0  # U(-r, r) for every weight (Zaremba); 0 keeps each layer's default
+
+
+@dataclass(frozen=True)
 class ModelConfig:
     """The `model` group: the cell, the architecture around it and its options. The defaults are
     the pipeline's, so `ModelConfig(name="gru")` is the GRU that `model=gru` trains."""
@@ -88,16 +116,10 @@ class ModelConfig:
     implementation: str = "default"
     norm: str = "last"  # per-window normalisation: last | revin | none
     channel_independent: bool = False
-    attention_size: int = 0  # seq2seq; 0 means hidden_size
-    teacher_forcing: float = 0.5  # seq2seq: probability of feeding the true value at epoch 0
-    teacher_forcing_decay: float = 0.9  # seq2seq: that probability x decay^epoch
-    segment_length: int = 12  # segrnn
-    head_dropout: float = 0.0  # segrnn
-    channel_embedding: bool = True  # segrnn, channel independent: a learned vector per channel
-    embedding_size: int = 0  # language model; 0 means hidden_size
-    embedding_dropout: float = 0.0  # language model: whole words dropped
-    tie_weights: bool = True  # language model: decoder shares the embedding matrix
-    init_range: float = 0.0  # language model: U(-r, r) for every weight (Zaremba); 0: cell default
+    # Options of one architecture or of the language model, each in its own group.
+    seq2seq: Seq2SeqConfig = field(default_factory=Seq2SeqConfig)
+    segrnn: SegRNNConfig = field(default_factory=SegRNNConfig)
+    lm: LanguageModelConfig = field(default_factory=LanguageModelConfig)
 
     @property
     def label(self) -> str:
@@ -187,15 +209,37 @@ class SweepConfig:
     heartbeat_s: int = 10  # a running trial's worker writes a heartbeat this often
     grace_s: int = 60  # a trial whose heartbeat is older is failed and retried
     max_retries: int = 2  # retries of one trial whose worker died, then a fresh sample
-    # group -> key -> distribution, e.g. space.train.lr; nested so Hydra can override one bound
+    # Nested by the dotted key, e.g. space.train.lr or space.model.segrnn.segment_length: a
+    # mapping with a `type` is one dimension. Hydra can then override one bound
     # (sweep.space.train.lr.high=0.1) or drop one dimension (~sweep.space.model.dropout).
     # No default: the space is conf/sweep's (a second copy here would drift from it).
-    space: dict[str, dict[str, ParamSpec]] = field(kw_only=True)
+    space: dict[str, Any] = field(kw_only=True)
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "space", _space(self.space, "sweep.space"))
 
     @property
     def params(self) -> dict[str, ParamSpec]:
         """The search space by dotted config key: {'train.lr': ParamSpec, ...}."""
-        return {f"{g}.{k}": spec for g, specs in self.space.items() for k, spec in specs.items()}
+        def leaves(node: dict[str, Any], prefix: str) -> dict[str, ParamSpec]:
+            out: dict[str, ParamSpec] = {}
+            for key, value in node.items():
+                name = _join(prefix, key)
+                out.update({name: value} if isinstance(value, ParamSpec) else leaves(value, name))
+            return out
+
+        return leaves(self.space, "")
+
+
+def _space(node: Any, key: str) -> dict[str, Any]:
+    """sweep.space's nested mappings with each dimension (a mapping with a `type`) built into a
+    ParamSpec; the dotted key of a bad one is in its error."""
+    if not isinstance(node, dict):
+        raise ConfigError(key, f"expected a mapping, got {node!r}")
+    return {str(k): _build(ParamSpec, v, _join(key, str(k)))
+            if isinstance(v, dict) and "type" in v else
+            v if isinstance(v, ParamSpec) else _space(v, _join(key, str(k)))
+            for k, v in node.items()}
 
 
 @dataclass(frozen=True)
@@ -348,6 +392,8 @@ def _build(tp: Any, value: Any, key: str) -> Any:
         if not isinstance(value, str):
             raise ConfigError(key, f"expected a string, got {value!r}")
         return value
+    if tp is Any:  # checked where it is used (sweep.space: SweepConfig.__post_init__)
+        return value
     if tp is Path:
         if not isinstance(value, str | Path):
             raise ConfigError(key, f"expected a path, got {value!r}")
@@ -385,16 +431,16 @@ _RULES: list[tuple[str, typing.Callable[[Any], bool], str]] = [
     ("model.input_dropout", lambda v: 0 <= v < 1, "must be in [0, 1)"),
     ("model.output_dropout", lambda v: 0 <= v < 1, "must be in [0, 1)"),
     ("model.weight_drop", lambda v: 0 <= v < 1, "must be in [0, 1)"),
-    ("model.embedding_dropout", lambda v: 0 <= v < 1, "must be in [0, 1)"),
-    ("model.head_dropout", lambda v: 0 <= v < 1, "must be in [0, 1)"),
+    ("model.lm.embedding_dropout", lambda v: 0 <= v < 1, "must be in [0, 1)"),
+    ("model.segrnn.head_dropout", lambda v: 0 <= v < 1, "must be in [0, 1)"),
     ("model.nonlinearity", lambda v: v in ("tanh", "relu"), "must be tanh or relu"),
     ("model.norm", lambda v: v in ("last", "revin", "none"), "must be last, revin or none"),
-    ("model.attention_size", lambda v: v >= 0, "must be >= 0 (0 means hidden_size)"),
-    ("model.teacher_forcing", lambda v: 0 <= v <= 1, "must be in [0, 1]"),
-    ("model.teacher_forcing_decay", lambda v: 0 <= v <= 1, "must be in [0, 1]"),
-    ("model.segment_length", lambda v: v >= 1, "must be >= 1"),
-    ("model.embedding_size", lambda v: v >= 0, "must be >= 0 (0 means hidden_size)"),
-    ("model.init_range", lambda v: v >= 0, "must be >= 0 (0 keeps each layer's default)"),
+    ("model.seq2seq.attention_size", lambda v: v >= 0, "must be >= 0 (0 means hidden_size)"),
+    ("model.seq2seq.teacher_forcing", lambda v: 0 <= v <= 1, "must be in [0, 1]"),
+    ("model.seq2seq.teacher_forcing_decay", lambda v: 0 <= v <= 1, "must be in [0, 1]"),
+    ("model.segrnn.segment_length", lambda v: v >= 1, "must be >= 1"),
+    ("model.lm.embedding_size", lambda v: v >= 0, "must be >= 0 (0 means hidden_size)"),
+    ("model.lm.init_range", lambda v: v >= 0, "must be >= 0 (0 keeps each layer's default)"),
     ("train.lr", lambda v: v > 0, "must be > 0"),
     ("train.batch_size", lambda v: v >= 1, "must be >= 1"),
     ("train.max_epochs", lambda v: v >= 1, "must be >= 1"),

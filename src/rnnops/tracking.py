@@ -6,15 +6,19 @@ under paths.root, so a project folder carries its whole history.
 
 from __future__ import annotations
 
+import functools
+import json
 import logging
 import os
 import socket
 import subprocess
+import warnings
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
+from rnnops.atomic import staged
 from rnnops.config import Config, flatten, to_dict
 from rnnops.masking import mask, masked
 
@@ -209,6 +213,52 @@ def create_run(experiment_id: str, name: str, tags: dict[str, str]) -> str:
     return created.info.run_id
 
 
+RUN_RECORD = "mlflow_run.json"  # beside a training's checkpoints: the run it logs to
+TAG_RESUMED = "rnnops.resumed_from"  # on a train run: where the last resume continued from
+
+
+@contextmanager
+def training_run(cfg: Config, name: str, checkpoints: Path, resume_from: Path | None,
+                 tags: dict[str, str]) -> Iterator[str]:
+    """The MLflow run of a training, recorded beside its checkpoints: a resume from a good
+    checkpoint (`resume_from`) continues the run the interrupted training logged to (closed as
+    KILLED meanwhile by configure), so its curves hold every epoch; else a new run, which logs
+    the config. Yields the run id."""
+    previous = _recorded_run(cfg, checkpoints) if resume_from is not None else None
+    with run(None if previous else name, run_id=previous, tags=tags) as run_id:
+        if previous:
+            set_tags({TAG_RESUMED: str(resume_from)})
+            log.info("continuing MLflow run %s", run_id)
+        else:
+            log_config(cfg)
+        checkpoints.mkdir(parents=True, exist_ok=True)
+        with staged(checkpoints / RUN_RECORD) as (record,):
+            record.write_text(json.dumps({"run_id": run_id,
+                                          "tracking_uri": masked(tracking_uri(cfg))}))
+        yield run_id
+
+
+def _recorded_run(cfg: Config, checkpoints: Path) -> str | None:
+    """The MLflow run of the interrupted training whose checkpoints are in `checkpoints`, if
+    this store still has it (a run that finished was not interrupted: training again logs to a
+    new one)."""
+    path = checkpoints / RUN_RECORD
+    if not path.exists():
+        return None
+    try:
+        record = json.loads(path.read_text())
+        run_id = record["run_id"]
+    except (ValueError, KeyError, TypeError):
+        log.warning("%s: unreadable; the resumed training logs to a new MLflow run", path)
+        return None
+    status = (run_status(run_id)
+              if record.get("tracking_uri") == masked(tracking_uri(cfg)) else None)
+    if status is None:
+        log.warning("MLflow run %s of the interrupted training is not in this store (deleted, "
+                    "or another tracking.uri); the resumed training logs to a new run", run_id)
+    return run_id if status not in (None, "FINISHED") else None  # finished: not interrupted
+
+
 def reopenable(run_id: str) -> bool:
     """Whether a run can be continued: it is in this store and not deleted (MLflow's own error
     for either is a traceback)."""
@@ -326,80 +376,84 @@ def log_artifacts(paths: list[Path], folder: str | None = None) -> None:
         mlflow.log_artifact(str(path), artifact_path=folder)
 
 
-def _log_service(service: Any, signature: Any, registered_name: str | None,
-                 metadata: dict[str, Any]) -> Any:
-    """Log a serving object (rnnops.serving) as a pyfunc with rnnops.serving as loader module."""
+def log_service(service: Any, registered_name: str) -> str:
+    """Log a serving object (rnnops.serving: it saves itself into a folder, with a manifest of
+    its files' hashes that every load checks, and describes its interface) as a pyfunc with
+    rnnops.serving as loader module, register it; returns the version. The signature is the
+    service's own: for a forecaster it declares the output only, since the input is a history of
+    any length >= lookback that the service checks itself (a column schema would turn arrays
+    away); a language model's decoding options are params."""
     import tempfile
 
     import mlflow
     import torch
+    from mlflow.models import ModelSignature
+    from mlflow.types import ColSpec, ParamSchema, ParamSpec, Schema
 
-    from rnnops.serving import write_manifest
+    spec = service.interface()
 
-    with tempfile.TemporaryDirectory() as tmp:
+    def schema(columns):
+        return None if columns is None else Schema([ColSpec(kind, name) for kind, name in columns])
+
+    kinds = {str: "string", int: "long", float: "double"}
+    params = spec.get("params")
+    signature = ModelSignature(
+        inputs=schema(spec.get("inputs")), outputs=schema(spec["outputs"]),
+        params=ParamSchema([ParamSpec(k, kinds[type(v)], v) for k, v in params.items()])
+        if params else None)
+    with tempfile.TemporaryDirectory() as tmp, warnings.catch_warnings():
+        # No input example: MLflow would load the model and run it on one to check the
+        # signature, while a forecaster's input has no fixed length; the warning that it is
+        # missing is noise to every run.
+        warnings.filterwarnings("ignore", message=".*input example was not provided")
         folder = Path(tmp) / "service"
         service.save(folder)
-        write_manifest(folder)  # checked whenever the model is loaded (serving.verify_manifest)
-        return mlflow.pyfunc.log_model(
+        info = mlflow.pyfunc.log_model(
             name="model",
             loader_module="rnnops.serving",
             data_path=str(folder),
             signature=signature,
             registered_model_name=registered_name,
-            metadata=metadata,
+            metadata=spec["metadata"],
             # Explicit requirements: inferring them would load the model in a subprocess.
             pip_requirements=[f"torch=={torch.__version__.split('+')[0]}", "rnnops"],
         )
-
-
-def log_model(model: Any, data: Any, lookback: int, horizon: int,
-              registered_name: str) -> str:
-    """Log the forecaster as a pyfunc that takes a raw history in original units and returns the
-    forecast in original units (rnnops.serving.forecast), register it; returns the version.
-
-    The signature declares the output; the input is a DataFrame with the data's columns or an
-    array (time, channels), of any length >= lookback, which the service checks itself (a
-    column schema would turn arrays away).
-    """
-    from mlflow.models import ModelSignature
-    from mlflow.types import ColSpec, Schema
-
-    from rnnops.serving.forecast import ForecastService
-
-    service = ForecastService.from_training(model, data, lookback, horizon)
-    signature = ModelSignature(
-        inputs=None,
-        outputs=Schema([ColSpec("long", "step"),
-                        *(ColSpec("double", name) for name in service.targets)]),
-    )
-    info = _log_service(service, signature, registered_name, {
-        "rnnops_kind": "forecaster", "columns": service.columns, "targets": service.targets,
-        "lookback": lookback, "horizon": horizon})
     version = str(info.registered_model_version)
     log.info("registered %s version %s", registered_name, version)
     return version
 
 
-def log_language_model(model: Any, vocab: Any, level: str, registered_name: str) -> str:
-    """Log a language model as a pyfunc that continues prompts (rnnops.serving.generate) and
-    register it; returns the version. Decoding options are pyfunc params."""
-    from mlflow.models import ModelSignature
-    from mlflow.types import ColSpec, ParamSchema, ParamSpec, Schema
+def served_input_error(message: str) -> Exception:
+    """An input error of a served model as MLflow's scoring server answers it: status 400 with
+    this message (it answers other exceptions with a generic one)."""
+    from mlflow.protos.databricks_pb2 import INVALID_PARAMETER_VALUE
 
-    from rnnops.serving.generate import DEFAULTS, TextGenerator
+    return _served_input_error_class()(message, error_code=INVALID_PARAMETER_VALUE)
 
-    kinds = {str: "string", int: "long", float: "double"}
-    signature = ModelSignature(
-        inputs=Schema([ColSpec("string", "prompt")]),
-        outputs=Schema([ColSpec("string", "prompt"), ColSpec("string", "text")]),
-        params=ParamSchema([ParamSpec(k, kinds[type(v)], v) for k, v in DEFAULTS.items()]),
-    )
-    info = _log_service(TextGenerator(model, vocab, level), signature, registered_name,
-                        {"rnnops_kind": "language_model", "level": level,
-                         "vocab_size": len(vocab)})
-    version = str(info.registered_model_version)
-    log.info("registered %s version %s", registered_name, version)
-    return version
+
+@functools.cache
+def _served_input_error_class() -> type:
+    """Made on first use (one class, not one per error). Also a DataError, so `rnnops generate`
+    reports it as a user error."""
+    from mlflow.exceptions import MlflowException
+
+    from rnnops.errors import DataError
+
+    class ServedInputError(MlflowException, DataError):
+        """MLflow's scoring server puts the whole request in front of a failed prediction's
+        message ("Failed to predict data '<the frame>'. Error: ..."), which would send the
+        caller's data back in the answer: the message stays as it was first set."""
+
+        @property
+        def message(self) -> str:
+            return self._message
+
+        @message.setter
+        def message(self, value: str) -> None:
+            if not hasattr(self, "_message"):
+                self._message = value
+
+    return ServedInputError
 
 
 @contextmanager
@@ -465,75 +519,58 @@ def _score_tag(metric: str) -> str:
     return f"rnnops.test_{metric}"
 
 
-def promote_if_better(name: str, version: str, metric: str, value: float,
-                      test_set: str | None = None,
-                      gate: dict[str, Any] | None = None) -> dict[str, Any]:
-    """Tag the version with its test metric and move the `champion` alias to it only when it is
-    lower than the current champion's (or there is none). Both numbers are recorded as tags on
-    the version: rnnops.test_<metric> and rnnops.champion_test_<metric>. `test_set`
-    (provenance.test_set_id) names the data scored; a champion scored on other data (another
-    horizon, lookback or column set) is not compared with, and keeps the alias. `gate`
-    (evaluation.gate.Verdict.as_dict): a version that failed evaluate.champion_gate never takes
-    the alias; the verdict is tagged on the version (rnnops.champion_gate)."""
+def champion_holder(name: str, metric: str) -> dict[str, Any]:
+    """The version holding `champion` of registered model `name`: {version, value (its test
+    `metric`, or None), test_set}, all None when there is none (evaluation.champion.Holder)."""
     from mlflow import MlflowClient
     from mlflow.exceptions import MlflowException
 
-    client = MlflowClient()
-    version = str(version)
     try:
-        champion = client.get_model_version_by_alias(name, CHAMPION)
+        champion = MlflowClient().get_model_version_by_alias(name, CHAMPION)
     except MlflowException:
-        champion = None
-    held_by = str(champion.version) if champion is not None else None  # MLflow 3: an int
-    already = held_by == version
-    previous = None
-    if champion is not None and _score_tag(metric) in champion.tags:
-        previous = float(champion.tags[_score_tag(metric)])
-    champion_set = champion.tags.get(TEST_SET_TAG) if champion is not None else None
-    other_data = test_set is not None and champion_set is not None and champion_set != test_set
+        return {"version": None, "value": None, "test_set": None}
+    score = champion.tags.get(_score_tag(metric))
+    return {"version": str(champion.version),  # MLflow 3: an int
+            "value": None if score is None else float(score),
+            "test_set": champion.tags.get(TEST_SET_TAG)}
+
+
+def record_champion(decision: Any, test_set: str | None) -> None:
+    """Record an evaluation.champion.Decision on its version (tags: its test metric, the
+    champion's, the champion version, the data scored, the gate's verdict) and move the alias
+    if it was promoted."""
+    from mlflow import MlflowClient
+
+    client = MlflowClient()
+    name, version, metric = decision.name, decision.version, decision.metric
+    tags = {_score_tag(metric): repr(decision.value),
+            f"rnnops.champion_test_{metric}": ("none" if decision.champion_value is None
+                                               else repr(decision.champion_value)),
+            "rnnops.champion_version": decision.champion_version or "none"}
     if test_set is not None:
-        client.set_model_version_tag(name, version, TEST_SET_TAG, test_set)
-    if already:
-        promoted, held_by, previous = True, None, None  # evaluated again: it stays champion
-    elif other_data:
-        # Its forecasts have another shape or come from other windows: a lower score means
-        # nothing, and moving the alias would change what `rnnops predict` and servers return.
-        log.warning("champion %s v%s was scored on other data (%s; this version: %s), so the "
-                    "scores are not compared and the alias stays. Register models of other data "
-                    "under their own name (tracking.registered_model=...)", name, held_by,
-                    champion_set, test_set)
-        promoted, previous = False, None
-    elif champion is not None and previous is None:
+        tags[TEST_SET_TAG] = test_set
+    gate = decision.gate
+    if gate is not None:
+        tags["rnnops.champion_gate"] = (f"{'passed' if gate['passed'] else 'failed'} "
+                                        f"({gate['rule']}): {gate['reason']}")[:5000]
+    for key, value in tags.items():
+        client.set_model_version_tag(name, version, key, value)
+    if decision.promoted:
+        client.set_registered_model_alias(name, CHAMPION, version)
+    if decision.champion_other_data:
+        log.warning("champion %s v%s was scored on other data, so the scores are not compared "
+                    "and the alias stays. Register models of other data under their own name "
+                    "(tracking.registered_model=...)", name, decision.champion_version)
+    elif (decision.champion_version is not None and decision.champion_value is None
+          and not decision.promoted):
         log.warning("champion %s v%s has no test %s to compare with; the alias stays. Move it "
                     "with MlflowClient().set_registered_model_alias if you mean to", name,
-                    held_by, metric)
-        promoted = False
-    else:
-        promoted = previous is None or value < previous
-    gated = gate is not None and not gate["passed"] and not already
-    if gated:
+                    decision.champion_version, metric)
+    if decision.gate_failed:
         log.warning("%s v%s fails the champion gate (evaluate.champion_gate=%s): %s. It stays "
                     "registered; the alias stays where it was", name, version, gate["rule"],
                     gate["reason"])
-        promoted = False
-    if gate is not None:
-        client.set_model_version_tag(name, version, "rnnops.champion_gate",
-                                     f"{'passed' if gate['passed'] else 'failed'} "
-                                     f"({gate['rule']}): {gate['reason']}"[:5000])
-    client.set_model_version_tag(name, version, _score_tag(metric), repr(float(value)))
-    client.set_model_version_tag(name, version, f"rnnops.champion_test_{metric}",
-                                 "none" if previous is None else repr(previous))
-    client.set_model_version_tag(name, version, "rnnops.champion_version", held_by or "none")
-    if promoted:
-        client.set_registered_model_alias(name, CHAMPION, version)
-    log.info("%s v%s: test %s %.5g vs champion %s: %s", name, version, metric, value,
-             f"v{held_by} (other data)" if other_data else
-             "none" if previous is None else f"v{held_by} {previous:.5g}",
-             "champion" if promoted else "alias unchanged" + (" (gate failed)" if gated else ""))
-    return {"name": name, "version": version, "value": float(value),
-            "champion_version": held_by, "champion_value": previous, "promoted": promoted,
-            "already_champion": already, "champion_other_data": other_data,
-            "gate": gate, "gate_failed": gated}
+    log.info("%s", decision.summary())
 
 
 def model_uri(model: str) -> str:

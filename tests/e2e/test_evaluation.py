@@ -12,7 +12,7 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from tests.conftest import ROOT, run_stage
+from tests.conftest import ROOT, log_forecaster, promote, run_stage
 from tests.e2e.conftest import mlflow_client, tiny
 
 BASELINES = ["last_value", "seasonal_naive", "window_mean", "linear", "ets", "arima"]
@@ -105,7 +105,6 @@ def test_mlflow_run_has_metrics_curves_artifacts_and_champion(evaluated):
 def test_champion_moves_only_on_improvement(evaluated):
     import mlflow
 
-    from rnnops import tracking
     from rnnops.data.prepared import PreparedData
     from rnnops.models.io import load_model
 
@@ -117,23 +116,23 @@ def test_champion_moves_only_on_improvement(evaluated):
     data = PreparedData.load(root / "data/prepared")
     client = mlflow_client(root)
     with mlflow.start_run():
-        worse = tracking.log_model(model, data, 104, 26, name)
-        decision = tracking.promote_if_better(name, worse, "mse", best * 1.5)
+        worse = log_forecaster(model, data, 104, 26, name)
+        decision = promote(name, worse, "mse", best * 1.5)
         assert not decision["promoted"]
         assert str(client.get_model_version_by_alias(name, "champion").version) == first
         tags = client.get_model_version(name, worse).tags
         assert float(tags["rnnops.test_mse"]) == pytest.approx(best * 1.5)
         assert float(tags["rnnops.champion_test_mse"]) == pytest.approx(best)
         assert tags["rnnops.champion_version"] == first
-        tie = tracking.log_model(model, data, 104, 26, name)
-        assert not tracking.promote_if_better(name, tie, "mse", best)["promoted"]
-        better = tracking.log_model(model, data, 104, 26, name)
-        assert tracking.promote_if_better(name, better, "mse", best * 0.5)["promoted"]
+        tie = log_forecaster(model, data, 104, 26, name)
+        assert not promote(name, tie, "mse", best)["promoted"]
+        better = log_forecaster(model, data, 104, 26, name)
+        assert promote(name, better, "mse", best * 0.5)["promoted"]
     assert str(client.get_model_version_by_alias(name, "champion").version) == better
     assert float(client.get_model_version(name, better).tags["rnnops.champion_test_mse"]) == \
         pytest.approx(best)
     # evaluating the champion again keeps it
-    again = tracking.promote_if_better(name, better, "mse", best * 0.5)
+    again = promote(name, better, "mse", best * 0.5)
     assert again["promoted"] and again["already_champion"]
     assert str(client.get_model_version_by_alias(name, "champion").version) == better
 
@@ -145,7 +144,6 @@ def test_champion_is_not_compared_across_test_sets(evaluated):
 
     import mlflow
 
-    from rnnops import tracking
     from rnnops.config import DataConfig
     from rnnops.data.prepared import PreparedData
     from rnnops.data.provenance import test_set_id
@@ -162,15 +160,15 @@ def test_champion_is_not_compared_across_test_sets(evaluated):
     assert h26 != h52 and h26 == test_set_id(DataConfig(root="/elsewhere"))
     client = mlflow_client(root)
     with mlflow.start_run():
-        first = tracking.log_model(model, data, 104, 26, name)
-        assert tracking.promote_if_better(name, first, "mse", 1.0, h26)["promoted"]
-        other = tracking.log_model(model, data, 104, 26, name)
-        decision = tracking.promote_if_better(name, other, "mse", 0.1, h52)
+        first = log_forecaster(model, data, 104, 26, name)
+        assert promote(name, first, "mse", 1.0, h26)["promoted"]
+        other = log_forecaster(model, data, 104, 26, name)
+        decision = promote(name, other, "mse", 0.1, h52)
         assert not decision["promoted"] and decision["champion_other_data"]
         assert "scored on other data" in " ".join(registry_section(decision, "mse"))
         assert client.get_model_version(name, other).tags["rnnops.test_set"] == h52
-        same = tracking.log_model(model, data, 104, 26, name)
-        assert tracking.promote_if_better(name, same, "mse", 0.5, h26)["promoted"]
+        same = log_forecaster(model, data, 104, 26, name)
+        assert promote(name, same, "mse", 0.5, h26)["promoted"]
     assert str(client.get_model_version_by_alias(name, "champion").version) == same
 
 

@@ -42,7 +42,7 @@ def test_stage_failing_midway_leaves_no_output_and_a_failed_run(tmp_path, monkey
         raise OSError("No space left on device")
 
     # the crash comes after training and MLflow logging, while the outputs are being written
-    monkeypatch.setattr("rnnops.stages.train.save_model", disk_full)
+    monkeypatch.setattr("rnnops.stages.outputs.save_model", disk_full)
     with pytest.raises(OSError, match="No space left"):
         run_stage("train", cfg)
 

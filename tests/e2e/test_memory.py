@@ -58,7 +58,7 @@ def wide(tmp_path_factory):
     overrides = [f"paths.root={root}", "data=csv", f"data.path={root / 'wide.csv'}",
                  "data.time_column=date", "data.target=c0", "data.features=M",
                  f"data.lookback={LOOKBACK}", f"data.horizon={HORIZON}", "model=segrnn",
-                 "model.hidden_size=16", "model.segment_length=24", "train.max_epochs=1",
+                 "model.hidden_size=16", "model.segrnn.segment_length=24", "train.max_epochs=1",
                  "train.limit_batches=2", "train.use_best_params=false",
                  "trainer.progress_bar=false", "evaluate.backtest.folds=0"]
     for stage in ("prepare", "train"):

@@ -28,7 +28,7 @@ def test_every_model_config_is_listed():
 @pytest.mark.parametrize("model", MODELS)
 def test_model_trains_and_evaluates(prepared, model):
     cfg = tiny(prepared, f"model={model}", "train.max_epochs=2", "train.use_best_params=false",
-               "model.segment_length=13")  # 13 divides CO2's lookback 104 and horizon 26
+               "model.segrnn.segment_length=13")  # 13 divides CO2's lookback 104 and horizon 26
     result = run_stage("train", cfg)
     assert result["epochs_run"] == 2
     metrics = run_stage("evaluate", cfg)

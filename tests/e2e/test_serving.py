@@ -29,7 +29,8 @@ from rnnops.data.prepared import PreparedData
 from rnnops.data.text import Vocabulary
 from rnnops.models import build_model
 from rnnops.models.language import build_language_model
-from tests.conftest import ROOT, compose, run_stage
+from rnnops.serving.generate import TextGenerator
+from tests.conftest import ROOT, compose, log_forecaster, promote, run_stage
 from tests.e2e.conftest import tiny
 
 NAME = "serving-test-forecaster"
@@ -53,16 +54,16 @@ def store(tmp_path_factory):
     model = build_model(ModelConfig(name="gru", hidden_size=8), 1, 1, 26, 104, [0]).eval()
     tracking.configure(config)
     with tracking.run("serving-test"):
-        version = tracking.log_model(model, data, 104, 26, NAME)
-        tracking.promote_if_better(NAME, version, "mse", 1.0)
+        version = log_forecaster(model, data, 104, 26, NAME)
+        promote(NAME, version, "mse", 1.0)
         vocab = Vocabulary(("<eos>", "<unk>", "the", "cat", "sat", "on", "mat"))
         lm = build_language_model(ModelConfig(name="lstm", hidden_size=8), len(vocab)).eval()
-        tracking.log_language_model(lm, vocab, "word", LM)
+        tracking.log_service(TextGenerator(lm, vocab, "word"), LM)
         # the same network trained, as it were, on data that marked gaps with -9999
         coded = PreparedData(data.arrays, data.columns, data.target_columns, data.scaler,
                              {**data.meta, "data_settings": {**data.meta["data_settings"],
                                                              "na_values": [-9999]}})
-        tracking.log_model(model, coded, 104, 26, CODED)
+        log_forecaster(model, coded, 104, 26, CODED)
     raw = data.scaler.inverse(data.arrays["test"][:150].astype(np.float64))[:, 0]
     history = pd.DataFrame({"date": pd.date_range("1990-01-06", periods=150, freq="W-SAT"),
                             "co2": raw})
@@ -471,7 +472,7 @@ def test_predict_without_a_model_name_takes_the_only_one(store, tmp_path, tmp_pa
     cfg = from_dictconfig(tiny(alone))
     tracking.configure(cfg)
     with tracking.run("only-one"):
-        tracking.log_model(model, data, 104, 26, "the-only-forecaster")
+        log_forecaster(model, data, 104, 26, "the-only-forecaster")
     out = rnnops("predict", "-i", str(history), f"paths.root={alone}")
     assert out.returncode == 0, out.stderr
     forecast = pd.read_csv(io.StringIO(out.stdout))

@@ -9,12 +9,12 @@ import optuna
 import pytest
 from optuna.trial import TrialState
 
-from rnnops.stages.sweep import PARENT_RUN
 from rnnops.sweep import queue as q
-from rnnops.sweep.objective import load_data
 from rnnops.sweep.pruning import PRUNED_AT
+from rnnops.sweep.runner import PARENT_RUN
 from rnnops.sweep.storage import default_url, open_storage
 from rnnops.sweep.study import study_name
+from rnnops.tasks import task_for
 from tests.conftest import load, run_stage
 from tests.e2e.conftest import TINY, mlflow_client, run_script, tiny
 
@@ -30,7 +30,7 @@ PRUNING = ["sweep.sampler=grid", "sweep.n_trials=4", "sweep.pruner=median",
 def study_of(root, *overrides):
     cfg = load(f"paths.root={root}", *TINY, *overrides)
     storage = open_storage(cfg.sweep.storage or default_url(cfg.paths.optuna))
-    return optuna.load_study(study_name=study_name(cfg, load_data(cfg).meta["sha256"]),
+    return optuna.load_study(study_name=study_name(cfg, task_for(cfg).load(cfg).meta["sha256"]),
                              storage=storage)
 
 

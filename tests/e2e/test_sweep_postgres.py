@@ -9,9 +9,9 @@ import optuna
 from optuna.trial import TrialState
 
 from rnnops.sweep import queue as q
-from rnnops.sweep.objective import load_data
 from rnnops.sweep.storage import open_storage
 from rnnops.sweep.study import study_name
+from rnnops.tasks import task_for
 from tests.conftest import load, run_stage
 from tests.e2e.conftest import TINY, mlflow_client, tiny
 
@@ -23,7 +23,7 @@ def test_two_workers_fill_a_postgresql_study_with_exactly_12_trials(tmp_path, po
     summary = run_stage("sweep", tiny(tmp_path, *overrides))
 
     cfg = load(f"paths.root={tmp_path}", *TINY, *overrides)
-    name = study_name(cfg, load_data(cfg).meta["sha256"])
+    name = study_name(cfg, task_for(cfg).load(cfg).meta["sha256"])
     study = optuna.load_study(study_name=name, storage=open_storage(postgres_url))
     trials = study.get_trials()
     assert summary["trials"] == {"COMPLETE": 12}

@@ -6,9 +6,9 @@ import pytest
 import torch
 
 from rnnops.config import ModelConfig
-from rnnops.evaluation import interpret
 from rnnops.evaluation.interpret import attention_weights, gate_activations
 from rnnops.models import build_model
+from rnnops.models.cells.fused import GRU
 
 
 @pytest.mark.parametrize("cell,gates", [
@@ -35,17 +35,18 @@ def test_replay_would_catch_wrong_equations(monkeypatch):
     model = build_model(ModelConfig(name="gru", hidden_size=8), 2, 1, 4, 20, [0])
     x = torch.randn(2, 20, 2)
     assert gate_activations(model, x).max_error < 1e-5
-    right = interpret._torch_gru
+    right = GRU.reference
 
-    def swapped_gates(x, h, cell):
-        size = cell.hidden_size
+    def swapped_gates(self, x, state=None, trace=None):
+        size = self.hidden_size
         rows = torch.cat([torch.arange(size, 2 * size), torch.arange(size),
                           torch.arange(2 * size, 3 * size)])
-        return right(x, h, SimpleNamespace(
-            weight_ih_l0=cell.weight_ih_l0[rows], weight_hh_l0=cell.weight_hh_l0[rows],
-            bias_ih_l0=cell.bias_ih_l0[rows], bias_hh_l0=cell.bias_hh_l0[rows]))
+        return right(SimpleNamespace(
+            weight_ih_l0=self.weight_ih_l0[rows], weight_hh_l0=self.weight_hh_l0[rows],
+            bias_ih_l0=self.bias_ih_l0[rows], bias_hh_l0=self.bias_hh_l0[rows],
+            _zeros=self._zeros), x, state, trace)
 
-    monkeypatch.setattr(interpret, "_torch_gru", swapped_gates)
+    monkeypatch.setattr(GRU, "reference", swapped_gates)
     assert gate_activations(model, x).max_error > 1e-2
 
 

@@ -3,8 +3,8 @@
 import pandas as pd
 import yaml
 
+from rnnops.evaluation.forecasts import for_dvc_plots
 from rnnops.evaluation.suite import BASELINES
-from rnnops.stages.evaluate import for_dvc_plots
 from tests.conftest import ROOT
 
 

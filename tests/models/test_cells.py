@@ -343,7 +343,7 @@ def test_native_refuses_a_machine_without_it(monkeypatch):
     assert auto.kernel_loops(torch.zeros(1, 1, IN)) == (
         "fused", "the C++ time loops are not built (no C++ compiler on PATH)")
     torch.testing.assert_close(auto(torch.ones(1, 2, IN))[0],
-                               auto.reference(torch.ones(1, 2, IN), *[torch.zeros(1, H)] * 2)[0])
+                               auto.reference(torch.ones(1, 2, IN), (torch.zeros(1, H),) * 2)[0])
 
 
 def test_unknown_implementation_is_refused():

@@ -1,18 +1,18 @@
 import pytest
 import torch
 
-from rnnops.config import ModelConfig
 from rnnops.errors import ConfigError
 from rnnops.models import ARCHITECTURES, CELLS, build_model
 from rnnops.models.build import check_model_config
 from rnnops.models.io import load_model, save_model
+from tests.conftest import model_config
 
 L, H = 12, 6
 
 
 def model(architecture="direct", **options):
     options.setdefault("hidden_size", 8)
-    return build_model(ModelConfig(architecture=architecture, **options), 3, 2, H, L, [0, 2])
+    return build_model(model_config(architecture=architecture, **options), 3, 2, H, L, [0, 2])
 
 
 @pytest.mark.parametrize("cell", sorted(CELLS))
@@ -96,11 +96,11 @@ def test_teacher_forcing_follows_its_schedule():
 
 def test_segment_model_has_one_value_per_horizon_step_and_channel():
     for lookback, horizon, w in ((96, 24, 12), (104, 26, 12)):  # the second pads and cuts
-        m = build_model(ModelConfig(architecture="segrnn", name="gru", hidden_size=16,
+        m = build_model(model_config(architecture="segrnn", name="gru", hidden_size=16,
                                     segment_length=w, channel_independent=True),
                         7, 7, horizon, lookback)
         assert m(torch.randn(2, lookback, 7)).shape == (2, horizon, 7)
-    joint = build_model(ModelConfig(architecture="segrnn", hidden_size=16, segment_length=4),
+    joint = build_model(model_config(architecture="segrnn", hidden_size=16, segment_length=4),
                         3, 1, 8, 16, [2])
     assert joint(torch.randn(2, 16, 3)).shape == (2, 8, 1)
 
@@ -112,7 +112,7 @@ def test_segment_model_without_channel_embedding_treats_channels_alike():
     x = torch.randn(2, 48, 1).expand(2, 48, 3)  # three identical channels
     for embedded in (False, True):
         torch.manual_seed(0)
-        m = build_model(ModelConfig(architecture="segrnn", name="gru", hidden_size=16,
+        m = build_model(model_config(architecture="segrnn", name="gru", hidden_size=16,
                                     segment_length=12, channel_independent=True,
                                     channel_embedding=embedded), 3, 3, 24, 48).eval()
         y = m(x)
@@ -134,7 +134,7 @@ def test_config_errors_name_the_key():
         model("segrnn", bidirectional=True)
     # checked before any work too (a sweep would otherwise fail every trial on it)
     with pytest.raises(ConfigError, match="model.bidirectional.*segrnn decodes forward"):
-        check_model_config(ModelConfig(name="gru", architecture="segrnn", bidirectional=True))
+        check_model_config(model_config(name="gru", architecture="segrnn", bidirectional=True))
     with pytest.raises(ConfigError, match="model.implementation.*lstm has no implementation "
                        "'loop'; choose one of default, auto, fused"):
         model(name="lstm", implementation="loop")

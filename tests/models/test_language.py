@@ -3,18 +3,18 @@ import math
 import pytest
 import torch
 
-from rnnops.config import ModelConfig
 from rnnops.errors import ConfigError
 from rnnops.models.decoding import beam_search, greedy, sample
 from rnnops.models.language import build_language_model
 from rnnops.models.layers import detach_state
+from tests.conftest import model_config
 
 V = 20
 
 
 def language_model(**options):
     torch.manual_seed(0)
-    return build_language_model(ModelConfig(**{"hidden_size": 16, **options}), V)
+    return build_language_model(model_config(**{"hidden_size": 16, **options}), V)
 
 
 def test_tied_decoder_shares_the_embedding():
@@ -28,7 +28,7 @@ def test_tied_decoder_shares_the_embedding():
     assert out.logits.shape == (2, 5, V) and out.raw_hidden.shape == (2, 5, 8)
     untied = language_model(tie_weights=False)
     assert untied.decoder.weight is not untied.embedding.weight
-    with pytest.raises(ConfigError, match="model.embedding_size"):
+    with pytest.raises(ConfigError, match="model.lm.embedding_size"):
         language_model(embedding_size=8)  # one layer: hidden_size 16 would go unused
 
 

@@ -50,7 +50,7 @@ def test_variable_chunks_depend_on_seed_and_epoch_only():
     ["model=peephole_lstm", "train.variable_bptt=true", "train.ar=1.0", "train.tar=1.0",
      "model.weight_drop=0.2", "model.variational=true", "model.output_dropout=0.1"],
     ["model=gru", "train.optimizer=sgd", "train.lr=1.0", "train.lr_decay=0.5",
-     "train.lr_decay_start=2", "model.init_range=0.1"],
+     "train.lr_decay_start=2", "model.lm.init_range=0.1"],
     ["model=gru", "train.ema=0.9"],  # validated and kept: the weights' moving average
 ])
 def test_language_model_learns_the_pattern(tmp_path, options):

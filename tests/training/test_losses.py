@@ -58,7 +58,7 @@ def test_a_non_mse_loss_trains_and_logs_val_mse_beside_it(tmp_path, monkeypatch)
 
 
 def test_run_json_records_the_val_mse_of_the_best_epoch():
-    from rnnops.stages.train import run_info
+    from rnnops.stages.outputs import run_info
     from rnnops.training.fit import FitResult
 
     history = [{"epoch": 0, "val/loss": 0.6, "val/mse": 0.9},

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -90,3 +91,18 @@ def load_prepared_text(folder: Path, data: DataConfig | None = None
         raise DataError(f"{folder}: prepared corpus unreadable ({reason[:200]}); {rebuild}"
                         ) from None
     return splits, vocab
+
+
+@dataclass(frozen=True)
+class PreparedText:
+    """A prepared corpus as the later stages use it: the streams, the vocabulary, meta.json."""
+
+    splits: dict[str, torch.Tensor]
+    vocab: Vocabulary
+    meta: dict[str, Any]
+
+    @classmethod
+    def load(cls, folder: Path, data: DataConfig | None = None) -> PreparedText:
+        """load_prepared_text's streams and vocabulary (checked as it checks them), with meta."""
+        splits, vocab = load_prepared_text(folder, data)
+        return cls(splits, vocab, json.loads((Path(folder) / META).read_text()))

@@ -51,8 +51,8 @@ def run_line(run: dict[str, Any]) -> str:
 
 
 def registry_section(champion: dict[str, Any] | None, metric: str) -> list[str]:
-    """Markdown lines on the champion alias after tracking.promote_if_better; without it (the
-    DVC copy of the report), where to find them."""
+    """Markdown lines on the champion alias after the champion decision (evaluation.champion,
+    as a dict); without one (the DVC copy of the report), where to find them."""
     if not champion:
         return ["## Registry", "", IN_MLFLOW, ""]
     previous = champion.get("champion_value")

@@ -3,6 +3,7 @@ that rebuilds the same model around saved weights."""
 
 from __future__ import annotations
 
+import dataclasses
 from typing import Any
 
 from torch import nn
@@ -35,12 +36,8 @@ def _segrnn(spec: dict, size_in: int, size_out: int, columns: list[int]) -> nn.M
 
 ARCHITECTURES = {"direct": _direct, "seq2seq": _seq2seq, "segrnn": _segrnn}
 
-# Options of one architecture, read from ModelConfig fields of the same name.
-ARCHITECTURE_OPTIONS = {
-    "direct": (),
-    "seq2seq": ("attention_size", "teacher_forcing", "teacher_forcing_decay"),
-    "segrnn": ("segment_length", "head_dropout", "channel_embedding"),
-}
+# The config group holding an architecture's own options (model.seq2seq, model.segrnn).
+ARCHITECTURE_OPTIONS = {"direct": None, "seq2seq": "seq2seq", "segrnn": "segrnn"}
 # Cell options beyond the common ones, read from ModelConfig fields of the same name.
 CELL_OPTIONS = {"rnn": ("nonlinearity",)}
 
@@ -76,6 +73,15 @@ def stack_options(cfg: ModelConfig) -> dict[str, Any]:
     return stack
 
 
+def architecture_options(cfg: ModelConfig) -> dict[str, Any]:
+    """The options of cfg.architecture, read key by key from its group (model.seq2seq.*)."""
+    group = ARCHITECTURE_OPTIONS[cfg.architecture]
+    if group is None:
+        return {}
+    options = getattr(cfg, group)
+    return {f.name: getattr(options, f.name) for f in dataclasses.fields(options)}
+
+
 def model_spec(
     cfg: ModelConfig, input_size: int, output_size: int, horizon: int, lookback: int,
     target_columns: list[int] | None = None,
@@ -92,7 +98,7 @@ def model_spec(
         "norm": cfg.norm,
         "channel_independent": cfg.channel_independent,
         "stack": stack_options(cfg),
-        "options": {k: getattr(cfg, k) for k in ARCHITECTURE_OPTIONS[cfg.architecture]},
+        "options": architecture_options(cfg),
     }
 
 

@@ -82,11 +82,12 @@ def build_language_model(cfg: ModelConfig, vocab_size: int) -> LanguageModel:
     if cfg.bidirectional:
         raise ConfigError("model.bidirectional", "a language model reads left to right; "
                           "set it to false")
-    if (cfg.tie_weights and cfg.num_layers == 1 and cfg.embedding_size
-            and cfg.embedding_size != cfg.hidden_size):
+    lm = cfg.lm
+    if (lm.tie_weights and cfg.num_layers == 1 and lm.embedding_size
+            and lm.embedding_size != cfg.hidden_size):
         # tied weights make the last layer as wide as the embedding: hidden_size would be unused
-        raise ConfigError("model.embedding_size", "a 1-layer model with tied weights is as wide "
+        raise ConfigError("model.lm.embedding_size", "a 1-layer model with tied weights is as wide "
                           "as its embedding; set it equal to model.hidden_size, add layers, or "
-                          "set model.tie_weights=false")
-    return LanguageModel(vocab_size, cfg.embedding_size or cfg.hidden_size, stack_options(cfg),
-                         cfg.embedding_dropout, cfg.tie_weights)
+                          "set model.lm.tie_weights=false")
+    return LanguageModel(vocab_size, lm.embedding_size or cfg.hidden_size, stack_options(cfg),
+                         lm.embedding_dropout, lm.tie_weights)

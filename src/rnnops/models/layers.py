@@ -88,6 +88,11 @@ class RecurrentStack(nn.Module):
             states.append(tuple(layer_states))
         return self.output_dropout(x), tuple(states)
 
+    def first_cell(self) -> nn.Module:
+        """The forward-direction cell of the first layer (unwrapped from weight drop)."""
+        cell = self.layers[0][0]
+        return cell.cell if isinstance(cell, WeightDrop) else cell
+
     def summary(self, y: torch.Tensor) -> torch.Tensor:
         """One vector per sequence: the last output, and for the backward direction the output
         at t = 0 (the one that has read the whole sequence)."""

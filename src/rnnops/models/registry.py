@@ -33,3 +33,9 @@ def cell_class(name: str) -> type[nn.Module]:
         raise ConfigError(
             "model.name", f"unknown cell {name!r}; choose one of {', '.join(CELLS)}"
         ) from None
+
+
+def cell_name(cell: nn.Module) -> str:
+    """The registered name of a cell object (its class's name when it is not registered)."""
+    return next((name for name, cls in CELLS.items() if type(cell) is cls),
+                type(cell).__name__)

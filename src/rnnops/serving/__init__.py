@@ -3,12 +3,12 @@
 
 A model is logged as an MLflow pyfunc with this package as its loader module and a folder of
 plain files (weights + spec, scaler or vocabulary, service.json) as its data, so loading it needs
-rnnops and torch but no pickled code, and this package never imports MLflow.
+rnnops and torch but no pickled code. A service object saves itself (`save`) and describes its
+interface for MLflow (`interface`: signature columns, params, metadata); rnnops.tracking logs it.
 """
 
 from __future__ import annotations
 
-import functools
 import json
 from pathlib import Path
 
@@ -64,8 +64,9 @@ class ReportedInputErrors:
     """A service whose input errors reach the caller under MLflow. `mlflow models serve` answers
     any other exception with a generic message and buries ours in a traceback; it returns the
     message of an MlflowException: the error's public form, which quotes nothing of the request.
-    The error raised is also a DataError, so `rnnops generate` reports it as before. MLflow is
-    imported only here, when MLflow loaded us."""
+    The error raised is also a DataError, so `rnnops generate` reports it as before. MLflow's
+    exception comes from rnnops.tracking, the one module that imports MLflow, and only when an
+    input is refused."""
 
     def __init__(self, service):
         self.service = service
@@ -76,39 +77,11 @@ class ReportedInputErrors:
         try:
             return self.service.predict(model_input, params)
         except DataError as exc:  # the answer names the problem, not the caller's data
-            raise _served_input_error(exc.public) from None
+            from rnnops.tracking import served_input_error
+
+            raise served_input_error(exc.public) from None
 
     def get_raw_model(self):
         """The service itself (PyFuncModel.get_raw_model): `rnnops predict` calls it directly, so
         its user, who holds the file, reads the cells and times an error is about."""
         return self.service
-
-
-def _served_input_error(message: str) -> Exception:
-    from mlflow.protos.databricks_pb2 import INVALID_PARAMETER_VALUE
-
-    return _served_input_error_class()(message, error_code=INVALID_PARAMETER_VALUE)
-
-
-@functools.cache
-def _served_input_error_class() -> type:
-    """Made on first use, so that importing this package never imports MLflow."""
-    from mlflow.exceptions import MlflowException
-
-    from rnnops.errors import DataError
-
-    class ServedInputError(MlflowException, DataError):
-        """MLflow's scoring server puts the whole request in front of a failed prediction's
-        message ("Failed to predict data '<the frame>'. Error: ..."), which would send the
-        caller's data back in the answer: the message stays as it was first set."""
-
-        @property
-        def message(self) -> str:
-            return self._message
-
-        @message.setter
-        def message(self, value: str) -> None:
-            if not hasattr(self, "_message"):
-                self._message = value
-
-    return ServedInputError

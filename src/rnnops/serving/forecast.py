@@ -17,7 +17,7 @@ from rnnops.data.preprocess import fill_missing
 from rnnops.data.validate import Rules, check_names, parse_times, validated
 from rnnops.errors import DataError
 from rnnops.models.io import load_model, save_model
-from rnnops.serving import MODEL, SERVICE
+from rnnops.serving import MODEL, SERVICE, write_manifest
 
 
 @dataclass
@@ -47,6 +47,16 @@ class ForecastService:
                    settings.get("missing"), tuple(settings.get("na_values") or ()),
                    settings.get("duplicates") or "error")
 
+    def interface(self) -> dict[str, Any]:
+        """What MLflow records of this model (rnnops.tracking.log_service): the output columns
+        (no input schema: a history of any length >= lookback, as a frame or an array, which
+        predict checks itself) and the metadata `rnnops predict` reads."""
+        return {"inputs": None,
+                "outputs": [("long", "step"), *(("double", name) for name in self.targets)],
+                "metadata": {"rnnops_kind": "forecaster", "columns": self.columns,
+                             "targets": self.targets, "lookback": self.lookback,
+                             "horizon": self.horizon}}
+
     def save(self, folder: Path) -> None:
         folder.mkdir(parents=True, exist_ok=True)
         save_model(self.model, folder / MODEL)
@@ -57,6 +67,7 @@ class ForecastService:
             "missing": self.missing, "na_values": list(self.na_values),
             "duplicates": self.duplicates,
         }, indent=2) + "\n")
+        write_manifest(folder)  # checked whenever the model is loaded
 
     @classmethod
     def load(cls, folder: Path) -> ForecastService:

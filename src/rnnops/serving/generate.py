@@ -15,7 +15,7 @@ from rnnops.data.text import EOS, UNK, Vocabulary
 from rnnops.errors import DataError
 from rnnops.models.decoding import beam_search, greedy, sample
 from rnnops.models.io import load_model, save_model
-from rnnops.serving import MODEL, SERVICE
+from rnnops.serving import MODEL, SERVICE, write_manifest
 
 VOCAB = "vocab.json"
 METHODS = ("greedy", "beam", "sample")
@@ -60,6 +60,15 @@ class TextGenerator:
     vocab: Vocabulary
     level: str  # word | char
 
+    def interface(self) -> dict[str, Any]:
+        """What MLflow records of this model (rnnops.tracking.log_service): prompts in, prompts
+        and continuations out, the decoding options as params."""
+        return {"inputs": [("string", "prompt")],
+                "outputs": [("string", "prompt"), ("string", "text")],
+                "params": dict(DEFAULTS),
+                "metadata": {"rnnops_kind": "language_model", "level": self.level,
+                             "vocab_size": len(self.vocab)}}
+
     def save(self, folder: Path) -> None:
         folder.mkdir(parents=True, exist_ok=True)
         save_model(self.model, folder / MODEL)
@@ -67,6 +76,7 @@ class TextGenerator:
                                     encoding="utf-8")
         (folder / SERVICE).write_text(json.dumps({"kind": "language_model",
                                                   "level": self.level}) + "\n")
+        write_manifest(folder)  # checked whenever the model is loaded
 
     @classmethod
     def load(cls, folder: Path) -> TextGenerator:

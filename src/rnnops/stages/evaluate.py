@@ -1,371 +1,56 @@
-"""evaluate: the trained model against baselines on the same test windows (scaled and original
-units, per horizon step), a rolling-origin backtest, plots (PNG + CSV), a markdown report and the
-metrics file that `dvc metrics show` reads. Everything is reported into the train stage's MLflow
-run, and the registered version becomes the champion when it beats the current one.
+"""evaluate: the trained model scored on held-out data by its task (a forecaster against
+baselines on the same test windows, with a backtest; a language model's test perplexity or bits
+per character), the champion gate, plots, a markdown report and the metrics file that
+`dvc metrics show` reads. Everything is reported into the train stage's MLflow run, and the
+registered version becomes the champion when it beats the current one (evaluation/champion.py).
 """
 
 from __future__ import annotations
 
-import json
 import logging
-from pathlib import Path
 from typing import Any
 
-import numpy as np
 import pandas as pd
-import torch
 
 from rnnops import tracking
-from rnnops.atomic import staged
 from rnnops.config import Config
-from rnnops.data.memory import return_freed_memory
-from rnnops.data.prepared import PreparedData
-from rnnops.data.prepared_text import load_prepared_text
 from rnnops.data.provenance import test_set_id
-from rnnops.data.windows import window_batches
-from rnnops.errors import ConfigError, UserError
-from rnnops.evaluation import gate as champion_gate
-from rnnops.evaluation import plots as draw
-from rnnops.evaluation.backtest import Fold, backtest, make_folds
-from rnnops.evaluation.interpret import attention_weights, gate_activations, sample_index
-from rnnops.evaluation.metrics import ErrorSums, finite_or_none, naive_scale
-from rnnops.evaluation.report import registry_section, render, run_line
-from rnnops.evaluation.scoring import Scores, score
-from rnnops.evaluation.series import choose_season, described, full_series, window_origins
-from rnnops.evaluation.suite import (
-    BASELINES,
-    Predict,
-    Setting,
-    applicable,
-    check_baselines,
-    fit_baselines,
-)
+from rnnops.evaluation.champion import Holder, decide
+from rnnops.evaluation.metrics import finite_or_none
 from rnnops.models.io import load_model
-from rnnops.names import MODEL, test_metric
-from rnnops.stages.outputs import HISTORY, METRICS, MODEL_FILE, PLOTS, REPORT, load_run_info
-from rnnops.training.fit import predict
-from rnnops.training.language import language_metrics, stream_loss
+from rnnops.stages import outputs
+from rnnops.tasks import task_for
 
 log = logging.getLogger(__name__)
 
-FORECAST_CSV = "forecast.csv"
-FORECAST_PNG = "forecast.png"
-WINDOWS_CSV, WINDOWS_PNG = "forecast_windows.csv", "forecast_windows.png"
-LEARNING_CURVE_PNG = "learning_curve.png"
-HORIZON_CSV, HORIZON_PNG = "horizon.csv", "horizon.png"
-HORIZON_ORIGINAL_CSV = "horizon_original.csv"  # the same MAE per step, in the data's units
-COMPARISON_CSV, COMPARISON_PNG = "comparison.csv", "comparison.png"
-BACKTEST_CSV, BACKTEST_PNG = "backtest.csv", "backtest.png"  # the champion metric per fold
-BACKTEST_TABLE = "backtest_table.csv"  # every metric per fold and forecaster
-ATTENTION_CSV, ATTENTION_PNG = "attention.csv", "attention.png"
-GATES_CSV, GATES_PNG = "gates.csv", "gates.png"
-
-
-def drop_last_windows(windows: int, batch: int | None) -> int:
-    """How many test windows a loader of `batch` with drop_last=True yields: the subset most
-    published ETT figures were scored on (the Informer lineage's test loader; Qiu et al. 2024).
-    0 when evaluate.drop_last_batch is off."""
-    if batch is None:
-        return 0
-    if batch > windows:
-        raise ConfigError("evaluate.drop_last_batch", f"{batch} is more than the {windows} test "
-                          "windows, so a drop_last loader would keep none; lower it or set null")
-    return windows // batch * batch
-
-
-def model_per_fold(cfg: Config, data: PreparedData, series: np.ndarray,
-                   trained: torch.nn.Module):
-    """The network for each backtest fold: the trained one, or one retrained on the fold's rows
-    (the last validation-split's worth of them held out for early stopping)."""
-
-    def as_is(fold: Fold) -> Predict:
-        return lambda x, origins: predict(trained, x)
-
-    if not cfg.evaluate.backtest.refit_model:
-        return as_is
-
-    from rnnops.training.fit import fit
-
-    def refit(fold: Fold) -> Predict:
-        rows = series[fold.rows].astype(np.float32)
-        held_out = len(data.arrays["val"]) - cfg.data.lookback
-        if held_out < cfg.data.horizon or len(rows) - held_out <= cfg.data.lookback:
-            raise UserError(f"backtest fold {fold.number} has {len(rows)} rows, too few to "
-                            "retrain on; lower evaluate.backtest.folds or set "
-                            "evaluate.backtest.refit_model=false")
-        arrays = {"train": rows[:-held_out], "val": rows[-held_out - cfg.data.lookback:],
-                  "test": rows[-cfg.data.lookback - cfg.data.horizon:]}
-        fold_data = PreparedData(arrays, data.columns, data.target_columns, data.scaler,
-                                 data.meta)
-        model = fit(cfg, fold_data).model
-        return lambda x, origins: predict(model, x)
-
-    return refit
-
-
-def gate_verdict(cfg: Config, data: PreparedData, model: torch.nn.Module, setting: Setting,
-                 scale: torch.Tensor) -> champion_gate.Verdict:
-    """evaluate.champion_gate on the validation windows: the model against the naive forecasts
-    (seasonal_naive only where a season fits the lookback)."""
-    if cfg.evaluate.champion_gate == "none":
-        return champion_gate.off()
-    names = [n for n in champion_gate.NAIVE
-             if n != "seasonal_naive" or setting.period <= cfg.data.lookback]
-    val = data.windows("val", cfg.data.lookback, cfg.data.horizon)
-    forecasters = {MODEL: lambda x, origins: predict(model, x),
-                   **fit_baselines(names, setting, slice(0, len(data.arrays["train"])))}
-    sums = {name: ErrorSums() for name in forecasters}
-    for index in window_batches(val):  # a batch at a time, as the test windows
-        x, y = val.batch(index)
-        for name, forecaster in forecasters.items():
-            sums[name].add(forecaster(x, None), y)
-    metric = cfg.evaluate.metric
-    errors = {name: s.errors(scale)[metric] for name, s in sums.items()}
-    return champion_gate.beats_naive(metric, errors.pop(MODEL), errors)
-
 
 def evaluate(cfg: Config) -> dict[str, Any]:
-    if cfg.data.kind == "text":
-        return evaluate_language_model(cfg)
-    ev = cfg.evaluate
-    check_baselines(ev.baselines)  # a misspelt name fails before anything is read or scored
-    data = PreparedData.load(cfg.paths.prepared, cfg.data)
-    run_info = load_run_info(cfg)
-    run = tracking.find_train_run(tracking.configure(cfg), cfg.paths.model / MODEL_FILE)
-    return_freed_memory()  # batches come and go: their buffers go back to the system at once
-    targets = data.target_columns
-    names = applicable(ev.baselines, len(targets))
-    series = full_series(data)
-    period, period_key = choose_season(cfg, data.meta, cfg.data.lookback,
-                                       len(data.arrays["train"]), names)
-    setting = Setting(series, targets, cfg.data.lookback, cfg.data.horizon, period, period_key,
-                      ev)
-    test = data.windows("test", cfg.data.lookback, cfg.data.horizon)
-    kept = drop_last_windows(len(test), ev.drop_last_batch)
-    origins = window_origins(data, cfg.data.lookback, len(test))
-    model = load_model(cfg.paths.model / MODEL_FILE)
-
-    # The model and the baselines forecast the same windows, a batch at a time (scoring.py).
-    train_rows = slice(0, len(data.arrays["train"]))
-    forecasters = {MODEL: lambda x, origins: predict(model, x),
-                   **fit_baselines(names, setting, train_rows)}
-    scale = naive_scale(data.arrays["train"][:, targets], period)
-    scores = score(forecasters, test, origins, data.scaler, scale, kept, ev.sample_windows)
-    metrics, by_step, by_step_original = scores.metrics, scores.by_step, scores.by_step_original
-    undefined = mase_undefined(data, scale)
-
-    folds = make_folds(origins, ev.backtest.folds, ev.backtest.mode, train_rows.stop) \
-        if ev.backtest.folds else []
-    folds_table = backtest(folds, setting, names, test, origins,
-                           model_per_fold(cfg, data, series, model), scale) if folds else None
-
-    # What the model does inside, on a sample of windows, for models that have it to show.
-    shown = test.batch(sample_index(len(test)))[0]
-    gates = gate_activations(model, shown[:1])
-    attention = attention_weights(model, shown)
-    verdict = gate_verdict(cfg, data, model, setting, scale)
-    log.info("champion gate %s", verdict.line())
-
+    task = task_for(cfg)
+    data = task.load(cfg)
+    run_info = outputs.load_run_info(cfg)
+    model_file = cfg.paths.model / outputs.MODEL_FILE
+    run = tracking.find_train_run(tracking.configure(cfg), model_file)  # before any scoring
+    history = pd.read_csv(cfg.paths.model / outputs.HISTORY)
+    result = task.evaluate(cfg, data, load_model(model_file), run_info, history)
+    log.info("champion gate %s", result.verdict.line())
+    metrics = finite_or_none(result.metrics)  # metrics.json: null, never a bare NaN
     with tracking.train_run(run["run_id"]):
         tracking.set_tags({tracking.TAG_EVALUATED: tracking.git_commit()})
-        tracking.log_metrics({
-            test_metric(name, k): v for name, values in metrics.items() for k, v in values.items()
-        })
-        for step in range(cfg.data.horizon):  # MLflow draws these as curves over the horizon
-            tracking.log_metrics({test_metric(name, f"{m}{units}_by_step"): float(v[m][step])
-                                  for units, errors in (("", by_step),
-                                                        ("_original", by_step_original))
-                                  for name, v in errors.items() for m in ("mse", "mae")},
-                                 step=step + 1)
+        tracking.log_metrics(result.logged())
+        for step, curve in enumerate(result.curves, start=1):  # MLflow draws these as curves
+            tracking.log_metrics(curve, step=step)
         champion = None
         if run["model_version"]:
-            champion = tracking.promote_if_better(
-                run["registered_model"], run["model_version"], ev.metric, metrics[MODEL][ev.metric],
-                test_set_id(cfg.data), verdict.as_dict())
-        paths = (cfg.paths.reports / PLOTS, cfg.paths.reports / METRICS,
-                 cfg.paths.reports / REPORT)
-        with staged(*paths) as (plots, metrics_tmp, report_tmp):
-            plots.mkdir()
-            written = write_plots(plots, cfg, data, run_info, scores, metrics, folds_table,
-                                  gates, attention, shown[:1])
-            metrics_tmp.write_text(json.dumps(finite_or_none(metrics), indent=2,
-                                              allow_nan=False) + "\n")
-            header = {
-                "model": run_info["model"],
-                "data": f"{cfg.data.name}, columns {', '.join(data.columns)}, targets "
-                        f"{', '.join(data.columns[c] for c in targets)}",
-                "test windows": f"{len(test)} (lookback {cfg.data.lookback}, horizon "
-                                f"{cfg.data.horizon}, from {data.meta.get('test_start_time')})"
-                                + (f"; the first {kept} also scored alone, as a test loader of "
-                                   f"batch {ev.drop_last_batch} with drop_last keeps them "
-                                   "(evaluate.drop_last_batch)" if kept else ""),
-                "season period": described(period, period_key),
-                **({"MASE": undefined} if undefined else {}),
-                "baselines": ", ".join(names) + " (fit on the training rows only)",
-                "backtest": (f"{len(folds)} folds, {ev.backtest.mode} window, network "
-                             + ("retrained per fold" if ev.backtest.refit_model else "as trained"))
-                            if folds else "off",
-                "champion gate": verdict.line(),
-            }
-            figures = {title: f"{PLOTS}/{name}" for title, name in written.items()}
-            report_tmp.write_text(render(header, metrics, folds_table, figures, None, ev.metric))
-            tracking.log_artifacts(sorted(plots.iterdir()), f"evaluation/{PLOTS}")
-            tracking.log_text(render({**header, "MLflow": run_line(run)}, metrics, folds_table,
-                                     figures, champion, ev.metric), f"evaluation/{REPORT}")
-            tracking.log_dict(finite_or_none(metrics), "evaluation/metrics.json")
-    return metrics
-
-
-def mase_undefined(data: PreparedData, scale: torch.Tensor) -> str | None:
-    """Why MASE has no value (null in metrics.json), or None when it has one: a target channel
-    whose training rows repeat one season exactly, so the naive error it divides by is 0."""
-    flat = [data.columns[c] for c, s in zip(data.target_columns, scale.tolist(), strict=True)
-            if not s > 0]
-    if not flat:
-        return None
-    reason = (f"none (null in metrics.json): the training rows of {', '.join(map(repr, flat))} "
-              "repeat the seasonal-naive forecast exactly (a constant target, for one), so the "
-              "naive error MASE divides by is 0")
-    log.warning("MASE: %s", reason)
-    return reason
-
-
-def for_dvc_plots(frame: pd.DataFrame) -> pd.DataFrame:
-    """The frame with a column for every baseline, empty for those that did not run (another
-    evaluate.baselines, or ets and arima on several targets): dvc.yaml's plots name them all,
-    and DVC drops a plot whose data lacks a named column."""
-    return frame.reindex(columns=[*frame.columns, *(b for b in BASELINES if b not in frame)])
-
-
-def write_plots(folder: Path, cfg: Config, data: PreparedData, run_info: dict[str, Any],
-                scores: Scores, metrics: dict[str, dict[str, float]], folds: pd.DataFrame | None,
-                gates, attention, first_window: torch.Tensor) -> dict[str, str]:
-    """Every plot as PNG (and its data as CSV, for dvc.yaml's plots) into folder; returns
-    title -> PNG name. The CSV of a plot that does not apply to the model (attention, gates)
-    is written with its header only, so `dvc plots show` draws it empty instead of failing."""
-    ev, unit = cfg.evaluate, ", ".join(data.columns[c] for c in data.target_columns)
-    written = {}
-
-    for_dvc_plots(scores.curve).to_csv(folder / FORECAST_CSV, index=False)
-    draw.forecast_plot(scores.curve, folder / FORECAST_PNG,
-                       f"{cfg.data.name}: {run_info['model']} vs baselines, test period", unit)
-    written["Forecast against actual, test period"] = FORECAST_PNG
-
-    scores.windows.to_csv(folder / WINDOWS_CSV, index=False)
-    draw.window_plot(scores.windows, folder / WINDOWS_PNG, unit)
-    written["Sample test windows with their lookback"] = WINDOWS_PNG
-
-    history = pd.read_csv(cfg.paths.model / HISTORY)
-    draw.learning_curve_plot(history, folder / LEARNING_CURVE_PNG, run_info["best_epoch"])
-    written["Learning curve"] = LEARNING_CURVE_PNG
-
-    steps = np.arange(1, cfg.data.horizon + 1)
-    horizon = pd.DataFrame({"step": steps, **{name: v["mae"] for name, v in
-                                              scores.by_step.items()}})
-    for_dvc_plots(horizon).to_csv(folder / HORIZON_CSV, index=False)
-    for_dvc_plots(pd.DataFrame({"step": steps, **{name: v["mae"] for name, v in
-                                                  scores.by_step_original.items()}})
-                  ).to_csv(folder / HORIZON_ORIGINAL_CSV, index=False)
-    draw.horizon_plot(horizon, folder / HORIZON_PNG, "mae")
-    written["Error per horizon step"] = HORIZON_PNG
-
-    comparison = pd.DataFrame([{"forecaster": name, "test_error": values[ev.metric],
-                                "metric": ev.metric} for name, values in metrics.items()])
-    comparison.to_csv(folder / COMPARISON_CSV, index=False)
-    draw.comparison_plot(comparison, folder / COMPARISON_PNG, ev.metric)
-    written["Model against the baselines"] = COMPARISON_PNG
-
-    if folds is not None:
-        folds.to_csv(folder / BACKTEST_TABLE, index=False)
-        wide = folds.pivot(index="fold", columns="forecaster", values=ev.metric)
-        for_dvc_plots(wide[list(metrics)].reset_index()).to_csv(folder / BACKTEST_CSV,
-                                                               index=False)
-        draw.backtest_plot(folds, folder / BACKTEST_PNG, ev.metric)
-        written["Rolling-origin backtest"] = BACKTEST_PNG
-
-    if attention is not None:
-        mean = attention.mean(dim=0).numpy()
-        steps_h, steps_l = np.meshgrid(np.arange(1, mean.shape[0] + 1),
-                                       np.arange(-mean.shape[1] + 1, 1), indexing="ij")
-        pd.DataFrame({"horizon_step": steps_h.ravel(), "lookback_step": steps_l.ravel(),
-                      "weight": mean.ravel()}).to_csv(folder / ATTENTION_CSV, index=False)
-        draw.attention_plot(mean, attention[0].numpy(), folder / ATTENTION_PNG)
-        written["Attention (encoder-decoder)"] = ATTENTION_PNG
-    else:  # dvc.yaml lists the plot for every model: say why it is empty
-        pd.DataFrame(columns=["horizon_step", "lookback_step", "weight"]).to_csv(
-            folder / ATTENTION_CSV, index=False)
-        draw.note_plot(f"{run_info['model']} has no attention weights: the heat map is drawn "
-                       "for model.architecture=seq2seq", folder / ATTENTION_PNG)
-
-    if gates is not None:
-        if gates.max_error > 1e-4:
-            log.warning("gate replay differs from the layer's output by %.2g", gates.max_error)
-        # long form (step, gate, mean over units): one line per gate in dvc plots
-        means = pd.concat([pd.DataFrame({"step": np.arange(1, len(g) + 1), "gate": name,
-                                         "mean": g.mean(dim=1).numpy()})
-                           for name, g in gates.gates.items()], ignore_index=True)
-        means.to_csv(folder / GATES_CSV, index=False)
-        # the layer reads the window itself, or (SegRNN) one embedded segment per step
-        steps_read = len(next(iter(gates.gates.values())))
-        inputs = first_window[0, :, data.target_columns[0]].numpy() \
-            if steps_read == first_window.shape[1] else None
-        draw.gates_plot({k: v.numpy() for k, v in gates.gates.items()}, inputs,
-                        folder / GATES_PNG, gates.cell)
-        written["Gate activations over time"] = GATES_PNG
-    else:
-        pd.DataFrame(columns=["step", "gate", "mean"]).to_csv(folder / GATES_CSV, index=False)
-        draw.note_plot(f"{run_info['model']}: its first recurrent layer has no gates to show "
-                       "(drawn for lstm, peephole_lstm, gru and gru_classic)", folder / GATES_PNG)
-    return written
-
-
-def evaluate_language_model(cfg: Config) -> dict[str, Any]:
-    """The text branch: the language model's loss on the test stream (the validation stream when
-    the corpus has no test part, as Tiny Shakespeare), as perplexity for words and bits per
-    character for characters, with the state carried across the whole stream."""
-    splits, _ = load_prepared_text(cfg.paths.prepared, cfg.data)
-    run_info = load_run_info(cfg)
-    run = tracking.find_train_run(tracking.configure(cfg), cfg.paths.model / MODEL_FILE)
-    model = load_model(cfg.paths.model / MODEL_FILE)
-    split = "test" if "test" in splits else "val"
-    loss = stream_loss(model, splits[split], cfg.train.eval_batch_size, cfg.train.bptt,
-                       f"the {split} split")
-    metrics = {MODEL: {**language_metrics(loss, cfg.data.level), "split": split,
-                       "tokens": len(splits[split])}}
-    log.info("%s %s: %s", cfg.data.name, split, metrics[MODEL])
-    history = pd.read_csv(cfg.paths.model / HISTORY)
-    headline = "bpc" if cfg.data.level == "char" else "perplexity"  # what the champion is on
-    verdict = (champion_gate.off() if cfg.evaluate.champion_gate == "none" else
-               champion_gate.beats_uniform(run_info["best_val_loss"], run_info["vocab_size"]))
-    log.info("champion gate %s", verdict.line())
-    with tracking.train_run(run["run_id"]):
-        tracking.log_metrics({test_metric(MODEL, k): v for k, v in metrics[MODEL].items()
-                              if isinstance(v, float)})
-        champion = None
-        if run["model_version"]:
-            champion = tracking.promote_if_better(
-                run["registered_model"], run["model_version"], headline, metrics[MODEL][headline],
-                test_set_id(cfg.data), verdict.as_dict())
-        paths = (cfg.paths.reports / PLOTS, cfg.paths.reports / METRICS,
-                 cfg.paths.reports / REPORT)
-        with staged(*paths) as (plots, metrics_tmp, report_tmp):
-            plots.mkdir()
-            draw.learning_curve_plot(history, plots / LEARNING_CURVE_PNG, run_info["best_epoch"],
-                                     ylabel="cross-entropy (nats per token)")
-            metrics_tmp.write_text(json.dumps(metrics, indent=2) + "\n")
-            rows = "\n".join(f"| {k} | {v:.4f} |" if isinstance(v, float) else f"| {k} | {v} |"
-                             for k, v in metrics[MODEL].items())
-
-            def report(mlflow: bool) -> str:
-                return (f"# {cfg.data.name}: {run_info['model']} language model\n\n"
-                        + (f"MLflow {run_line(run)}. " if mlflow else "")
-                        + f"Best epoch {run_info['best_epoch']} of {run_info['epochs_run']}. "
-                        f"Champion gate {verdict.line()}.\n\n"
-                        f"| {split} | value |\n|---|---|\n{rows}\n\n"
-                        + "\n".join(registry_section(champion if mlflow else None, headline))
-                        + f"\n![learning curve]({PLOTS}/{LEARNING_CURVE_PNG})\n")
-
-            report_tmp.write_text(report(mlflow=False))
-            tracking.log_artifacts([plots / LEARNING_CURVE_PNG], f"evaluation/{PLOTS}")
-            tracking.log_text(report(mlflow=True), f"evaluation/{REPORT}")
-    return metrics
+            name, test_set = run["registered_model"], test_set_id(cfg.data)
+            holder = Holder(**tracking.champion_holder(name, result.headline))
+            decision = decide(name, run["model_version"], result.headline, result.value, holder,
+                              test_set, result.verdict)
+            tracking.record_champion(decision, test_set)
+            champion = decision.as_dict()
+        figures = outputs.write_report(cfg.paths.reports, metrics, result.draw,
+                                       lambda figures: result.render(None, None, figures))
+        tracking.log_artifacts(sorted((cfg.paths.reports / outputs.PLOTS).iterdir()),
+                               f"evaluation/{outputs.PLOTS}")
+        tracking.log_text(result.render(run, champion, figures), f"evaluation/{outputs.REPORT}")
+        tracking.log_dict(metrics, f"evaluation/{outputs.METRICS}")
+    return result.metrics

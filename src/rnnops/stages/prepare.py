@@ -1,118 +1,20 @@
-"""prepare: raw data -> the arrays the models train on, in one folder written atomically.
+"""prepare: the raw data -> what the models train on, in one folder written atomically
+(paths.prepared): a series' scaled split arrays, or a corpus' token streams and vocabulary, each
+with meta.json (data/preparation.py).
 
-Series (data.kind=series): features -> gaps filled -> chronological splits -> train-fit scaling;
-writes the split arrays, the scaler statistics and meta.json (sizes, columns, time ranges, the
-hash of the raw input).
-Text (data.kind=text): tokens -> train-only vocabulary -> token-id streams; writes the streams,
-vocab.json and meta.json (level, counts of tokens and types, hashes of the raw files).
+The task contract's `prepare` for each data.kind is data/preparation.py's function, looked up
+there directly: importing rnnops.tasks would make this stage depend, for DVC, on training and
+evaluation code it never runs.
 """
 
 from __future__ import annotations
 
-import logging
-from collections.abc import Callable
 from typing import Any
 
-import numpy as np
-
-from rnnops.atomic import staged
 from rnnops.config import Config
-from rnnops.data.corpora import load_corpus
-from rnnops.data.features import select_features
-from rnnops.data.prepared import SPLITS, PreparedData
-from rnnops.data.prepared_text import save_prepared_text, text_meta
-from rnnops.data.preprocess import Scaler, fill_missing, split_rows
-from rnnops.data.provenance import DATA_SETTINGS, data_settings
-from rnnops.data.sources import load_source
-from rnnops.data.text import TextCorpus
-from rnnops.data.validate import usual_step
-
-log = logging.getLogger(__name__)
+from rnnops.data.preparation import PREPARERS
 
 
-def prepare_series(cfg: Config) -> PreparedData:
-    d = cfg.data
-    loaded = load_source(d, cfg.paths.downloads)
-    frame, target_columns = select_features(loaded.frame, d, loaded.origin, loaded.time_column)
-    frame, n_missing = fill_missing(frame, d.missing, loaded.origin)
-    log.info("%s: %d rows x %d columns, %d missing values (%s)", d.name, len(frame),
-             frame.shape[1], n_missing, d.missing)
-    sha256, origin = loaded.sha256, loaded.origin
-
-    # One float32 copy of the series, scaled in place; the splits are views into it.
-    values = np.ascontiguousarray(frame.to_numpy(dtype=np.float32))
-    if not values.flags.writeable:
-        # pandas hands out read-only views (copy-on-write). The frame is dropped just below and
-        # nothing else holds it, so scaling its buffer in place spares a copy of the series.
-        try:
-            values.flags.writeable = True
-        except ValueError:
-            values = values.copy()
-    index, columns = frame.index, list(frame.columns)
-    del frame, loaded
-    splits = split_rows(values, d)
-    scaler = Scaler.fit(d.scaler, splits.train)
-    scaler.transform_(values)
-    arrays = {name: getattr(splits, name) for name in SPLITS}
-
-    def time_range(start: int, end: int) -> list[str]:
-        return [str(index[start]), str(index[end - 1])]
-
-    prepared = PreparedData(
-        arrays=arrays,
-        columns=columns,
-        target_columns=target_columns,
-        scaler=scaler,
-        meta={
-            "dataset": d.name,
-            DATA_SETTINGS: data_settings(d),
-            "origin": origin,
-            "source_sha256": sha256,
-            "features": d.features,
-            "rows": len(values),
-            "missing_values": n_missing,
-            "missing_policy": d.missing,
-            "borders": splits.borders,
-            "split_rows": {name: len(arrays[name]) for name in SPLITS},
-            "time_ranges": {name: time_range(*splits.borders[name]) for name in SPLITS},
-            "time_step": usual_step(index),
-            "first_time": str(index[0]),
-            "last_time": str(index[-1]),
-            "test_start_time": str(index[splits.borders["test"][0] + d.lookback]),
-        },
-    )
-    with staged(cfg.paths.prepared) as (folder,):
-        prepared.save(folder)
-    log.info("prepared data written to %s", cfg.paths.prepared)
-    return prepared
-
-
-def prepare_text(cfg: Config) -> TextCorpus:
-    d = cfg.data
-    loaded = load_corpus(d, cfg.paths.downloads)
-    corpus = loaded.corpus
-    meta = {
-        "dataset": d.name,
-        DATA_SETTINGS: data_settings(d),
-        "kind": "text",
-        "level": d.level,
-        "origin": loaded.origin,
-        "source_sha256": loaded.sha256,
-        "splits": loaded.layout,
-        **text_meta(corpus),
-    }
-    log.info("%s: %s tokens, %d types (%s level)", d.name,
-             ", ".join(f"{n} {split}" for split, n in meta["tokens"].items()), meta["types"],
-             d.level)
-    with staged(cfg.paths.prepared) as (folder,):
-        save_prepared_text(folder, corpus, meta)
-    log.info("prepared corpus written to %s", cfg.paths.prepared)
-    return corpus
-
-
-PREPARERS: dict[str, Callable[[Config], Any]] = {"series": prepare_series, "text": prepare_text}
-
-
-def prepare(cfg: Config) -> PreparedData | TextCorpus:
+def prepare(cfg: Config) -> Any:
     """The prepare stage for the configured kind of data (data.kind)."""
     return PREPARERS[cfg.data.kind](cfg)

@@ -2,20 +2,26 @@
 
 The Optuna sweeper (hydra_plugins/rnnops_optuna_sweeper) asks for a trial, then launches a job
 with that trial's identity in its environment (hydra.job.env_set), in this process or another
-one. The train stage reads it here and reports val/loss to the trial every epoch, so the study's
-pruner stops a hopeless job early whichever launcher ran it.
+one. The job's script (pipelines/train.py) reads it here and hands the train stage the job's
+hooks (a SweepJob: callbacks that report val/loss to the trial every epoch, tags, the pruned
+result), so the study's pruner stops a hopeless job early whichever launcher ran it; the stage
+itself knows nothing of the sweeper.
 """
 
 from __future__ import annotations
 
 import json
+import logging
 import os
 from dataclasses import dataclass
 from typing import Any
 
+from rnnops import tracking
 from rnnops.sweep.algorithms import PrunerSpec
 
 ENV = "RNNOPS_OPTUNA_TRIAL"
+
+log = logging.getLogger(__name__)
 
 
 def encode(storage_url: str, study_name: str, number: int, pruner: PrunerSpec) -> str:
@@ -37,7 +43,7 @@ class SweepJob:
 
     @property
     def callbacks(self) -> list[Any]:
-        return [self.pruning] if self.pruning is not None else []
+        return [self.pruning.callback()] if self.pruning is not None else []
 
     @property
     def pruned_at(self) -> int | None:
@@ -48,6 +54,14 @@ class SweepJob:
         if self.trial is None:
             return {}
         return {"optuna.study": str(self.study_name), "optuna.trial": str(self.trial.number)}
+
+    def pruned(self, run_id: str, result: Any) -> dict[str, Any]:
+        """The train stage's result for a job the sweep's pruner stopped: its run tagged, and
+        nothing registered."""
+        tracking.set_tags({tracking.TAG_TRIAL_STATE: "PRUNED"})
+        log.info("pruned by the sweep after %d epochs", self.pruned_at)
+        return {"run_id": run_id, "pruned_at_epoch": self.pruned_at,
+                "best_val_loss": result.best_val_loss, "epochs_run": result.epochs_run}
 
 
 def current() -> SweepJob:

@@ -58,6 +58,23 @@ class History(pl.Callback):
         self.rows = list(state_dict["rows"])
 
 
+class EpochReport(pl.Callback):
+    """Hand val/loss to `report(epochs, value, last)` after each validation (epochs trained so
+    far, whether it was the last epoch), and stop training when it returns True: how a sweep's
+    pruner (sweep/pruning.py) follows a trial without knowing Lightning."""
+
+    def __init__(self, report: Callable[[int, float, bool], bool]):
+        self.report = report
+
+    def on_validation_end(self, trainer: pl.Trainer, pl_module: pl.LightningModule) -> None:
+        value = trainer.callback_metrics.get(VAL_LOSS)
+        if trainer.sanity_checking or value is None:
+            return
+        epochs = trainer.current_epoch + 1
+        if self.report(epochs, float(value), epochs >= trainer.max_epochs):
+            trainer.should_stop = True
+
+
 class TrainingDiverged(UserError):
     pass
 

@@ -15,6 +15,7 @@ from pathlib import Path
 
 from pytorch_lightning.plugins import TorchCheckpointIO
 
+from rnnops.config import Config, fingerprint, with_overrides
 from rnnops.data.download import sha256_of
 from rnnops.errors import UserError
 
@@ -88,3 +89,11 @@ def clear(folder: Path) -> None:
     for path in folder.iterdir():
         if path.is_file() and (".ckpt" in path.name):
             path.unlink()
+
+
+def folder_for(cfg: Config) -> Path:
+    """The checkpoint folder of one exact training setup (seed, data, model, train; resume
+    aside): a resume only ever continues that same setup."""
+    key = fingerprint(with_overrides(cfg, {"train.resume": False}), "seed", "data", "model",
+                      "train")
+    return cfg.paths.checkpoints / key

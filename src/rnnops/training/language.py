@@ -119,9 +119,9 @@ class LanguageModule(LeanSteps):
 
 def make_language_model(cfg: Config, vocab_size: int) -> LanguageModel:
     model = build_language_model(cfg.model, vocab_size)
-    if cfg.model.init_range:
+    if cfg.model.lm.init_range:
         for p in model.parameters():
-            nn.init.uniform_(p, -cfg.model.init_range, cfg.model.init_range)
+            nn.init.uniform_(p, -cfg.model.lm.init_range, cfg.model.lm.init_range)
     return model
 
 

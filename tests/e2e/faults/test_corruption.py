@@ -13,7 +13,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from rnnops.stages.train import checkpoint_key
+from rnnops.training.checkpoints import folder_for
 from tests.conftest import ROOT, load, run_stage
 from tests.e2e.conftest import TINY, mlflow_client, run_script, tiny
 from tests.e2e.faults.conftest import error_line, half_written, running_runs
@@ -98,7 +98,7 @@ def test_a_truncated_model_file_is_one_line_naming_it(trained, capsys):
 def test_a_resume_with_no_good_checkpoint_is_one_line(trained, capsys):
     root = trained
     cfg = load(f"paths.root={root}", *TINY, *FAST)
-    folder = cfg.paths.checkpoints / checkpoint_key(cfg)
+    folder = folder_for(cfg)
     with Damaged(folder / "last.ckpt", truncate), Damaged(folder / "best.ckpt", flip):
         with pytest.raises(SystemExit) as stop:
             run_stage("train", tiny(root, *FAST, "train.resume=true"))

@@ -5,7 +5,7 @@ with no champion yet, and both reports say why."""
 from __future__ import annotations
 
 from rnnops import tracking
-from tests.conftest import run_stage
+from tests.conftest import promote, run_stage
 from tests.e2e.conftest import TINY, mlflow_client, run_script, tiny
 from tests.e2e.faults.conftest import half_written, running_runs
 
@@ -39,7 +39,7 @@ def test_a_diverged_model_is_registered_but_never_becomes_champion(tmp_path):
 
     # the gate, not the score, kept the alias: without it this version would have taken it
     tracking.configure(tiny_config(tmp_path))
-    decision = tracking.promote_if_better(NAME, version.version, "mse", 1e9)
+    decision = promote(NAME, version.version, "mse", 1e9)
     assert decision["promoted"]
     assert running_runs(tmp_path) == [] and half_written(tmp_path) == []
 

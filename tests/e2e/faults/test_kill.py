@@ -11,9 +11,10 @@ import yaml
 from optuna.trial import TrialState
 
 from rnnops import tracking
-from rnnops.stages.sweep import MLFLOW_RUN
-from rnnops.stages.train import RUN_RECORD, TAG_RESUMED, checkpoint_key
 from rnnops.sweep import queue as q
+from rnnops.sweep.runner import MLFLOW_RUN
+from rnnops.tracking import RUN_RECORD, TAG_RESUMED
+from rnnops.training.checkpoints import folder_for
 from tests.conftest import load, run_stage
 from tests.e2e.conftest import TINY, mlflow_client, tiny
 from tests.e2e.faults.conftest import half_written, kill_group, running_runs, start, wait_for
@@ -30,7 +31,7 @@ def test_resume_after_kill_continues_the_run_and_matches_an_uninterrupted_one(tm
     expected = run_stage("evaluate", tiny(whole, *EPOCHS))
 
     overrides = [f"paths.root={killed}", *TINY, *EPOCHS]
-    folder = load(*overrides).paths.checkpoints / checkpoint_key(load(*overrides))
+    folder = folder_for(load(*overrides))
     last = folder / "last.ckpt"
     child = start("train", *overrides)
 

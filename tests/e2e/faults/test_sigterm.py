@@ -11,9 +11,9 @@ import subprocess
 import pytest
 from optuna.trial import TrialState
 
-from rnnops.stages.sweep import MLFLOW_RUN, TAG_ERROR
-from rnnops.stages.train import checkpoint_key
 from rnnops.sweep import queue as q
+from rnnops.sweep.runner import MLFLOW_RUN, TAG_ERROR
+from rnnops.training.checkpoints import folder_for
 from tests.conftest import load, run_stage
 from tests.e2e.conftest import TINY, mlflow_client, tiny
 from tests.e2e.faults.conftest import half_written, running_runs, start, wait_for
@@ -25,7 +25,7 @@ def test_sigterm_stops_training_with_a_failing_status(tmp_path):
     run_stage("prepare", tiny(tmp_path))
     overrides = [f"paths.root={tmp_path}", *TINY, "train.max_epochs=500", "train.patience=500"]
     cfg = load(*overrides)
-    last = cfg.paths.checkpoints / checkpoint_key(cfg) / "last.ckpt"
+    last = folder_for(cfg) / "last.ckpt"
     child = start("train", *overrides, stdout=subprocess.PIPE)  # Hydra logs to stdout
     wait_for(lambda: True if last.exists() else None, what="the first checkpoint",
              process=child)

@@ -24,13 +24,14 @@ from rnnops.models.cells.common import (
     log_choice,
     warn_slow,
 )
+from rnnops.models.cells.contract import CellContract, Trace, record
 from rnnops.models.cells.kernels.classic_gru import classic_gru
 
 
-class ClassicGRU(nn.Module):
-    fused = False
+class ClassicGRU(CellContract, nn.Module):
     recurrent_weights = ("weight_hh",)
     implementations = ("default", "auto", "fused", "loop")
+    gate_names = ("reset", "update")
 
     def __init__(self, input_size: int, hidden_size: int, implementation: str = "default"):
         super().__init__()
@@ -52,8 +53,9 @@ class ClassicGRU(nn.Module):
         log_choice("gru_classic", "fused", "hand-written backward through time")
         return classic_gru(x, h, self.weight_ih, self.weight_hh, self.bias)
 
-    def reference(self, x: torch.Tensor, h: torch.Tensor):
+    def reference(self, x: torch.Tensor, state=None, trace: Trace | None = None):
         """The equations as written, differentiated by autograd."""
+        h = x.new_zeros(x.shape[0], self.hidden_size) if state is None else state
         hidden = self.hidden_size
         projected = nn.functional.linear(x, self.weight_ih, self.bias)  # all steps at once
         w_gates, w_candidate = self.weight_hh[: 2 * hidden], self.weight_hh[2 * hidden:]
@@ -63,5 +65,6 @@ class ClassicGRU(nn.Module):
             r, z = torch.sigmoid(p_gates + h @ w_gates.T).chunk(2, dim=1)
             candidate = torch.tanh(p_candidate + (r * h) @ w_candidate.T)
             h = (1 - z) * h + z * candidate
+            record(trace, reset=r, update=z)
             outputs.append(h)
         return torch.stack(outputs, dim=1), h

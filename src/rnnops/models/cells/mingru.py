@@ -15,6 +15,7 @@ from torch import nn
 from torch.nn import functional as F
 
 from rnnops.models.cells.common import check_implementation, check_input, log_choice
+from rnnops.models.cells.contract import CellContract
 from rnnops.models.cells.kernels.linear_scan import linear_scan
 from rnnops.models.cells.scan import g, log_g, log_space_scan
 
@@ -33,8 +34,7 @@ def scan_implementation(cell: str, requested: str, x: torch.Tensor) -> str:
     return "sequential"
 
 
-class MinGRU(nn.Module):
-    fused = False
+class MinGRU(CellContract, nn.Module):
     recurrent_weights = ()  # nothing recurrent to drop: the gates see only x_t
     implementations = IMPLEMENTATIONS
     tunable = ("scan", "sequential")  # models/autotune.py measures both for `auto`

@@ -14,13 +14,13 @@ from torch import nn
 from torch.nn import functional as F
 
 from rnnops.models.cells.common import check_implementation, check_input
+from rnnops.models.cells.contract import CellContract
 from rnnops.models.cells.kernels.linear_scan import linear_scan
 from rnnops.models.cells.mingru import IMPLEMENTATIONS, scan_implementation
 from rnnops.models.cells.scan import g, log_g, log_space_scan
 
 
-class MinLSTM(nn.Module):
-    fused = False
+class MinLSTM(CellContract, nn.Module):
     recurrent_weights = ()
     implementations = IMPLEMENTATIONS
     tunable = ("scan", "sequential")  # models/autotune.py measures both for `auto`

@@ -29,14 +29,15 @@ from rnnops.models.cells.common import (
     log_choice,
     warn_slow,
 )
+from rnnops.models.cells.contract import CellContract, Trace, record
 from rnnops.models.cells.kernels import native
 from rnnops.models.cells.kernels.peephole_lstm import peephole_lstm
 
 
-class PeepholeLSTM(nn.Module):
-    fused = False
+class PeepholeLSTM(CellContract, nn.Module):
     recurrent_weights = ("weight_hh",)
     implementations = ("default", "auto", "native", "fused", "loop")
+    gate_names = ("input", "forget", "output")
 
     def __init__(self, input_size: int, hidden_size: int, implementation: str = "default"):
         super().__init__()
@@ -58,7 +59,7 @@ class PeepholeLSTM(nn.Module):
         else:
             h, c = state
         if self.implementation == "loop":
-            return self.reference(x, h, c)
+            return self.reference(x, (h, c))
         chosen, reason = self.kernel_loops(x)
         if chosen == "native" or self.implementation == "default":
             log_choice("peephole_lstm", chosen, reason)
@@ -86,8 +87,10 @@ class PeepholeLSTM(nn.Module):
                              "set model.implementation=auto or fused")
         return "fused", missing
 
-    def reference(self, x: torch.Tensor, h: torch.Tensor, c: torch.Tensor):
+    def reference(self, x: torch.Tensor, state=None, trace: Trace | None = None):
         """The equations as written, differentiated by autograd."""
+        zeros = x.new_zeros(x.shape[0], self.hidden_size)
+        h, c = (zeros, zeros) if state is None else state
         w_ci, w_cf, w_co = self.peephole
         projected = nn.functional.linear(x, self.weight_ih, self.bias)  # all steps at once
         outputs = []
@@ -101,5 +104,6 @@ class PeepholeLSTM(nn.Module):
             c = f * c + i * torch.tanh(g_c)
             o = torch.sigmoid(g_o + w_co * c)  # the output gate looks at the new cell state
             h = o * torch.tanh(c)
+            record(trace, input=i, forget=f, output=o)
             outputs.append(h)
         return torch.stack(outputs, dim=1), (h, c)
