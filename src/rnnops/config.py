@@ -18,6 +18,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal
 
+from omegaconf import OmegaConf
+from omegaconf.errors import MissingMandatoryValue, OmegaConfBaseException
+
 from rnnops.errors import ConfigError
 
 
@@ -25,7 +28,6 @@ from rnnops.errors import ConfigError
 class SplitConfig:
     """`ratio`: fractions of the rows. `counts`: row counts from the start (the ETT protocol:
     8640/2880/2880 hourly rows; later rows unused)."""
-
     protocol: Literal["ratio", "counts"] = "ratio"
     train: float = 0.7
     val: float = 0.1
@@ -36,7 +38,6 @@ class SplitConfig:
 class DataConfig:
     """The `data` group: where the series or corpus comes from, how gaps are handled, the window
     lengths, the split and the scaler (docs/data.md)."""
-
     name: str = "co2"
     kind: Literal["series", "text"] = "series"  # forecasting series, or a language-model corpus
     source: str = "statsmodels"  # registry key in rnnops.data.sources (series), .corpora (text)
@@ -68,7 +69,6 @@ class DataConfig:
 @dataclass(frozen=True)
 class Seq2SeqConfig:
     """model.architecture=seq2seq: the encoder-decoder with additive attention."""
-
     attention_size: int = 0  # 0 means hidden_size
     teacher_forcing: float = 0.5  # probability of feeding the true value at epoch 0
     teacher_forcing_decay: float = 0.9  # that probability x decay^epoch
@@ -77,7 +77,6 @@ class Seq2SeqConfig:
 @dataclass(frozen=True)
 class SegRNNConfig:
     """model.architecture=segrnn: segment recurrence with parallel multi-step decoding."""
-
     segment_length: int = 12  # steps per segment (other lookbacks and horizons are padded)
     head_dropout: float = 0.0
     channel_embedding: bool = True  # channel independent: a learned vector per channel
@@ -86,7 +85,6 @@ class SegRNNConfig:
 @dataclass(frozen=True)
 class LanguageModelConfig:
     """data.kind=text: the language model around the recurrent stack."""
-
     embedding_size: int = 0  # 0 means hidden_size
     embedding_dropout: float = 0.0  # whole words dropped
     tie_weights: bool = True  # the decoder shares the embedding matrix
@@ -97,7 +95,6 @@ class LanguageModelConfig:
 class ModelConfig:
     """The `model` group: the cell, the architecture around it and its options. The defaults are
     the pipeline's, so `ModelConfig(name="gru")` is the GRU that `model=gru` trains."""
-
     name: str = "lstm"  # the cell (models.registry.CELLS)
     architecture: str = "direct"  # direct | seq2seq | segrnn (models.build.ARCHITECTURES)
     hidden_size: int = 32
@@ -132,7 +129,6 @@ class ModelConfig:
 class TrainConfig:
     """The `train` group: optimizer, loss, early stopping, regularisation, and the language
     models' truncated BPTT."""
-
     lr: float = 5e-3
     batch_size: int = 64
     max_epochs: int = 100
@@ -158,7 +154,6 @@ class TrainConfig:
 @dataclass(frozen=True)
 class TrainerConfig:
     """The `trainer` group: where training runs and its speed switches (docs/training.md)."""
-
     accelerator: str = "cpu"
     devices: int = 1
     threads: int = 2  # fixed: results depend on it (conf/trainer/cpu.yaml); 0: one per core
@@ -174,7 +169,6 @@ class ParamSpec:
     """One dimension of the sweep's search space. `when` makes it conditional: it is drawn only
     while every named config key (swept or configured) has one of the listed values, e.g.
     `when: {model.name: [rnn]}` for the rnn cell's nonlinearity."""
-
     type: Literal["float", "int", "categorical"]
     low: float | None = None
     high: float | None = None
@@ -192,7 +186,6 @@ STORAGE_SCHEMES = ("sqlite:///", "postgresql", "postgres://", "mysql", "journal:
 class SweepConfig:
     """The `sweep` group: the Optuna study (sampler, pruner, storage, workers) and its search
     space (docs/sweeps.md)."""
-
     n_trials: int = 8  # trials that finish (complete, pruned or failed); a dead worker's retry
     max_epochs: int = 25  # per trial, and hyperband's largest budget
     sampler: Literal["tpe", "random", "cmaes", "grid"] = "tpe"
@@ -245,7 +238,6 @@ def _space(node: Any, key: str) -> dict[str, Any]:
 @dataclass(frozen=True)
 class TrackingConfig:
     """The `tracking` group: the MLflow store, experiment and registered model name."""
-
     uri: str | None = None
     experiment: str = "rnnops-co2"
     # None: <experiment>-forecaster, or <experiment>-language-model for a text corpus
@@ -256,7 +248,6 @@ class TrackingConfig:
 class PathsConfig:
     """Output locations. `root` is made absolute and the others are taken relative to it (an
     absolute one stays as it is), so overriding paths.root moves everything."""
-
     root: Path = Path(".")
     downloads: Path = Path("data/downloads")
     prepared: Path = Path("data/prepared")
@@ -281,7 +272,6 @@ class BacktestConfig:
     """Rolling-origin backtest over the test period: `folds` consecutive blocks of forecast
     origins; before each block the fitted baselines are refit on the rows before its first
     origin, all of them (expanding) or the last train-split's worth (sliding)."""
-
     folds: int = 3  # 0 turns the backtest off
     mode: Literal["expanding", "sliding"] = "expanding"
     refit_model: bool = False  # also retrain the network per fold (costly: one training a fold)
@@ -291,7 +281,6 @@ class BacktestConfig:
 class EvaluateConfig:
     """The evaluate stage: which baselines run beside the model, how they are set up, which test
     metric decides the champion, and the backtest."""
-
     baselines: tuple[str, ...] = (
         "last_value", "seasonal_naive", "window_mean", "linear", "ets", "arima")
     season_period: int | None = None  # null: data.season_period, or the timestamps' frequency
@@ -315,7 +304,6 @@ class EvaluateConfig:
 class Config:
     """The whole validated configuration, one field per group; built by `load_config` or
     `from_dictconfig`."""
-
     seed: int
     data: DataConfig
     model: ModelConfig
@@ -619,9 +607,6 @@ def load_config(container: dict[str, Any]) -> Config:
 
 def from_dictconfig(dictconfig: Any) -> Config:
     """Validate a Hydra DictConfig (the `hydra` node, if present, is not part of the schema)."""
-    from omegaconf import OmegaConf
-    from omegaconf.errors import MissingMandatoryValue, OmegaConfBaseException
-
     try:
         container = OmegaConf.to_container(dictconfig, resolve=True, throw_on_missing=True)
     except MissingMandatoryValue as exc:
@@ -637,7 +622,6 @@ def from_dictconfig(dictconfig: Any) -> Config:
 
 def to_dict(cfg: Config) -> dict[str, Any]:
     """Plain, YAML- and JSON-friendly dict of the config (paths as strings)."""
-
     def plain(v: Any) -> Any:
         if isinstance(v, dict):
             return {k: plain(x) for k, x in v.items()}

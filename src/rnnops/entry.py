@@ -8,10 +8,19 @@ closure of the script (pipelines/stage_deps.py), and a stage must not depend on 
 from __future__ import annotations
 
 import errno
+import random
+import shutil
 import sys
 import warnings
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any
+
+import numpy as np
+import torch
+from hydra.core.hydra_config import HydraConfig
+from hydra.types import RunMode
+from omegaconf import OmegaConf
 
 from rnnops.config import Config, from_dictconfig
 from rnnops.errors import UserError
@@ -55,13 +64,6 @@ def discard_hydra_run_folder(dictconfig: Any) -> None:
     """Remove the log folder @hydra.main made for this run (and the folders above it that it
     leaves empty, up to paths.root): a stage refused with one line writes nothing, Hydra's logs
     included. Nothing to do outside a Hydra run (the rnnops command composes without one)."""
-    import shutil
-    from pathlib import Path
-
-    from hydra.core.hydra_config import HydraConfig
-    from hydra.types import RunMode
-    from omegaconf import OmegaConf
-
     if not HydraConfig.initialized() or HydraConfig.get().mode != RunMode.RUN:
         return
     folder = Path(HydraConfig.get().runtime.output_dir).resolve()
@@ -76,10 +78,7 @@ def discard_hydra_run_folder(dictconfig: Any) -> None:
 
 
 def seed_everything(seed: int) -> None:
-    import random
 
-    import numpy as np
-    import torch
 
     random.seed(seed)
     np.random.seed(seed)

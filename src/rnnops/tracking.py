@@ -12,14 +12,29 @@ import logging
 import os
 import socket
 import subprocess
+import tempfile
 import warnings
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
+import mlflow
+import psutil
+import torch
+from filelock import FileLock
+from mlflow import MlflowClient
+from mlflow.entities import LoggedModelStatus
+from mlflow.exceptions import MlflowException
+from mlflow.models import ModelSignature
+from mlflow.protos.databricks_pb2 import INVALID_PARAMETER_VALUE
+from mlflow.store.artifact.artifact_repository_registry import get_artifact_repository
+from mlflow.types import ColSpec, ParamSchema, ParamSpec, Schema
+
 from rnnops.atomic import staged
 from rnnops.config import Config, flatten, to_dict
+from rnnops.data.download import sha256_of
+from rnnops.errors import DataError, UserError
 from rnnops.masking import mask, masked
 
 log = logging.getLogger(__name__)
@@ -48,9 +63,6 @@ def tracking_uri(cfg: Config) -> str:
 def configure(cfg: Config) -> str:
     """Point MLflow at the configured store and experiment; returns the experiment id. The first
     process creates the store; RUNNING runs whose process died are closed (KILLED)."""
-    import mlflow
-    from mlflow.exceptions import MlflowException
-
     cfg.paths.mlflow.mkdir(parents=True, exist_ok=True)
     uri = tracking_uri(cfg)
     # Two processes creating one SQLite store at once both run its migrations, and one fails
@@ -79,8 +91,6 @@ def configure(cfg: Config) -> str:
 def store_lock(uri: str) -> Iterator[None]:
     """An exclusive lock beside a SQLite store's file while the block runs (nothing for other
     stores): processes started together create and open the store one at a time."""
-    from filelock import FileLock
-
     prefix = "sqlite:///"
     if not uri.startswith(prefix) or uri.endswith(":memory:"):
         yield
@@ -93,14 +103,11 @@ def store_lock(uri: str) -> Iterator[None]:
 
 def process_tags() -> dict[str, str]:
     """This process as the run tags that let a later stage tell whether it is still alive."""
-    import psutil
-
     return {TAG_HOST: socket.gethostname(), TAG_PID: str(os.getpid()),
             TAG_PID_STARTED: f"{psutil.Process().create_time():.2f}"}
 
 
 def _process_alive(pid: int, started: str | None) -> bool:
-    import psutil
 
     try:
         process = psutil.Process(pid)
@@ -118,8 +125,6 @@ def close_stale_runs() -> list[str]:
     process has ended (kill -9, out of memory, a full disk that stopped MLflow itself): KILLED,
     tagged with why, and a model it was logging (not finished) removed. Runs of other machines
     are left alone: whether their process lives cannot be seen from here. Returns their ids."""
-    from mlflow import MlflowClient
-
     client = MlflowClient()
     host = socket.gethostname()
     experiments = [e.experiment_id for e in client.search_experiments()]
@@ -154,12 +159,6 @@ def configure_reader(cfg: Config) -> str:
     """Point MLflow at the store to read models from, creating nothing there (rnnops predict and
     generate may run in any folder): tracking.uri; else the project's SQLite file, as the stages
     use it; else MLFLOW_TRACKING_URI, as MLflow's own tools read it. Returns the URI."""
-    import os
-
-    import mlflow
-
-    from rnnops.errors import UserError
-
     db = (cfg.paths.mlflow / "mlflow.db").resolve()
     uri = cfg.tracking.uri or (f"sqlite:///{db}" if db.is_file() else
                                os.environ.get("MLFLOW_TRACKING_URI"))
@@ -195,8 +194,6 @@ def run(
     """A run that ends FINISHED, or FAILED when the block raises; yields its id. The run is
     tagged with this process (reopened ones too), so that a run left RUNNING by a process that
     died is closed by the next stage (close_stale_runs)."""
-    import mlflow
-
     with mlflow.start_run(run_id=run_id, run_name=name, nested=nested,
                           tags=mask(tags) if tags else None) as active:
         mlflow.set_tags(process_tags())
@@ -206,8 +203,6 @@ def run(
 def create_run(experiment_id: str, name: str, tags: dict[str, str]) -> str:
     """A new run, not entered (tracking.run(run_id=...) opens it); tagged with this process
     like every run, so that it is closed if the process dies before it opens it."""
-    from mlflow import MlflowClient
-
     created = MlflowClient().create_run(experiment_id, run_name=name,
                                         tags={**mask(tags), **process_tags()})
     return created.info.run_id
@@ -267,9 +262,6 @@ def reopenable(run_id: str) -> bool:
 
 def run_status(run_id: str) -> str | None:
     """RUNNING, FINISHED, FAILED or KILLED; None for a run this store lacks or has deleted."""
-    import mlflow
-    from mlflow.exceptions import MlflowException
-
     try:
         found = mlflow.MlflowClient().get_run(run_id)
     except MlflowException:
@@ -281,12 +273,6 @@ def find_train_run(experiment_id: str, model_file: Path) -> dict[str, Any]:
     """The train run that wrote `model_file` (found by its hash; the newest run, if the same
     model was trained twice) and its registered version: {"run_id", "registered_model",
     "model_version"}. One line if this store holds none (another store, or deleted)."""
-    import mlflow
-    from mlflow import MlflowClient
-
-    from rnnops.data.download import sha256_of
-    from rnnops.errors import UserError
-
     experiment = mlflow.get_experiment(experiment_id)
     model_hash = sha256_of(model_file)
     runs = mlflow.search_runs(
@@ -321,8 +307,6 @@ def stage_tags(stage: str, data_hash: str | None = None) -> dict[str, str]:
 
 def log_config(cfg: Config) -> None:
     """The flattened config as params, the resolved config as an artifact."""
-    import mlflow
-
     data = mask(to_dict(cfg))  # a password in any URL-valued key never reaches the store
     mlflow.log_params({k: _param(v) for k, v in flatten(data).items()})
     mlflow.log_dict(data, "config.yaml")
@@ -333,7 +317,6 @@ def _param(value: Any) -> Any:
 
 
 def log_params(params: dict[str, Any]) -> None:
-    import mlflow
 
     mlflow.log_params({k: _param(v) for k, v in mask(params).items()})
 
@@ -346,31 +329,26 @@ def log_implementations(chosen: dict[str, str]) -> None:
 
 
 def log_metrics(metrics: dict[str, float], step: int | None = None) -> None:
-    import mlflow
 
     mlflow.log_metrics(metrics, step=step)
 
 
 def set_tags(tags: dict[str, str]) -> None:
-    import mlflow
 
     mlflow.set_tags(mask(tags))
 
 
 def log_dict(data: dict[str, Any], name: str) -> None:
-    import mlflow
 
     mlflow.log_dict(data, name)
 
 
 def log_text(text: str, name: str) -> None:
-    import mlflow
 
     mlflow.log_text(text, name)
 
 
 def log_artifacts(paths: list[Path], folder: str | None = None) -> None:
-    import mlflow
 
     for path in paths:
         mlflow.log_artifact(str(path), artifact_path=folder)
@@ -383,13 +361,6 @@ def log_service(service: Any, registered_name: str) -> str:
     service's own: for a forecaster it declares the output only, since the input is a history of
     any length >= lookback that the service checks itself (a column schema would turn arrays
     away); a language model's decoding options are params."""
-    import tempfile
-
-    import mlflow
-    import torch
-    from mlflow.models import ModelSignature
-    from mlflow.types import ColSpec, ParamSchema, ParamSpec, Schema
-
     spec = service.interface()
 
     def schema(columns):
@@ -426,8 +397,6 @@ def log_service(service: Any, registered_name: str) -> str:
 def served_input_error(message: str) -> Exception:
     """An input error of a served model as MLflow's scoring server answers it: status 400 with
     this message (it answers other exceptions with a generic one)."""
-    from mlflow.protos.databricks_pb2 import INVALID_PARAMETER_VALUE
-
     return _served_input_error_class()(message, error_code=INVALID_PARAMETER_VALUE)
 
 
@@ -435,10 +404,6 @@ def served_input_error(message: str) -> Exception:
 def _served_input_error_class() -> type:
     """Made on first use (one class, not one per error). Also a DataError, so `rnnops generate`
     reports it as a user error."""
-    from mlflow.exceptions import MlflowException
-
-    from rnnops.errors import DataError
-
     class ServedInputError(MlflowException, DataError):
         """MLflow's scoring server puts the whole request in front of a failed prediction's
         message ("Failed to predict data '<the frame>'. Error: ..."), which would send the
@@ -473,7 +438,6 @@ def discarded_on_error(run_id: str) -> Iterator[None]:
 
 
 def _run_models(run_id: str) -> list[Any]:
-    import mlflow
 
     experiment = mlflow.MlflowClient().get_run(run_id).info.experiment_id
     return mlflow.search_logged_models(experiment_ids=[experiment], output_format="list",
@@ -485,10 +449,6 @@ def discard_models(run_id: str, keep: set[str] | None = None,
     """Remove the models `run_id` logged (but those in `keep`; with `unfinished_only`, only those
     whose logging never finished): their registered versions, their artifacts and the logged
     model itself. A registered model left without versions goes too. Returns the model ids."""
-    from mlflow import MlflowClient
-    from mlflow.entities import LoggedModelStatus
-    from mlflow.store.artifact.artifact_repository_registry import get_artifact_repository
-
     client = MlflowClient()
     removed = []
     for model in _run_models(run_id):
@@ -522,9 +482,6 @@ def _score_tag(metric: str) -> str:
 def champion_holder(name: str, metric: str) -> dict[str, Any]:
     """The version holding `champion` of registered model `name`: {version, value (its test
     `metric`, or None), test_set}, all None when there is none (evaluation.champion.Holder)."""
-    from mlflow import MlflowClient
-    from mlflow.exceptions import MlflowException
-
     try:
         champion = MlflowClient().get_model_version_by_alias(name, CHAMPION)
     except MlflowException:
@@ -539,8 +496,6 @@ def record_champion(decision: Any, test_set: str | None) -> None:
     """Record an evaluation.champion.Decision on its version (tags: its test metric, the
     champion's, the champion version, the data scored, the gate's verdict) and move the alias
     if it was promoted."""
-    from mlflow import MlflowClient
-
     client = MlflowClient()
     name, version, metric = decision.name, decision.version, decision.metric
     tags = {_score_tag(metric): repr(decision.value),
@@ -586,11 +541,6 @@ def model_uri(model: str) -> str:
 def load_service(model: str) -> tuple[Any, str]:
     """The pyfunc of a registered model and its kind (forecaster or language_model); an unknown
     name, alias or version is one clear UserError."""
-    import mlflow
-    from mlflow.exceptions import MlflowException
-
-    from rnnops.errors import UserError
-
     uri = model_uri(model)
     try:
         loaded = mlflow.pyfunc.load_model(uri)
@@ -607,7 +557,5 @@ def load_service(model: str) -> tuple[Any, str]:
 
 def registered_models() -> dict[str, tuple[str, ...]]:
     """The registered models in the current store, by name, with their aliases."""
-    import mlflow
-
     return {m.name: tuple(m.aliases or ()) for m in
             mlflow.MlflowClient().search_registered_models()}

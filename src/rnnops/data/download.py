@@ -48,7 +48,7 @@ def local_root(configured: str | None) -> Path | None:
 def fetch(url: str, checksum: str, cache: Path, name: str | None = None) -> Path:
     """The cached file for `url`, downloading it first if needed; a hash mismatch is an error
     and leaves nothing in the cache."""
-    import pooch
+    import pooch  # lazy: only a download needs it
 
     cache.mkdir(parents=True, exist_ok=True)
     try:

@@ -49,7 +49,7 @@ STATSMODELS_DATASETS = ["co2", "elnino", "nile", "sunspots"]
 
 def load_statsmodels(cfg: DataConfig, cache: Path) -> Loaded:
     """A dataset shipped inside statsmodels (offline)."""
-    import statsmodels.datasets as datasets
+    import statsmodels.datasets as datasets  # lazy: a second to import, for one source
 
     name = choose("data.dataset", cfg.dataset, STATSMODELS_DATASETS, "statsmodels dataset")
     frame = getattr(datasets, name).load_pandas().data

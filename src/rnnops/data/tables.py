@@ -4,6 +4,7 @@ for training files and served histories alike."""
 
 from __future__ import annotations
 
+import csv
 import itertools
 import logging
 from collections import deque
@@ -14,6 +15,10 @@ from typing import BinaryIO
 
 import numpy as np
 import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
+import pyarrow.csv as pacsv
+import pyarrow.parquet as pq
 
 from rnnops.data.memory import release_free_memory, retain_freed_memory
 from rnnops.data.validate import HEADER_LINES, check_names, nonfinite_columns
@@ -35,9 +40,6 @@ def _time_type(sample: pd.Series):
     """Arrow's type for the time column: timestamps when the sample's cells are ISO 8601, which
     arrow parses in the reader (about 10x faster than pd.to_datetime on strings), else text for
     pandas to parse. A later cell that arrow cannot parse sends the file to the pandas path."""
-    import pyarrow as pa
-    import pyarrow.compute as pc
-
     cells = sample.dropna()
     if cells.empty:
         return pa.string()
@@ -75,7 +77,6 @@ def _fill_rows(values: np.ndarray, batches: list) -> None:
 
 class _PieceReader:
     """A file-like view of one piece for pandas' parser, which reads it in blocks."""
-
     def __init__(self, piece: memoryview):
         self.piece, self.position = piece, 0
 
@@ -184,8 +185,6 @@ def _read_csv_float32(path: Path, delimiter: str, time_column: str | None) -> pd
         return _read_numeric_csv(path, delimiter, [str(c) for c in header])
     # With a time column, arrow: it parses ISO 8601 timestamps in its reader, about 10x faster
     # than pd.to_datetime on strings.
-    import pyarrow as pa
-    import pyarrow.csv as pacsv
 
     types = {str(c): pa.float32() for c in header if c != time_column}
     types[time_column] = _time_type(sample[time_column])
@@ -234,7 +233,6 @@ def read_table(path: Path, delimiter: str = ",", time_column: str | None = None,
         raise DataError(f"{path}: no such file; check data.path")
     if fmt == "parquet":
         try:
-            import pyarrow.parquet as pq
 
             check_names(pq.read_schema(path).names, str(path))
             frame = pd.read_parquet(path)
@@ -284,8 +282,6 @@ def _holds_infinity(frame: pd.DataFrame) -> bool:
 
 def _csv_header(path: Path, delimiter: str) -> list[str]:
     """The names in a CSV file's first line, as its reader splits them (quotes and all)."""
-    import csv
-
     with open(path, encoding="utf-8-sig", newline="") as f:
         return next(csv.reader(f, delimiter=delimiter), [])
 

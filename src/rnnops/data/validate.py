@@ -21,6 +21,8 @@ from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
 
 from rnnops.errors import ConfigError, DataError
 from rnnops.machine import map_row_chunks
@@ -36,7 +38,6 @@ SENTINEL_SIGMAS = 5.0  # a repeated round extreme this far from a column's other
 class Rules:
     """What a table is checked against: data.time_column, data.na_values and data.duplicates as
     the data was prepared with (a served model records them)."""
-
     time_column: str | None = None
     na_values: tuple = ()
     duplicates: str = "drop_exact"
@@ -99,9 +100,6 @@ def _iso_times(raw: pd.Series) -> pd.Series | None:
     """Text of ISO 8601 times parsed by arrow, about 5x faster than pandas (a served history
     of a million rows), naive or, where every cell has a zone, taken to UTC; None where some
     cell is not one of those, for pandas to parse and report."""
-    import pyarrow as pa
-    import pyarrow.compute as pc
-
     try:
         text = pa.array(raw, pa.string(), from_pandas=True)  # pandas' str: arrow already
     except (pa.ArrowInvalid, pa.ArrowTypeError):  # not all text

@@ -10,7 +10,7 @@ import pandas as pd
 
 
 def _pyplot():
-    import matplotlib
+    import matplotlib  # lazy: the Agg backend is chosen before pyplot is imported
 
     matplotlib.use("Agg")  # files only, no display
     import matplotlib.pyplot as plt

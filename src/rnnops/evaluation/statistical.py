@@ -41,6 +41,7 @@ class ETSBaseline:
         self.initial: dict[str, object] = {}
 
     def _model(self, y: np.ndarray, **initialization):
+        # lazy: statsmodels' models take about a second to import, for two optional baselines
         from statsmodels.tsa.exponential_smoothing.ets import ETSModel
 
         seasonal = self.period > 1
@@ -114,7 +115,7 @@ class ARIMABaseline:
         return self.order[1] + self.seasonal[1] * self.seasonal[3]
 
     def _model(self, y: np.ndarray):
-        from statsmodels.tsa.statespace.sarimax import SARIMAX
+        from statsmodels.tsa.statespace.sarimax import SARIMAX  # lazy: as ETSModel above
 
         return SARIMAX(np.asarray(y, dtype=np.float64), order=self.order,
                        seasonal_order=self.seasonal, simple_differencing=True)

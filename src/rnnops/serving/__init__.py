@@ -12,6 +12,9 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+from rnnops.data.download import sha256_of
+from rnnops.errors import DataError, UserError
+
 SERVICE = "service.json"
 MODEL = "model.pt"
 # sha256sum's format ("HEX  NAME" per line; `sha256sum -c files.sha256` checks it by hand),
@@ -20,8 +23,6 @@ MANIFEST = "files.sha256"
 
 
 def write_manifest(folder: Path) -> None:
-    from rnnops.data.download import sha256_of
-
     lines = [f"{sha256_of(path)}  {path.name}\n" for path in sorted(folder.iterdir())
              if path.is_file() and path.name != MANIFEST]
     (folder / MANIFEST).write_text("".join(lines))
@@ -30,9 +31,6 @@ def write_manifest(folder: Path) -> None:
 def verify_manifest(folder: Path) -> None:
     """Each file of a logged model must hash as when it was logged; a model logged before the
     manifest existed is loaded unchecked."""
-    from rnnops.data.download import sha256_of
-    from rnnops.errors import UserError
-
     manifest = folder / MANIFEST
     if not manifest.exists():
         return
@@ -52,6 +50,7 @@ def _load_pyfunc(data_path: str):
     verify_manifest(folder)
     kind = json.loads((folder / SERVICE).read_text())["kind"]
     if kind == "forecaster":
+        # lazy: the service modules import this package's names (a cycle at import time)
         from rnnops.serving.forecast import ForecastService
 
         return ReportedInputErrors(ForecastService.load(folder))
@@ -72,11 +71,10 @@ class ReportedInputErrors:
         self.service = service
 
     def predict(self, model_input, params=None):
-        from rnnops.errors import DataError
-
         try:
             return self.service.predict(model_input, params)
         except DataError as exc:  # the answer names the problem, not the caller's data
+            # lazy: MLflow's error type, wanted only when MLflow serves and an input is bad
             from rnnops.tracking import served_input_error
 
             raise served_input_error(exc.public) from None

@@ -8,12 +8,13 @@ from collections.abc import Callable
 from dataclasses import asdict, dataclass
 from typing import Any
 
+import optuna
+
 from rnnops.config import SweepConfig
 from rnnops.errors import ConfigError
 
 
 def _tpe(seed: int | None, spec: SamplerSpec) -> Any:
-    import optuna
 
     if not spec.multivariate:
         return optuna.samplers.TPESampler(seed=seed, n_startup_trials=spec.n_startup_trials)
@@ -25,13 +26,11 @@ def _tpe(seed: int | None, spec: SamplerSpec) -> Any:
 
 
 def _random(seed: int | None, spec: SamplerSpec) -> Any:
-    import optuna
 
     return optuna.samplers.RandomSampler(seed=seed)
 
 
 def _cmaes(seed: int | None, spec: SamplerSpec) -> Any:
-    import optuna
 
     # CMA-ES models numbers only; categorical values fall back to seeded random draws.
     return optuna.samplers.CmaEsSampler(
@@ -51,20 +50,17 @@ SAMPLERS: dict[str, Callable[[int | None, SamplerSpec], Any]] = {
 
 
 def _none(spec: PrunerSpec) -> Any:
-    import optuna
 
     return optuna.pruners.NopPruner()
 
 
 def _median(spec: PrunerSpec) -> Any:
-    import optuna
 
     return optuna.pruners.MedianPruner(n_startup_trials=spec.n_startup_trials,
                                        n_warmup_steps=spec.warmup_epochs)
 
 
 def _hyperband(spec: PrunerSpec) -> Any:
-    import optuna
 
     return optuna.pruners.HyperbandPruner(
         min_resource=spec.min_epochs, max_resource=spec.max_epochs or "auto",
@@ -73,7 +69,6 @@ def _hyperband(spec: PrunerSpec) -> Any:
 
 
 def _successive_halving(spec: PrunerSpec) -> Any:
-    import optuna
 
     return optuna.pruners.SuccessiveHalvingPruner(min_resource=spec.min_epochs,
                                                   reduction_factor=spec.reduction_factor)
@@ -110,7 +105,6 @@ class SamplerSpec:
 @dataclass(frozen=True)
 class PrunerSpec:
     """Everything a pruner needs, small enough to hand to a Hydra job as JSON."""
-
     name: str
     n_startup_trials: int = 4
     warmup_epochs: int = 5

@@ -16,8 +16,13 @@ import os
 from dataclasses import dataclass
 from typing import Any
 
+import optuna
+
 from rnnops import tracking
 from rnnops.sweep.algorithms import PrunerSpec
+from rnnops.sweep.pruning import OptunaPruning
+from rnnops.sweep.queue import WORKER, worker_name
+from rnnops.sweep.storage import open_storage
 
 ENV = "RNNOPS_OPTUNA_TRIAL"
 
@@ -36,7 +41,6 @@ def in_sweep_job() -> bool:
 @dataclass
 class SweepJob:
     """Inert (no callbacks, no tags) outside a sweep."""
-
     trial: Any = None
     study_name: str | None = None
     pruning: Any = None
@@ -68,11 +72,7 @@ def current() -> SweepJob:
     raw = os.environ.get(ENV)
     if not raw:
         return SweepJob()
-    import optuna
 
-    from rnnops.sweep.pruning import OptunaPruning
-    from rnnops.sweep.queue import WORKER, worker_name
-    from rnnops.sweep.storage import open_storage
 
     spec = json.loads(raw)
     storage = open_storage(spec["storage"], key="hydra.sweeper.storage")

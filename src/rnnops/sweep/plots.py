@@ -8,6 +8,8 @@ import warnings
 from pathlib import Path
 from typing import Any
 
+import optuna
+
 log = logging.getLogger(__name__)
 
 PLOTS = ("optimization_history", "param_importances", "parallel_coordinate")
@@ -15,11 +17,10 @@ PLOTS = ("optimization_history", "param_importances", "parallel_coordinate")
 
 def save_plots(study: Any, folder: Path) -> list[Path]:
     """Write each plot the study has data for; returns the files written."""
-    import matplotlib
+    import matplotlib  # lazy: the Agg backend is chosen before pyplot is imported
 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
-    import optuna
     from optuna.visualization import matplotlib as vis
 
     # The importances come from a random forest: seeded, so that the same study draws the same

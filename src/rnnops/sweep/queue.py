@@ -23,6 +23,12 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
+import optuna
+from optuna.exceptions import UpdateFinishedTrialError
+from optuna.trial import TrialState
+
+from rnnops.masking import masked
+
 log = logging.getLogger(__name__)
 
 TICKET = "rnnops.ticket"
@@ -52,8 +58,6 @@ def ticket(trial: Any) -> int | None:
 
 def holds(trial: Any) -> bool:
     """Whether this trial stands for its ticket (a dead worker's trial and a duplicate do not)."""
-    from optuna.trial import TrialState
-
     if ticket(trial) is None or trial.system_attrs.get(DUPLICATE):
         return False
     if trial.state == TrialState.FAIL:
@@ -63,7 +67,6 @@ def holds(trial: Any) -> bool:
 
 class Heartbeat:
     """A thread that stamps the given running trials every `interval` seconds."""
-
     def __init__(self, storage: Any, trial_ids: list[int], interval: float):
         self.storage, self.trial_ids, self.interval = storage, trial_ids, interval
         self._stop = threading.Event()
@@ -78,7 +81,6 @@ class Heartbeat:
         self._thread.join()
 
     def _beat(self) -> None:
-        from optuna.exceptions import UpdateFinishedTrialError
 
         while not self._stop.wait(self.interval):
             for trial_id in self.trial_ids:
@@ -92,7 +94,6 @@ class Heartbeat:
 
 class TrialQueue:
     """`sampler`, when given, draws each trial's values seeded by the trial's number."""
-
     def __init__(self, study: Any, storage: Any, budget: Budget, sampler: Any = None):
         self.study, self.storage, self.budget, self.sampler = study, storage, budget, sampler
         self.study_id = storage.get_study_id_from_name(study.study_name)
@@ -105,8 +106,6 @@ class TrialQueue:
 
     def top_up(self) -> int:
         """Queue a ticket for each of 0..n-1 that no trial holds; returns how many."""
-        import optuna
-        from optuna.trial import TrialState
 
         held = {ticket(t) for t in self.trials() if holds(t)}
         missing = [k for k in range(self.budget.n_trials) if k not in held]
@@ -120,9 +119,6 @@ class TrialQueue:
 
     def claim(self) -> tuple[Any, int] | None:
         """Take a queued ticket: (optuna.Trial, trial id), or None when none is left."""
-        import optuna
-        from optuna.exceptions import UpdateFinishedTrialError
-        from optuna.trial import TrialState
 
         waiting = [t for t in self.trials(TrialState.WAITING)
                    if ticket(t) is not None and ticket(t) < self.budget.n_trials]
@@ -166,8 +162,6 @@ class TrialQueue:
     def reap(self) -> list[Any]:
         """Fail the running trials whose heartbeat is older than grace_s and queue their retries;
         returns the failed trials."""
-        from optuna.exceptions import UpdateFinishedTrialError
-        from optuna.trial import TrialState
 
         now, dead = time.time(), []
         for t in self.trials(TrialState.RUNNING):
@@ -188,8 +182,6 @@ class TrialQueue:
         """Queue a retry of failed trial `t` with its values and ticket, recorded as a retry
         (RETRIES), unless its ticket has had max_retries already: then the ticket is drawn
         afresh by top_up."""
-        import optuna
-        from optuna.trial import TrialState
 
         retries = list(t.system_attrs.get(RETRIES, []))
         if ticket(t) is None or len(retries) >= self.budget.max_retries:
@@ -204,7 +196,6 @@ class TrialQueue:
 
     def open_tickets(self) -> bool:
         """Whether some ticket below n_trials is still waiting or running (maybe elsewhere)."""
-        from optuna.trial import TrialState
 
         return any(holds(t) and ticket(t) < self.budget.n_trials
                    for t in self.trials(TrialState.WAITING, TrialState.RUNNING))
@@ -251,7 +242,6 @@ class TrialQueue:
     def abandon(self, trials: list[Any]) -> None:
         """Fail trials left unfinished by an interruption (SIGTERM) and queue a retry of each
         with its values, as for a worker that died."""
-        from optuna.trial import TrialState
 
         for trial in trials:
             frozen = self.storage.get_trial(trial._trial_id)
@@ -264,10 +254,7 @@ class TrialQueue:
 
     def fail(self, trial: Any, error: str) -> None:
         """A trial that raised or diverged: failed with its reason, and it used its ticket."""
-        from optuna.exceptions import UpdateFinishedTrialError
-        from optuna.trial import TrialState
 
-        from rnnops.masking import masked
 
         try:
             trial.set_user_attr(ERROR, masked(error)[:2000])

@@ -9,6 +9,12 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
+import optuna
+from filelock import FileLock
+from optuna.storages.journal import JournalFileBackend
+from sqlalchemy import event
+from sqlalchemy.engine import make_url
+
 from rnnops.config import STORAGE_SCHEMES
 from rnnops.errors import ConfigError
 from rnnops.masking import masked
@@ -29,8 +35,6 @@ def storage_lock(url: str, local_dir: Path) -> Iterator[None]:
     SQLite file (processes started together would both run its migrations, and one fail with
     `UNIQUE constraint failed: alembic_version`), else in `local_dir`, which serialises the
     processes of this machine only (a server serialises its own schema changes)."""
-    from filelock import FileLock
-
     database = _sqlite_file(url)
     if database is not None:
         lock = Path(str(database) + ".lock")
@@ -47,7 +51,6 @@ def storage_lock(url: str, local_dir: Path) -> Iterator[None]:
 def _sqlite_file(url: str) -> Path | None:
     if not url.startswith("sqlite"):
         return None
-    from sqlalchemy.engine import make_url
 
     database = make_url(url).database
     if not database or database == ":memory:" or database.startswith("file:"):
@@ -66,8 +69,6 @@ def driver_url(url: str) -> str:
 
 def open_storage(url: str, key: str = "sweep.storage") -> Any:
     """An Optuna storage for `url`; a bad URL or an unreachable server is a ConfigError on `key`."""
-    import optuna
-
     if not url.startswith(STORAGE_SCHEMES):
         raise ConfigError(key, f"{masked(url)!r} is no storage URL; use sqlite:///FILE, "
                           "postgresql://USER@HOST/DB, journal:FILE or null")
@@ -77,7 +78,6 @@ def open_storage(url: str, key: str = "sweep.storage") -> Any:
             if not path.name:
                 raise ValueError("no file named after journal:")
             path.parent.mkdir(parents=True, exist_ok=True)
-            from optuna.storages.journal import JournalFileBackend
 
             return optuna.storages.JournalStorage(JournalFileBackend(str(path)))
         engine: dict[str, Any] = {}
@@ -98,8 +98,6 @@ def open_storage(url: str, key: str = "sweep.storage") -> Any:
 def _make_sqlite_folder(url: str) -> None:
     """A new database file's folder is made, as for journal:, so that a URL such as
     sqlite:///outputs/optuna/hydra.db works on a fresh clone (in-memory URLs have no file)."""
-    from sqlalchemy.engine import make_url
-
     database = make_url(url).database
     if database and database != ":memory:" and not database.startswith("file:"):
         Path(database).expanduser().parent.mkdir(parents=True, exist_ok=True)
@@ -112,8 +110,6 @@ def _write_lock_first(engine: Any) -> None:
     a trial as WAITING and both take it (PostgreSQL locks the row: SELECT ... FOR UPDATE).
     Taking SQLite's write lock first makes taking a queued trial atomic (SQLAlchemy's recipe
     for pysqlite transactions)."""
-    from sqlalchemy import event
-
     @event.listens_for(engine, "connect")
     def _no_implicit_begin(dbapi_connection: Any, record: Any) -> None:
         dbapi_connection.isolation_level = None

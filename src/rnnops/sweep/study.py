@@ -6,6 +6,8 @@ import dataclasses
 import hashlib
 from typing import Any
 
+import optuna
+
 from rnnops.code_version import source_hash
 from rnnops.config import Config, fingerprint, get_dotted, to_dict
 from rnnops.sweep.algorithms import PrunerSpec, SamplerSpec, specs
@@ -43,7 +45,6 @@ def storage_url(cfg: Config) -> str:
 
 def load_or_create(name: str, storage: Any, sampler: SamplerSpec, pruner: PrunerSpec,
                    direction: str = "minimize") -> Any:
-    import optuna
 
     optuna.logging.set_verbosity(optuna.logging.WARNING)  # we log each trial our own way
     return optuna.create_study(study_name=name, storage=storage, sampler=sampler.build(),

@@ -101,7 +101,7 @@ def _build() -> str:
     library = folder / LIBRARY
     if not library.exists():
         # imported only to build: it brings setuptools along (tens of MB in every process)
-        from torch.utils import cpp_extension
+        from torch.utils import cpp_extension  # lazy: seconds to import, only to build
 
         log.info("building the native LSTM steps into %s (once per machine and torch version)",
                  folder)
