@@ -5,7 +5,7 @@
 
 import hydra
 
-from rnnops.entry import run_stage
+from rnnops.entry import run_script, run_stage
 from rnnops.stages.evaluate import evaluate
 
 
@@ -15,4 +15,4 @@ def main(cfg) -> None:
 
 
 if __name__ == "__main__":
-    main()
+    run_script("evaluate", main)

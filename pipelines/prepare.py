@@ -2,7 +2,7 @@
 
 import hydra
 
-from rnnops.entry import run_stage
+from rnnops.entry import run_script, run_stage
 from rnnops.stages.prepare import prepare
 
 
@@ -12,4 +12,4 @@ def main(cfg) -> None:
 
 
 if __name__ == "__main__":
-    main()
+    run_script("prepare", main)

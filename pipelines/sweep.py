@@ -4,7 +4,7 @@ As a pipeline stage it is skipped when train.use_best_params=false; `rnnops swee
 
 import hydra
 
-from rnnops.entry import run_stage
+from rnnops.entry import run_script, run_stage
 from rnnops.stages.sweep import pipeline_sweep
 
 
@@ -14,4 +14,4 @@ def main(cfg) -> None:
 
 
 if __name__ == "__main__":
-    main()
+    run_script("sweep", main)

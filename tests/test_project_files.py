@@ -27,6 +27,9 @@ def test_dvc_outputs_are_the_configured_paths():
     rel = {k: str(getattr(paths, k).relative_to(paths.root))
            for k in params["paths"] if k != "root"}
     stages = dvc["stages"]
+    checked = str(Path(rel["prepared"]).parent / "validated.txt")  # pipelines/validate.py
+    assert list(stages) == ["validate", "prepare", "sweep", "train", "evaluate"]
+    assert stages["validate"]["outs"] == [checked] and checked in stages["prepare"]["deps"]
     assert stages["prepare"]["outs"] == [rel["prepared"]]
     assert stages["sweep"]["outs"] == [rel["sweep"]]
     assert stages["train"]["outs"] == [rel["model"]]

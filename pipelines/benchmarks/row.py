@@ -72,8 +72,8 @@ def main() -> None:
     stages = chosen_stages(args.stages)
 
     sys.path.insert(0, str(ROOT / "src"))
-    from rnnops.cli import compose, one_line, stage_function
-    from rnnops.entry import run_stage
+    from rnnops.cli import compose, stage_function
+    from rnnops.entry import one_line, run_stage
 
     try:
         cfg = compose(ROOT / "conf", overrides)

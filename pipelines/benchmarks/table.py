@@ -14,7 +14,7 @@ OUT = HERE.parents[1] / "docs" / "results.md"
 
 HEADER = """# Results
 
-Produced by `dvc repro pipelines/benchmarks/dvc.yaml` (or `make results`), one row per stage
+Produced by `make results` (`dvc repro` in pipelines/benchmarks), one row per stage
 of that pipeline; each row's command below reproduces it alone. Data: the ETT files, Penn
 Treebank and Tiny Shakespeare by their pinned URLs, or `RNNOPS_DATA_ROOT` for local copies.
 Published figures: SegRNN (Lin et al. 2023), DLinear (Zeng et al. 2023), Informer (Zhou et al.

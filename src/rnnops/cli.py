@@ -20,6 +20,20 @@ STAGE_HELP = {
 }
 
 
+def config_groups(config_dir: Path = Path("conf")) -> str:
+    """The config groups and their options, as `--help` lists them (read from the folder's
+    file names: cheap, and always what composition would accept)."""
+    if not config_dir.is_dir():
+        return ""
+    groups = []
+    for group in sorted(p for p in config_dir.iterdir() if p.is_dir()):
+        options = sorted(f.stem for f in group.glob("*.yaml"))
+        if options:
+            groups.append(f"  {group.name}={{{','.join(options)}}}")
+    return ("config groups (pick one with GROUP=OPTION; set any key with group.key=value; "
+            "docs/configuration.md lists every key):\n" + "\n".join(groups))
+
+
 def parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(
         prog="rnnops",
@@ -27,8 +41,10 @@ def parser() -> argparse.ArgumentParser:
         epilog="example: rnnops train model=gru train.lr=0.003",
     )
     sub = p.add_subparsers(dest="command", required=True, metavar="COMMAND")
+    groups = config_groups()
     for name, text in STAGE_HELP.items():
-        s = sub.add_parser(name, help=text, description=text)
+        s = sub.add_parser(name, help=text, description=text, epilog=groups,
+                           formatter_class=argparse.RawDescriptionHelpFormatter)
         if name == "sweep":
             s.add_argument("--workers", type=int, help="worker processes on the one study (the "
                            "same as sweep.workers=N; more machines join with the same "
@@ -63,11 +79,26 @@ def parser() -> argparse.ArgumentParser:
     s.add_argument("--top-k", type=int, default=0, help="sample among the k likeliest (0: all)")
     s.add_argument("--seed", type=int, default=0, help="sampling seed")
     _common(s)
+    s = sub.add_parser("serve", help=SERVE_HELP, description=SERVE_HELP,
+                       epilog="example: rnnops serve --port 5001 (then POST a history to "
+                              "http://127.0.0.1:5001/invocations; docs/serving.md)")
+    s.add_argument("--model", "-m", help="as for predict (default: "
+                   "tracking.registered_model@champion, or the store's only registered model)")
+    s.add_argument("--host", default="127.0.0.1", help="address to listen on (default: loopback)")
+    s.add_argument("--port", type=int, default=5001, help="port (default 5001)")
+    s.add_argument("--workers", type=int, default=1, help="server processes: one answers one "
+                   "request at a time (default 1)")
+    _common(s)
+    s = sub.add_parser("report", help=REPORT_HELP, description=REPORT_HELP)
+    _common(s)
     return p
 
 
 PREDICT_HELP = "forecast from a history file with a registered model (original units)"
 GENERATE_HELP = "continue a prompt with a registered language model"
+SERVE_HELP = ("serve a registered model over HTTP with `mlflow models serve`, reading the "
+              "project's store (nothing is written where it runs)")
+REPORT_HELP = "the last evaluation's test metrics: the model against the baselines"
 
 
 def _common(s: argparse.ArgumentParser) -> None:
@@ -75,6 +106,8 @@ def _common(s: argparse.ArgumentParser) -> None:
                    "generate read the tracking store from paths.root / tracking.uri)")
     s.add_argument("--config-dir", default="conf", type=Path,
                    help="folder holding config.yaml (default: ./conf)")
+    s.add_argument("--verbose", "-v", action="store_true",
+                   help="log the detail too (kernel timings, each setting's reason, ...)")
 
 
 def compose(config_dir: Path, overrides: list[str]):
@@ -90,15 +123,6 @@ def compose(config_dir: Path, overrides: list[str]):
         return hydra_compose("config", overrides=overrides)
 
 
-def one_line(message: str) -> str:
-    """Hydra's multi-line composition error as one line, keeping the available options."""
-    message = message.split("Config search path")[0]
-    head, *rest = [line.strip() for line in message.splitlines() if line.strip()]
-    if rest and rest[0].endswith(":"):
-        return f"{head}; {rest[0].rstrip(':').lower()}: {', '.join(rest[1:])}"
-    return " ".join([head, *rest])
-
-
 def main(argv: list[str] | None = None) -> int:
     p = parser()
     # Overrides may also follow an option (`-o out.csv data=etth2`): argparse leaves those over.
@@ -110,6 +134,9 @@ def main(argv: list[str] | None = None) -> int:
     if getattr(args, "workers", None) is not None:
         args.overrides.append(f"sweep.workers={args.workers}")
     logging.basicConfig(level=logging.INFO, format="[%(asctime)s][%(name)s] %(message)s")
+    if args.verbose:
+        logging.getLogger("rnnops").setLevel(logging.DEBUG)
+    from rnnops.entry import one_line
     from rnnops.masking import mask_logs, masked
 
     mask_logs()
@@ -119,7 +146,7 @@ def main(argv: list[str] | None = None) -> int:
         print(f"rnnops {args.command}: error: {masked(one_line(str(exc)))}", file=sys.stderr)
         return 2
 
-    if args.command in ("predict", "generate"):
+    if args.command in COMMANDS:
         from rnnops.errors import UserError
 
         try:
@@ -263,7 +290,65 @@ def generate_command(dictconfig, args) -> int:
     return 0
 
 
-COMMANDS = {"predict": predict_command, "generate": generate_command}
+def serve_command(dictconfig, args) -> int:
+    """Replace this process with `mlflow models serve` on the model, the project's store named
+    in its environment (so the server creates no store of its own where it runs)."""
+    import os
+
+    from rnnops import tracking
+
+    cfg = _store(dictconfig)
+    store = tracking.configure_reader(cfg)  # the URI _store pointed MLflow at
+    uri = tracking.model_uri(args.model or default_model(cfg))
+    tracking.load_service(uri)  # an unknown model, alias or version: one line, before serving
+    command = ["mlflow", "models", "serve", "-m", uri, "--env-manager", "local",
+               "--host", args.host, "--port", str(args.port), "--workers", str(args.workers)]
+    print(f"rnnops serve: {uri} on http://{args.host}:{args.port}/invocations",
+          file=sys.stderr, flush=True)
+    os.execvpe(command[0], command, {**os.environ, "MLFLOW_TRACKING_URI": store})
+
+
+def report_command(dictconfig, args) -> int:
+    """reports/metrics.json as a table: one row per forecaster, best first."""
+    import json
+
+    from rnnops.config import from_dictconfig
+    from rnnops.errors import UserError
+
+    cfg = from_dictconfig(dictconfig)
+    path = cfg.paths.reports / "metrics.json"
+    if not path.is_file():
+        raise UserError(f"{path}: no evaluation here; run the pipeline first (make run, dvc "
+                        "repro or rnnops run)")
+    print(metrics_table(json.loads(path.read_text()), cfg.evaluate.metric))
+    return 0
+
+
+def metrics_table(metrics: dict, metric: str) -> str:
+    """A plain-text table of metrics.json: forecasters as rows, ranked by `metric`."""
+    columns = [c for c in (metric, "mse", "mae", "mase", "smape", "mae_original", "perplexity",
+                           "bpc") if any(c in v for v in metrics.values())]
+    columns = list(dict.fromkeys(columns))
+
+    def cell(value) -> str:
+        return "-" if value is None else f"{value:.4g}" if isinstance(value, float) else str(value)
+
+    def rank(item):
+        value = item[1].get(columns[0])
+        return (value is None, value if isinstance(value, float) else 0.0)
+
+    rows = [[name, *(cell(values.get(c)) for c in columns)]
+            for name, values in sorted(metrics.items(), key=rank)]
+    header = ["forecaster", *columns]
+    widths = [max(len(r[i]) for r in [header, *rows]) for i in range(len(header))]
+    lines = ["  ".join(v.ljust(w) if i == 0 else v.rjust(w)
+                       for i, (v, w) in enumerate(zip(row, widths, strict=True)))
+             for row in [header, *rows]]
+    return "\n".join([lines[0], "  ".join("-" * w for w in widths), *lines[1:]])
+
+
+COMMANDS = {"predict": predict_command, "generate": generate_command, "serve": serve_command,
+            "report": report_command}
 
 
 if __name__ == "__main__":

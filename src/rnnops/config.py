@@ -242,6 +242,9 @@ class TrackingConfig:
     experiment: str = "rnnops-co2"
     # None: <experiment>-forecaster, or <experiment>-language-model for a text corpus
     registered_model: str | None = None
+    # Register trained models under registered_model. None: yes, except for the jobs of a Hydra
+    # multirun or sweep (pipelines/train.py), which log their runs without flooding the name.
+    register: bool | None = None
 
 
 @dataclass(frozen=True)

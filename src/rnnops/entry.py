@@ -30,12 +30,66 @@ from rnnops.masking import mask_logs, masked
 DISK_FULL = (errno.ENOSPC, errno.EDQUOT, errno.EFBIG)
 
 
+class _HeldStderr:
+    """stderr held back until a stage starts: what Hydra writes before then is its own error
+    for a wrong override or group option (many lines), which run_script makes one line."""
+
+    def __init__(self, real: Any):
+        self.real, self.held, self.passing = real, [], False
+
+    def write(self, text: str) -> int:
+        if self.passing:
+            return self.real.write(text)
+        self.held.append(text)
+        return len(text)
+
+    def release(self) -> None:
+        if not self.passing:
+            self.passing = True
+            self.real.write("".join(self.held))
+            self.held.clear()
+
+    def __getattr__(self, name: str) -> Any:  # flush, isatty, fileno, encoding...
+        return getattr(self.real, name)
+
+
+def run_script(name: str, main: Callable[[], Any]) -> None:
+    """Call a pipelines/ script's @hydra.main function: a composition error (an unknown group
+    option, a malformed override) is one line and exit status 2, as with `rnnops NAME`, instead
+    of Hydra's many lines and status 1. Everything from the stage on passes through as is."""
+    held = _HeldStderr(sys.stderr)
+    sys.stderr = held
+    try:
+        main()
+    except SystemExit as exc:
+        text = "".join(held.held)
+        if not held.passing and exc.code not in (0, None) and text.strip():
+            held.held.clear()
+            print(f"rnnops {name}: error: {one_line(text)}", file=held.real)
+            raise SystemExit(2) from None
+        raise
+    finally:
+        held.release()
+        sys.stderr = held.real
+
+
+def one_line(message: str) -> str:
+    """Hydra's multi-line composition error as one line, keeping the available options."""
+    message = message.split("Config search path")[0].split("Set the environment variable")[0]
+    head, *rest = [line.strip() for line in message.splitlines() if line.strip()]
+    if rest and rest[0].endswith(":"):
+        return f"{head}; {rest[0].rstrip(':').lower()}: {', '.join(rest[1:])}"
+    return " ".join([head, *rest])
+
+
 def run_stage(name: str, stage: Callable[[Config], Any], dictconfig: Any, *,
               reraise: bool = False) -> Any:
     """Validate `dictconfig`, seed once, run `stage`; a UserError exits 2 with one line.
 
     `reraise`: let a UserError through instead (the Optuna sweeper's jobs record it as the
     trial's error and go on)."""
+    if isinstance(sys.stderr, _HeldStderr):  # the script's config composed: the stage speaks
+        sys.stderr.release()
     # pytorch_lightning 2.6 on torch 2.13 warns about its own pytree use on every run.
     warnings.filterwarnings("ignore", message=".*LeafSpec.*is deprecated")
     mask_logs()  # Hydra's console and job-log handlers (and rnnops's) write no password
@@ -58,6 +112,11 @@ def run_stage(name: str, stage: Callable[[Config], Any], dictconfig: Any, *,
         print(f"rnnops {name}: error: {exc.strerror or exc}{where}; nothing was kept: free "
               "space (or raise the file size limit) and run the stage again", file=sys.stderr)
         raise SystemExit(2) from None
+
+
+def in_multirun() -> bool:
+    """Whether this is one job of a Hydra multirun or sweep (`-m`, hydra/sweeper=optuna)."""
+    return HydraConfig.initialized() and HydraConfig.get().mode == RunMode.MULTIRUN
 
 
 def discard_hydra_run_folder(dictconfig: Any) -> None:

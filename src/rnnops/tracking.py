@@ -6,7 +6,9 @@ under paths.root, so a project folder carries its whole history.
 
 from __future__ import annotations
 
+import contextlib
 import functools
+import io
 import json
 import logging
 import os
@@ -60,9 +62,16 @@ def tracking_uri(cfg: Config) -> str:
     return f"sqlite:///{(cfg.paths.mlflow / 'mlflow.db').resolve()}"
 
 
+def quiet_mlflow() -> None:
+    """MLflow's own INFO lines (store migrations, "Successfully registered model") repeat what
+    rnnops logs in its own words; its warnings stay."""
+    logging.getLogger("mlflow").setLevel(logging.WARNING)
+
+
 def configure(cfg: Config) -> str:
     """Point MLflow at the configured store and experiment; returns the experiment id. The first
     process creates the store; RUNNING runs whose process died are closed (KILLED)."""
+    quiet_mlflow()
     cfg.paths.mlflow.mkdir(parents=True, exist_ok=True)
     uri = tracking_uri(cfg)
     # Two processes creating one SQLite store at once both run its migrations, and one fails
@@ -159,6 +168,7 @@ def configure_reader(cfg: Config) -> str:
     """Point MLflow at the store to read models from, creating nothing there (rnnops predict and
     generate may run in any folder): tracking.uri; else the project's SQLite file, as the stages
     use it; else MLFLOW_TRACKING_URI, as MLflow's own tools read it. Returns the URI."""
+    quiet_mlflow()
     db = (cfg.paths.mlflow / "mlflow.db").resolve()
     uri = cfg.tracking.uri or (f"sqlite:///{db}" if db.is_file() else
                                os.environ.get("MLFLOW_TRACKING_URI"))
@@ -354,10 +364,11 @@ def log_artifacts(paths: list[Path], folder: str | None = None) -> None:
         mlflow.log_artifact(str(path), artifact_path=folder)
 
 
-def log_service(service: Any, registered_name: str) -> str:
+def log_service(service: Any, registered_name: str | None) -> str | None:
     """Log a serving object (rnnops.serving: it saves itself into a folder, with a manifest of
     its files' hashes that every load checks, and describes its interface) as a pyfunc with
-    rnnops.serving as loader module, register it; returns the version. The signature is the
+    rnnops.serving as loader module, register it (unless `registered_name` is None); returns
+    the version. The signature is the
     service's own: for a forecaster it declares the output only, since the input is a history of
     any length >= lookback that the service checks itself (a column schema would turn arrays
     away); a language model's decoding options are params."""
@@ -379,16 +390,21 @@ def log_service(service: Any, registered_name: str) -> str:
         warnings.filterwarnings("ignore", message=".*input example was not provided")
         folder = Path(tmp) / "service"
         service.save(folder)
-        info = mlflow.pyfunc.log_model(
-            name="model",
-            loader_module="rnnops.serving",
-            data_path=str(folder),
-            signature=signature,
-            registered_model_name=registered_name,
-            metadata=spec["metadata"],
-            # Explicit requirements: inferring them would load the model in a subprocess.
-            pip_requirements=[f"torch=={torch.__version__.split('+')[0]}", "rnnops"],
-        )
+        # MLflow prints "Successfully registered model" itself, to stderr; rnnops logs it.
+        with contextlib.redirect_stderr(io.StringIO()):
+            info = mlflow.pyfunc.log_model(
+                name="model",
+                loader_module="rnnops.serving",
+                data_path=str(folder),
+                signature=signature,
+                registered_model_name=registered_name,
+                metadata=spec["metadata"],
+                # Explicit requirements: inferring them would load the model in a subprocess.
+                pip_requirements=[f"torch=={torch.__version__.split('+')[0]}", "rnnops"],
+            )
+    if registered_name is None:
+        log.info("model logged with the run, not registered (tracking.register=false)")
+        return None
     version = str(info.registered_model_version)
     log.info("registered %s version %s", registered_name, version)
     return version

@@ -32,7 +32,7 @@ def closures() -> dict[str, set[Path]]:
     bench = ROOT / BENCH
     rows = yaml.safe_load((bench.parent / "rows.yaml").read_text())["rows"]
     for name, stage in deps["stages"](bench).items():
-        label = f"{BENCH}:{name}" + (f"@{next(iter(rows))}" if name == "row" else "")
+        label = f"dvc.yaml:{name}" + (f"@{next(iter(rows))}" if name == "row" else "")
         out[label] = deps["closure"](deps["stage_script"](stage["cmd"], bench.parent))
     return out
 
@@ -55,20 +55,28 @@ def test_dvc_status_lists_exactly_the_stages_that_import_a_touched_module(tmp_pa
     """For every distinct set of stages that share a module (and for a module no stage imports),
     appending a comment to one such module makes `dvc status` list exactly those stages."""
     stages = closures()
-    targets = ["dvc.yaml", *(s for s in stages if s.startswith(BENCH))]
+    bench = tmp_path / "pipelines" / "benchmarks"  # a DVC project of its own
+    bench_targets = [s for s in stages if s.startswith("dvc.yaml:")]
     copy_project(tmp_path)
     # Outputs, so that DVC can record the current deps as up to date.
     for out in ("data/prepared", "models/sweep", "models/train", "reports/plots"):
         (tmp_path / out).mkdir(parents=True)
     (tmp_path / "reports/report.md").write_text("")
+    (tmp_path / "data/validated.txt").write_text("")
     row = next(s for s in stages if "@" in s).split("@")[1]
-    (tmp_path / "pipelines/benchmarks/runs" / row).mkdir(parents=True)
-    subprocess.run([*DVC, "commit", "-f", "-q", *targets], cwd=tmp_path, check=True)
+    (bench / "runs" / row).mkdir(parents=True)
+    subprocess.run([*DVC, "commit", "-f", "-q"], cwd=tmp_path, check=True)
+    subprocess.run([*DVC, "commit", "-f", "-q", *bench_targets], cwd=bench, check=True)
+
+    def status(cwd: Path, *targets: str) -> dict:
+        out = subprocess.run([*DVC, "status", "--json", *targets], cwd=cwd,
+                             capture_output=True, text=True, check=True).stdout
+        return json.loads(out)
 
     def changed() -> set[str]:
-        out = subprocess.run([*DVC, "status", "--json", *targets], cwd=tmp_path,
-                             capture_output=True, text=True, check=True).stdout
-        return {stage for stage, entries in json.loads(out).items()
+        both = {**status(tmp_path),
+                **{f"dvc.yaml:{k}": v for k, v in status(bench, *bench_targets).items()}}
+        return {stage for stage, entries in both.items()
                 if any("changed deps" in entry for entry in entries)}
 
     assert changed() == set()

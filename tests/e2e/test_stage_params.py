@@ -28,8 +28,10 @@ QUICK = ["train.max_epochs=1", "train.limit_batches=2", "sweep.n_trials=1", "swe
 
 
 def declared() -> dict[str, set[str]]:
+    """Each stage's params; validate reads the whole of params.yaml by design (its job is to
+    check all of it) and is left out."""
     stages = yaml.safe_load((ROOT / "dvc.yaml").read_text())["stages"]
-    return {name: set(stage["params"]) for name, stage in stages.items()}
+    return {name: set(stage["params"]) for name, stage in stages.items() if name != "validate"}
 
 
 def param_reads(reads: set[str]) -> set[str]:

@@ -17,7 +17,8 @@ from tests.e2e.conftest import TINY, mlflow_client, run_script, tiny
 
 # Grid order (shuffled by the seed): 1e-6, 0.02, 3e-7, 0.01. A useless rate cannot beat a median
 # that a good rate has pulled down, and the second useless one meets such a median.
-SWEEP = ["-m", "hydra/sweeper=optuna", "hydra.sweeper.sampler=grid", "hydra.sweeper.n_trials=4",
+SWEEP = ["-m", "tracking.register=true", "hydra/sweeper=optuna", "hydra.sweeper.sampler=grid",
+         "hydra.sweeper.n_trials=4",
          "hydra.sweeper.pruner=median", "hydra.sweeper.n_startup_trials=1",
          "hydra.sweeper.warmup_epochs=2", *TINY, "train.max_epochs=3", "train.patience=3",
          "train.lr=choice(0.01,0.02,1e-6,3e-7)"]

@@ -155,6 +155,6 @@ def _tune(model: nn.Module, cells: list[nn.Module], example: torch.Tensor) -> di
             _remember(key, choice)
         cell.implementation = choice
         chosen[names[cell]] = choice
-        log.info("%s (%s, B=%d, T=%d) runs %s: %s", names[cell], type(cell).__name__,
+        log.debug("%s (%s, B=%d, T=%d) runs %s: %s", names[cell], type(cell).__name__,
                  x.shape[0], x.shape[1], choice, reason)
     return chosen

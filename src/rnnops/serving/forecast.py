@@ -14,7 +14,7 @@ import torch
 
 from rnnops.data.prepared import PreparedData
 from rnnops.data.preprocess import fill_missing
-from rnnops.data.validate import Rules, check_names, parse_times, validated
+from rnnops.data.validate import Rules, check_names, parse_times, usual_step, validated
 from rnnops.errors import DataError
 from rnnops.models.io import load_model, save_model
 from rnnops.serving import MODEL, SERVICE, write_manifest
@@ -189,11 +189,39 @@ class ForecastService:
 
     def predict(self, model_input: Any, params: dict | None = None) -> Any:
         """MLflow's entry point. A DataFrame or a 2-D array gives a DataFrame (step, then one
-        column per target); a 3-D batch gives a (B, H, targets) array."""
-        batched = not isinstance(model_input, pd.DataFrame) and np.ndim(model_input) == 3
-        out = self.forecast(self.history(model_input))
-        if batched:
+        column per target); a 3-D batch gives a (B, H, targets) array. A history with times gets
+        the forecast's times too, after step, in a column named as its own (ISO 8601 text)."""
+        times = None
+        if isinstance(model_input, pd.DataFrame):
+            checked = self.checked_frame(model_input)
+            history = self.read_rows(checked, "history")[None]
+            times = future_times(checked.index, self.horizon)
+        else:
+            history = self.history(model_input)
+        out = self.forecast(history)
+        if not isinstance(model_input, pd.DataFrame) and np.ndim(model_input) == 3:
             return out
         frame = pd.DataFrame(out[0], columns=self.targets)
         frame.insert(0, "step", np.arange(1, self.horizon + 1))
+        if times is not None:
+            frame.insert(1, checked.index.name or "time", times)
         return frame
+
+
+def future_times(index: pd.Index, horizon: int) -> list[str] | None:
+    """The `horizon` times after a history's last one, at its spacing: its calendar frequency
+    where pandas can name one (months, weeks ending on a Saturday), else its usual step. None
+    for a history without times."""
+    if not isinstance(index, pd.DatetimeIndex) or len(index) < 2:
+        return None
+    recent = index[-min(len(index), 100):]
+    freq = pd.infer_freq(recent) if len(recent) >= 3 else None
+    if freq is not None:
+        future = pd.date_range(index[-1], periods=horizon + 1, freq=freq)[1:]
+    else:
+        step = usual_step(recent)
+        if step is None:
+            return None
+        future = pd.DatetimeIndex([index[-1] + pd.Timedelta(step) * k
+                                   for k in range(1, horizon + 1)])
+    return [t.isoformat() for t in future]

@@ -65,8 +65,8 @@ def sweep(cfg: Config) -> dict[str, Any]:
         tracking.log_artifacts([folder / BEST_PARAMS, folder / TRIALS], "sweep")
         tracking.log_artifacts([folder / SWEEP_PLOTS / p.name for p in plots],
                                f"sweep/{SWEEP_PLOTS}")
-    log.info("best trial %d: %s = %.5f %s; trials %s", summary["best_trial"], VAL_LOSS,
-             summary["value"], summary["params"], counts)
+    log.info("best trial (number %d): %s = %.5f %s; trials %s", summary["best_trial"],
+             VAL_LOSS, summary["value"], summary["params"], counts)
     return summary
 
 

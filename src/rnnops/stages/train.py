@@ -46,8 +46,9 @@ def train(cfg: Config, job: Any = None) -> dict[str, Any]:
         tracking.log_metrics(logged)
         tracking.log_implementations(result.implementations)
         with tracking.discarded_on_error(run_id):  # a full disk leaves no half-logged model
-            version = tracking.log_service(task.service(cfg, data, result.model),
-                                           cfg.tracking.registered_model)
+            registered = cfg.tracking.registered_model if cfg.tracking.register is not False \
+                else None  # logged with the run, not registered (tracking.register=false)
+            version = tracking.log_service(task.service(cfg, data, result.model), registered)
             info = outputs.run_info(cfg, result, **extra)
             model_hash = outputs.write_model(cfg.paths.model, result, info)
             tracking.set_tags({tracking.TAG_MODEL_HASH: model_hash})

@@ -197,6 +197,7 @@ def run_one(cfg: Config, task: Any, data: Any, queue: q.TrialQueue, trial: Any,
             trial.set_user_attr(MLFLOW_RUN, run_id)
             try:
                 params = suggest(trial, cfg.sweep.params, lookup(cfg))
+                log.info("trial %s: %s", progress(trial, queue), params)
                 tracking.log_params(params)
                 result = run_trial(cfg, data, trial, params, task.fit,
                                    epoch_sink=tracking.log_metrics)
@@ -213,13 +214,22 @@ def run_one(cfg: Config, task: Any, data: Any, queue: q.TrialQueue, trial: Any,
             tracking.set_tags({tracking.TAG_TRIAL_STATE: state.name})
             tracking.log_metrics({f"best_{VAL_LOSS}": result.value, EPOCHS: result.epochs})
     except Exception as exc:  # a failed trial is recorded with its error; the study goes on
-        log.warning("trial %d failed: %s", trial.number, describe(exc))
+        log.warning("trial %s failed: %s", progress(trial, queue), describe(exc))
         queue.fail(trial, describe(exc))
         return
     trial.study.tell(trial, None if state == TrialState.PRUNED else result.value, state=state,
                      skip_if_finished=True)
-    log.info("trial %d %s: %s %.5f after %d epochs %s", trial.number, state.name.lower(),
-             VAL_LOSS, result.value, result.epochs, params)
+    log.info("trial %s %s: %s %.5f after %d epochs", progress(trial, queue), state.name.lower(),
+             VAL_LOSS, result.value, result.epochs)
+
+
+def progress(trial: Any, queue: q.TrialQueue) -> str:
+    """Where a trial stands in its study, "k/n" by its ticket (a retry keeps its number)."""
+    frozen = queue.storage.get_trial(queue.storage.get_trial_id_from_study_id_trial_number(
+        queue.study_id, trial.number))
+    ticket = q.ticket(frozen)
+    k = trial.number if ticket is None else ticket
+    return f"{k + 1}/{queue.budget.n_trials}"
 
 
 def describe(exc: BaseException) -> str:

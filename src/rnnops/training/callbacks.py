@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 import math
+import time
 from collections.abc import Callable
 from typing import Any
 
@@ -31,11 +32,18 @@ class EpochSeed(pl.Callback):
 
 class History(pl.Callback):
     """Per-epoch train and validation loss; kept in checkpoints so a resumed run has it all.
-    `sink` receives each epoch's metrics (the stages pass MLflow logging)."""
+    `sink` receives each epoch's metrics (the stages pass MLflow logging). Each epoch is one
+    console line (epoch k/n, the losses, the best so far, time left at most), at INFO when no
+    progress bar shows it, else at DEBUG."""
 
-    def __init__(self, sink: EpochSink | None = None):
+    def __init__(self, sink: EpochSink | None = None, announce: bool = True):
         self.rows: list[dict[str, float]] = []
         self.sink = sink
+        self.level = logging.INFO if announce else logging.DEBUG
+        self.started = time.monotonic()
+
+    def on_train_epoch_start(self, trainer: pl.Trainer, pl_module: pl.LightningModule) -> None:
+        self.started = time.monotonic()
 
     def on_train_epoch_end(self, trainer: pl.Trainer, pl_module: pl.LightningModule) -> None:
         metrics = trainer.callback_metrics
@@ -46,8 +54,13 @@ class History(pl.Callback):
             if name in metrics:
                 row[name] = float(metrics[name])
         self.rows.append(row)
-        log.info("epoch %d: %s", trainer.current_epoch,
-                 ", ".join(f"{k} {v:.5g}" for k, v in row.items() if k != "epoch"))
+        best = min(self.rows, key=lambda r: r[VAL_LOSS])
+        seconds = time.monotonic() - self.started
+        left = (trainer.max_epochs - trainer.current_epoch - 1) * seconds
+        log.log(self.level, "epoch %d/%d: %s (best %.5g at epoch %d), %.1f s, at most %.0f s "
+                "left", trainer.current_epoch + 1, trainer.max_epochs,
+                ", ".join(f"{k} {v:.5g}" for k, v in row.items() if k != "epoch"),
+                best[VAL_LOSS], best["epoch"] + 1, seconds, left)
         if self.sink is not None:
             self.sink({k: v for k, v in row.items() if k != "epoch"}, trainer.current_epoch)
 

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import logging
 import signal
+import sys
+import warnings
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -101,6 +103,12 @@ def fit(
                        epoch_sink=epoch_sink, callbacks=callbacks)
 
 
+def progress_bar(requested: bool) -> bool:
+    """trainer.progress_bar, shown only on a terminal: in a log file or CI output a bar is a
+    stream of control codes, and each epoch has its one summary line instead."""
+    return requested and sys.stderr.isatty()
+
+
 def start_run(cfg: Config) -> None:
     """Process settings every training shares, then the seed that the initial weights use."""
     # Lightning's per-Trainer banners (GPU available, tips) would repeat for every sweep trial.
@@ -131,7 +139,8 @@ def run_trainer(
     # batch's shape (the first batch's input; language-model chunks are (x, y, length)).
     implementations = autotune.tune(module.model, next(iter(train_loader))[0])
     runtime.maybe_compile(module.model, cfg.trainer.compile)
-    history = History(epoch_sink)
+    bar = progress_bar(cfg.trainer.progress_bar)
+    history = History(epoch_sink, announce=not bar)
     all_callbacks: list[pl.Callback] = [
         EpochSeed(cfg.seed),
         history,
@@ -166,10 +175,15 @@ def run_trainer(
         all_callbacks.append(checkpoint)
 
     runtime.check_accelerator(cfg.trainer.accelerator)
+    precision = runtime.resolve_precision(cfg.trainer.precision, cfg.trainer.accelerator)
+    runtime.announce()
+    # The checkpoint folder holds the run's MLflow record (and, on resume, what is resumed):
+    # Lightning's warning that it is not empty says nothing a user should act on.
+    warnings.filterwarnings("ignore", message=r"Checkpoint directory .* exists and is not empty")
     trainer = pl.Trainer(
         accelerator=cfg.trainer.accelerator,
         devices=cfg.trainer.devices,
-        precision=runtime.resolve_precision(cfg.trainer.precision, cfg.trainer.accelerator),
+        precision=precision,
         max_epochs=max_epochs or cfg.train.max_epochs,
         limit_train_batches=cfg.train.limit_batches or None,
         limit_val_batches=cfg.train.limit_batches or None,
@@ -178,7 +192,7 @@ def run_trainer(
         plugins=[AtomicCheckpointIO()] if checkpoint is not None else None,
         enable_checkpointing=checkpoint is not None,
         logger=False,
-        enable_progress_bar=cfg.trainer.progress_bar,
+        enable_progress_bar=bar,
         enable_model_summary=False,
         num_sanity_val_steps=0,
         deterministic=True,

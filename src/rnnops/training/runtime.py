@@ -21,9 +21,24 @@ _applied: dict[str, str] = {}
 
 
 def _once(key: str, value: str, reason: str) -> None:
+    """Record a setting that runs, with its reason at DEBUG (`--verbose`); announce() gives the
+    one INFO line, so a sweep's trials do not repeat them."""
     if _applied.get(key) != value:
         _applied[key] = value
-        log.info("%s: %s (%s)", key, value, reason)
+        log.debug("%s: %s (%s)", key, value, reason)
+
+
+_announced: set[str] = set()
+
+
+def announce() -> None:
+    """One line per process saying how training runs (again only if a setting changed)."""
+    shown = {"torch threads": "threads", "trainer.precision": "precision",
+             "trainer.allocator": "allocator", "trainer.compile": "compiled"}
+    line = ", ".join(f"{name} {_applied[key]}" for key, name in shown.items() if key in _applied)
+    if line and line not in _announced:
+        _announced.add(line)
+        log.info("training with %s (--verbose says why)", line)
 
 
 def configure_allocator(mode: str) -> str:
