@@ -16,11 +16,15 @@ setup: $(VENV)/.installed
 TORCH_INDEX ?=
 TORCH := torch==2.13.0 $(if $(TORCH_INDEX),--index-url $(TORCH_INDEX))
 $(VENV)/.installed: pyproject.toml
+	@echo "setup: creating $(VENV) (2 to 5 minutes on a first run; later runs skip it)"
 	scripts/make-venv.sh $(VENV)
 	$(PY) -m pip install -q --upgrade pip
+	@echo "setup: torch (the CPU build)"
 	$(PY) -m pip install -q $(TORCH)
+	@echo "setup: rnnops and its dependencies (the longest step)"
 	$(PY) -m pip install -q -e ".[dev]"
-	$(PY) -m rnnops.models.cells.kernels.native  # C++ time loops, once per machine (about 20 s)
+	@echo "setup: the C++ time loops of the LSTM kernels (about 20 s)"
+	$(PY) -c "from rnnops.models.cells.kernels import native; print('native loops:', 'ready' if native.steps() else 'not available')"
 	touch $@
 
 system-packages:    ## Debian packages for tests with real services (PostgreSQL, Chromium)
