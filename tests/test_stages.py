@@ -38,6 +38,9 @@ class FakeTask:
     def __init__(self, verdict: Verdict):
         self.verdict = verdict
 
+    def check(self, cfg):
+        pass
+
     def load(self, cfg):
         return SimpleNamespace(meta={"sha256": "0" * 64})
 

@@ -86,12 +86,12 @@ def test_evaluate_after_the_train_run_was_deleted_is_one_line(tmp_path, capsys, 
     run_stage("prepare", tiny(tmp_path))
     info = run_stage("train", tiny(tmp_path, "train.max_epochs=1"))
     mlflow_client(tmp_path).delete_run(info["run_id"])
-    import rnnops.stages.evaluate as stage
+    from rnnops.tasks.forecasting import ForecastingTask
 
     def no_scoring(*args, **kwargs):
         raise AssertionError("scored before checking the train run")
 
-    monkeypatch.setattr(stage, "fit_baselines", no_scoring)  # the check comes before any work
+    monkeypatch.setattr(ForecastingTask, "evaluate", no_scoring)  # the check comes before any work
     with pytest.raises(SystemExit) as stop:
         run_stage("evaluate", tiny(tmp_path))
     assert stop.value.code == 2

@@ -26,6 +26,7 @@ log = logging.getLogger(__name__)
 
 def evaluate(cfg: Config) -> dict[str, Any]:
     task = task_for(cfg)
+    task.check(cfg)
     data = task.load(cfg)
     run_info = outputs.load_run_info(cfg)
     model_file = cfg.paths.model / outputs.MODEL_FILE

@@ -31,6 +31,10 @@ class Task(Protocol):
     run_prefix: str  # MLflow run names: f"train-{run_prefix}{model label}"
     logs_weights: bool  # the train stage logs model.pt to the run as an artifact too
 
+    def check(self, cfg: Config) -> None:
+        """The task's own config checks (raising ConfigError): the stages call it before they
+        read a file or open the MLflow store, so a typo costs nothing."""
+
     def prepare(self, cfg: Config) -> Any:
         """Read the raw data and write paths.prepared (atomically)."""
 

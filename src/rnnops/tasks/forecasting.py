@@ -11,6 +11,7 @@ from rnnops.config import Config
 from rnnops.data.preparation import prepare_series
 from rnnops.data.prepared import PreparedData
 from rnnops.evaluation.forecasts import evaluate_forecaster
+from rnnops.evaluation.suite import check_baselines
 from rnnops.evaluation.outcome import Evaluation
 from rnnops.names import VAL_LOSS
 from rnnops.serving.forecast import ForecastService
@@ -21,6 +22,9 @@ class ForecastingTask:
     kind = "series"
     run_prefix = ""
     logs_weights = False  # model.pt reaches MLflow inside the logged model
+
+    def check(self, cfg: Config) -> None:
+        check_baselines(cfg.evaluate.baselines)
 
     def prepare(self, cfg: Config) -> PreparedData:
         return prepare_series(cfg)

@@ -23,6 +23,9 @@ class LanguageTask:
     run_prefix = "lm-"
     logs_weights = True  # model.pt as a run artifact too, beside the logged model
 
+    def check(self, cfg: Config) -> None:
+        pass  # a language model has no baselines to name; its settings are checked on load
+
     def prepare(self, cfg: Config) -> TextCorpus:
         return prepare_text(cfg)
 
