@@ -26,11 +26,13 @@ ROOT = Path(__file__).resolve().parents[1]
 SHARED_DATA = ROOT.parent / "shared" / "data"
 
 CHILD = r"""
-import json, resource, sys, time
+import json, sys, time
 start = time.perf_counter()
 {body}
-print(json.dumps({{"seconds": time.perf_counter() - start,
-                  "peak_rss": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024}}))
+# VmHWM is this process's own peak; ru_maxrss would keep the starting process's size across exec
+peak = next(int(line.split()[1]) * 1024 for line in open("/proc/self/status")
+            if line.startswith("VmHWM:"))
+print(json.dumps({{"seconds": time.perf_counter() - start, "peak_rss": peak}}))
 """
 
 READ_CSV = "import pandas as pd\npd.read_csv({path!r})"

@@ -48,8 +48,10 @@ try:
     failed = None
 except MemoryError:
     failed = "MemoryError"
-print(json.dumps({{"imports": imports, "failed": failed,
-                  "peak": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024}}))
+# VmHWM is this process's own peak; ru_maxrss would keep the starting process's size across exec
+peak = next(int(line.split()[1]) * 1024 for line in open("/proc/self/status")
+            if line.startswith("VmHWM:"))
+print(json.dumps({{"imports": imports, "failed": failed, "peak": peak}}))
 """
 
 

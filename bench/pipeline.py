@@ -1,5 +1,5 @@
-"""Wall time of the default pipeline, of a no-op `dvc repro` and `dvc status`, and of
-`rnnops --help`.
+"""Wall time of the default pipeline, of a no-op `dvc repro` and `dvc status`, of
+`rnnops --help` and of one `rnnops predict` from the champion the pipeline registered.
 
 Runs in a fresh copy of the project (git-tracked files only, a new git repository) so the cache,
 stores and outputs start empty, as on a user's first `make run`. Each figure is printed beside its
@@ -74,6 +74,13 @@ def main() -> None:
             timed([sys.executable, "-c", "pass"], project) for _ in range(args.repeats))
         cli = statistics.median(
             timed([str(BIN / "rnnops"), "--help"], project) for _ in range(args.repeats))
+        history = project / "history.csv"  # the last 200 weeks, as the README's serving example
+        subprocess.run([sys.executable, "-c", "import statsmodels.api as sm; sm.datasets.co2."
+                        "load_pandas().data.tail(200).rename_axis('date').to_csv("
+                        f"{str(history)!r})"], check=True)
+        predict = statistics.median(
+            timed([str(BIN / "rnnops"), "predict", "--input", str(history)], project)
+            for _ in range(args.repeats))
 
     rows = [
         ("default pipeline" + (" (tiny)" if args.tiny else ""), pipeline, "600 s target",
@@ -83,6 +90,7 @@ def main() -> None:
         ("dvc status, up to date", status, "3 s target", status / 3),
         ("rnnops --help", cli, "python -c pass", cli / python),
         ("rnnops --help", cli, "1.5 s target", cli / 1.5),
+        ("rnnops predict (one)", predict, "1.5 s target", predict / 1.5),
     ]
     print(f"{'what':<28}{'seconds':>10}  {'against':<16}{'ratio':>8}")
     for what, seconds, against, ratio in rows:

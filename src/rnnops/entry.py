@@ -65,7 +65,10 @@ def run_script(name: str, main: Callable[[], Any]) -> None:
         text = "".join(held.held)
         if not held.passing and exc.code not in (0, None) and text.strip():
             held.held.clear()
-            print(f"rnnops {name}: error: {one_line(text)}", file=held.real)
+            # the Optuna sweeper's own one-line error (it starts before any stage) stays as is
+            said = text.strip() if text.startswith("rnnops ") and "\n" not in text.strip() \
+                else f"rnnops {name}: error: {one_line(text)}"
+            print(said, file=held.real)
             raise SystemExit(2) from None
         raise
     finally:

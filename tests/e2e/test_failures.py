@@ -30,9 +30,6 @@ def test_unknown_model_is_one_line_listing_the_options(tmp_path):
     assert out.stderr.strip().splitlines() == [
         "rnnops train: error: In 'config': Could not find 'model/lstmm'; available options in "
         "'model': gru, gru_classic, lstm, mingru, minlstm, peephole_lstm, rnn, segrnn, seq2seq"]
-    listed = out.stderr.split("Available options in 'model':")[1].split("Config search path")[0]
-    assert {"gru", "lstm", "peephole_lstm", "rnn", "segrnn"} <= set(listed.split())
-    assert "Traceback" not in out.stderr
     assert not any((tmp_path / name).exists() for name in OUTPUTS)
 
 

@@ -38,8 +38,11 @@ limit = size + int(sys.argv[2])
 resource.setrlimit(resource.RLIMIT_AS, (limit, limit))
 imports = int(open("/proc/self/statm").read().split()[1]) * resource.getpagesize()  # resident
 run_stage("evaluate", function, cfg)
-print(json.dumps({"imports": imports,
-                  "peak": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024}))
+# VmHWM, this process's own peak: getrusage's ru_maxrss keeps the high-water mark of the
+# memory exec replaced, which is the size of the process that started this one (pytest)
+peak = next(int(line.split()[1]) * 1024 for line in open("/proc/self/status")
+            if line.startswith("VmHWM:"))
+print(json.dumps({"imports": imports, "peak": peak}))
 """
 
 

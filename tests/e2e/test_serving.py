@@ -276,7 +276,7 @@ def test_rnnops_predict_elsewhere_reads_mlflow_tracking_uri_and_writes_nothing(s
     out = subprocess.run(args, cwd=elsewhere, env=env, capture_output=True, text=True,
                          timeout=300)
     assert out.returncode == 0, out.stderr
-    assert out.stdout.splitlines()[0] == "step,co2"
+    assert out.stdout.splitlines()[0] == "step,date,co2"  # forecasts carry their dates
     assert list(elsewhere.iterdir()) == []
     del env["MLFLOW_TRACKING_URI"]
     out = subprocess.run(args, cwd=elsewhere, env=env, capture_output=True, text=True,

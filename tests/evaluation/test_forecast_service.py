@@ -35,7 +35,10 @@ def test_raw_dataframe_in_original_units_out(service):
     svc, model, scaler = service
     history = raw_history()
     out = svc.predict(history)
-    assert list(out.columns) == ["step", "load"] and out["step"].tolist() == [1, 2, 3]
+    assert list(out.columns) == ["step", "date", "load"] and out["step"].tolist() == [1, 2, 3]
+    # the hours after the history's last one, at its hourly spacing
+    assert out["date"].tolist() == ["2024-01-01T09:00:00", "2024-01-01T10:00:00",
+                                    "2024-01-01T11:00:00"]
     # by hand: the last 6 rows, columns in the model's order, scaled; the output unscaled
     x = (history[["temp", "load"]].to_numpy()[-6:] - scaler.shift) / scaler.scale
     with torch.no_grad():

@@ -34,7 +34,7 @@ def test_each_auto_cell_gets_the_faster_measured_implementation(monkeypatch, cap
         return {c: measured[c, x.shape[-1]] for c in cell.tunable}
 
     monkeypatch.setattr(autotune, "_measure", measure)
-    with caplog.at_level(logging.INFO, logger="rnnops.models"):
+    with caplog.at_level(logging.DEBUG, logger="rnnops.models"):  # --verbose detail
         chosen = autotune.tune(model, x)
     assert chosen == {"core.encoder.layers.0.0": "stepwise", "core.encoder.layers.1.0": "fused"}
     assert "runs stepwise: measured fused 2000.0 ms, stepwise 1000.0 ms" in caplog.text

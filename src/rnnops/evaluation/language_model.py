@@ -50,7 +50,8 @@ def evaluate_language_model(cfg: Config, data: PreparedText, model: torch.nn.Mod
                figures: dict[str, str]) -> str:
         return (f"# {cfg.data.name}: {run_info['model']} language model\n\n"
                 + (f"MLflow {run_line(run)}. " if run else "")
-                + f"Best epoch {run_info['best_epoch']} of {run_info['epochs_run']}. "
+                + f"Best epoch {run_info['best_epoch'] + 1} of {run_info['epochs_run']} "
+                  "(run.json counts from 0). "
                 f"Champion gate {verdict.line()}.\n\n"
                 f"| {split} | value |\n|---|---|\n{rows}\n\n"
                 + "\n".join(registry_section(champion, headline))

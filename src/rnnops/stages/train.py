@@ -55,5 +55,5 @@ def train(cfg: Config, job: Any = None) -> dict[str, Any]:
             logged_files = [outputs.HISTORY, *((outputs.MODEL_FILE,) if task.logs_weights else ())]
             tracking.log_artifacts([cfg.paths.model / f for f in logged_files])
     log.info("trained %s: best %s %.5g at epoch %d of %d", cfg.model.label, VAL_LOSS,
-             result.best_val_loss, result.best_epoch, result.epochs_run)
+             result.best_val_loss, result.best_epoch + 1, result.epochs_run)  # counted from 1
     return {**info, "run_id": run_id, "model_version": version}

@@ -11,8 +11,8 @@ from rnnops.config import Config
 from rnnops.data.preparation import prepare_series
 from rnnops.data.prepared import PreparedData
 from rnnops.evaluation.forecasts import evaluate_forecaster
-from rnnops.evaluation.suite import check_baselines
 from rnnops.evaluation.outcome import Evaluation
+from rnnops.evaluation.suite import check_baselines
 from rnnops.names import VAL_LOSS
 from rnnops.serving.forecast import ForecastService
 from rnnops.training.fit import FitResult, fit
