@@ -12,7 +12,8 @@ import sys
 from tests.conftest import ROOT
 
 SMALL = ["train.max_epochs=3", "train.patience=3", "sweep.n_trials=2", "sweep.max_epochs=2",
-         "sweep.n_startup_trials=1", "evaluate.backtest.folds=1", "model.hidden_size=8"]
+         "sweep.n_startup_trials=1", "evaluate.backtest.folds=1", "model.hidden_size=8",
+         "train.limit_batches=4"]
 
 
 def test_the_pipeline_says_where_it_is_in_few_lines(tmp_path):

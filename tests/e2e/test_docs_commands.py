@@ -45,7 +45,10 @@ SMALL = ("train.max_epochs=1", "train.limit_batches=2", "sweep.n_trials=1", "swe
 SMALL_PARAMS = ("model.hidden_size=8", "train.max_epochs=2", "train.patience=1",
                 "train.limit_batches=4", "sweep.n_trials=1", "sweep.max_epochs=1",
                 "sweep.n_startup_trials=1", "evaluate.backtest.folds=1",
-                "trainer.progress_bar=false")
+                "trainer.progress_bar=false",
+                # two epochs do not beat the naive forecasts: without the gate the model is the
+                # champion that `rnnops predict` and `rnnops serve` read, as after a real run
+                "evaluate.champion_gate=none")
 
 # --- reading the commands from the Markdown ------------------------------------------------------
 
@@ -105,6 +108,8 @@ class Step:
     check: object = None  # callable(project, output) with further assertions
 
 
+STAGES = ("validate", "prepare", "sweep", "train", "evaluate")  # dvc.yaml's, in order
+
 # What a scenario may change in the prepared project, and what it needs unchanged.
 OUTPUTS = "outputs"  # models/train, models/sweep: DVC outputs after the prepared data
 DATA = "data"  # data/prepared, params.yaml or dvc.lock: what `make run` left
@@ -136,9 +141,26 @@ def _forecast_file(project: Path, output: str) -> None:
     assert "co2" in rows[0] and len(rows) == 1 + 26, rows[:3]
 
 
+def _model_beats_last_value(project: Path, output: str) -> None:
+    metrics = json.loads((project / "reports" / "metrics.json").read_text())
+    assert metrics["model"]["mse"] < metrics["last_value"]["mse"], metrics
+
+
+def _refused_and_put_back(project: Path, output: str) -> None:
+    """The experiment stopped at the validate stage, and the workspace is as it was: no file
+    changed (params.yaml put back), no output removed."""
+    assert "rnnops validate: error: config key 'train.lr'" in output, output
+    assert "exit status 0" not in output, output
+    dvc_status, git_status = output.split("dvc status:")[1].split("git status:")
+    assert "Data and pipelines are up to date" in dvc_status, dvc_status
+    assert git_status.strip() == "", f"the refused experiment left changes: {git_status}"
+    for name in ("models/sweep/best_params.yaml", "models/train/model.pt", "reports/metrics.json"):
+        assert (project / name).exists(), f"the refused experiment removed {name}"
+
+
 def _request(project: Path, output: str) -> None:
     body = json.loads((project / "request.json").read_text())
-    assert body["dataframe_split"]["columns"] == ["co2"]
+    assert body["dataframe_split"]["columns"] == ["date", "co2"]  # the dates go in too
     assert len(body["dataframe_split"]["data"]) == 200
 
 
@@ -182,13 +204,15 @@ def _write_load_csv(project: Path) -> None:
 SCENARIOS: tuple[Scenario, ...] = (
     Scenario("quickstart", (
         # Run by the project fixture (its output is checked here): everything else starts there.
-        Step("make run", expect=("Running stage 'evaluate'", "test model", "champion",
-                                 "Updating lock file 'dvc.lock'"),
-             files=("reports/metrics.json", "reports/report.md", "models/train/model.pt")),
+        Step("make run", expect=(*(f"Running stage '{stage}'" for stage in STAGES),
+                                 "test model", "champion", "Updating lock file 'dvc.lock'"),
+             files=("reports/metrics.json", "reports/report.md", "models/train/model.pt"),
+             check=_model_beats_last_value),
         Step(". .venv/bin/activate", probe='echo "VIRTUAL_ENV=$VIRTUAL_ENV"',
              expect=("VIRTUAL_ENV=/",)),
         Step("dvc repro", expect=("Data and pipelines are up to date.",), unchanged=("dvc.lock",)),
         Step("dvc metrics show", expect=("reports/metrics.json", "model.mse", "arima.mse")),
+        Step("rnnops report", expect=("model", "arima", "seasonal_naive", "mse")),
         Step("dvc plots show", expect=("dvc_plots/index.html",), files=("dvc_plots/index.html",),
              check=_every_plot),
     ), needs=frozenset({OUTPUTS, DATA}), weight=12),
@@ -199,8 +223,8 @@ SCENARIOS: tuple[Scenario, ...] = (
         Step("rnnops predict -i history.csv -m rnnops-co2-forecaster/1 -o forecast.csv",
              check=_forecast_file),
         Step("python -c \"import json, pandas as pd; h = pd.read_csv('history.csv'); "
-             "print(json.dumps({'dataframe_split': {'columns': ['co2'], 'data': "
-             "h[['co2']].values.tolist()}}))\" > request.json", check=_request),
+             "print(json.dumps({'dataframe_split': {'columns': list(h.columns), 'data': "
+             "h.values.tolist()}}))\" > request.json", check=_request),
     ), weight=37),
     Scenario("hydra multiruns", (
         Step("python pipelines/train.py -m model=rnn,lstm,gru", small=True,
@@ -241,6 +265,12 @@ SCENARIOS: tuple[Scenario, ...] = (
         Step("rnnops run model=gru data.horizon=52", small=True,
              expect=("trained gru", "test model")),
     ), changes=frozenset({DATA}), weight=44),
+    Scenario("a refused experiment", (
+        Step("dvc exp run -S train.lr=-1", probe='echo "exit status $?"; echo "dvc status:"; '
+             'dvc status; echo "git status:"; git status --porcelain',
+             unchanged=("params.yaml", "dvc.lock"),
+             check=_refused_and_put_back),
+    ), needs=frozenset({DATA, OUTPUTS}), weight=15),
     Scenario("dvc experiments", (
         Step("dvc exp run -S model=gru -S train.batch_size=32", small=True,
              expect=("Running stage 'train'", "trained gru"), check=_params("gru", 32)),
@@ -283,10 +313,9 @@ NOT_RUN: dict[str, str] = {
     "make test": "the whole test suite, this test included (CI runs it)",
     "make test-fast": "the unit tests: part of the suite this test runs in",
     "make ui": "a server that runs until stopped, on the fixed port 5000",
-    "MLFLOW_TRACKING_URI=sqlite:///$PWD/mlruns/mlflow.db mlflow models serve -m "
-    "models:/rnnops-co2-forecaster@champion --env-manager local --host 127.0.0.1 --port 5001":
-        "a server that runs until stopped; tests/e2e/test_serving.py serves a model and posts "
-        "to it",
+    "rnnops serve --port 5001":
+        "a server that runs until stopped; tests/e2e/test_readme_serving.py starts it with the "
+        "README's commands verbatim and posts the request to it",
     "curl -s 127.0.0.1:5001/invocations -H 'Content-Type: application/json' -d @request.json":
         "needs the server above (its request.json is made and checked here)",
     "rnnops sweep sweep.storage=postgresql://me@db/optuna sweep.study_name=co2-lstm":

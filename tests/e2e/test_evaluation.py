@@ -173,8 +173,8 @@ def test_champion_is_not_compared_across_test_sets(evaluated):
 
 
 def test_seq2seq_attention_heat_map(tmp_path):
-    cfg = tiny(tmp_path, "model=seq2seq", "train.max_epochs=1", "evaluate.backtest.folds=0",
-               "evaluate.baselines=[last_value]")
+    cfg = tiny(tmp_path, "model=seq2seq", "train.max_epochs=1", "train.limit_batches=4",
+               "evaluate.backtest.folds=0", "evaluate.baselines=[last_value]")
     for stage in ("prepare", "train"):
         run_stage(stage, cfg)
     metrics = run_stage("evaluate", cfg)

@@ -20,7 +20,10 @@ from tests.e2e.conftest import TINY, mlflow_client, tiny
 from tests.e2e.faults.conftest import half_written, kill_group, running_runs, start, wait_for
 from tests.e2e.test_sweep import running_trial_of, study_of, trial_runs
 
-EPOCHS = ["train.max_epochs=10", "train.patience=10"]
+# Ten short epochs, and an evaluation without the slow statistical baselines: what is compared is
+# the network's result after a resume, not the baselines'.
+EPOCHS = ["train.max_epochs=10", "train.patience=10", "train.limit_batches=20",
+          "evaluate.baselines=[last_value]", "evaluate.backtest.folds=0"]
 
 
 def test_resume_after_kill_continues_the_run_and_matches_an_uninterrupted_one(tmp_path, caplog):
@@ -79,7 +82,7 @@ def test_a_killed_worker_s_trial_is_failed_retried_and_the_study_completes(tmp_p
     # enough epochs that the victim is still mid-trial when it is seen there; the survivor
     # starts only after the kill, so a fast survivor cannot finish the study first (CI's quiet
     # machine did exactly that when both ran at once)
-    overrides = ["sweep.n_trials=4", "sweep.max_epochs=20", "train.patience=20",
+    overrides = ["sweep.n_trials=2", "sweep.max_epochs=20", "train.patience=20",
                  "train.limit_batches=6", "sweep.pruner=none", "sweep.heartbeat_s=1",
                  "sweep.grace_s=4"]
     victim = start("sweep", f"paths.root={tmp_path}", *TINY, *overrides)
@@ -96,7 +99,7 @@ def test_a_killed_worker_s_trial_is_failed_retried_and_the_study_completes(tmp_p
     failed = [t for t in trials if t.state == TrialState.FAIL]
     complete = [t for t in trials if t.state == TrialState.COMPLETE]
     assert [t.number for t in failed] == [dead.number] and q.ERROR not in failed[0].user_attrs
-    assert sorted(q.ticket(t) for t in complete) == [0, 1, 2, 3]  # none lost, none twice
+    assert sorted(q.ticket(t) for t in complete) == [0, 1]  # none lost, none twice
     (retry,) = [t for t in complete if t.system_attrs.get(q.RETRIES)]
     assert retry.system_attrs[q.RETRIES] == [dead.number]
     assert retry.params == dead.params and q.ticket(retry) == q.ticket(dead)
@@ -108,5 +111,5 @@ def test_a_killed_worker_s_trial_is_failed_retried_and_the_study_completes(tmp_p
     assert dead_run.info.run_id == failed[0].user_attrs[MLFLOW_RUN]
     assert dead_run.info.status == "FAILED" and dead_run.data.tags["optuna.trial_state"] == "FAIL"
     best = yaml.safe_load((tmp_path / "models/sweep/best_params.yaml").read_text())
-    assert best["trials"] == {"COMPLETE": 4, "FAIL": 1}
+    assert best["trials"] == {"COMPLETE": 2, "FAIL": 1}
     assert running_runs(tmp_path) == [] and half_written(tmp_path) == []
