@@ -151,8 +151,6 @@ def running_trial_of(root, overrides, pid, mid_training=False):
      "rnnops sweep: error: config key 'sweep.storage': cannot open postgresql://rnnops:***@"),
     ("sweep.sampler=bayes",
      "rnnops sweep: error: config key 'sweep.sampler': 'bayes' is not one of tpe, random"),
-    ("sweep.space={}",
-     "rnnops sweep: error: config key 'sweep.space': is empty: nothing to search"),
     ("~sweep.space",
      "rnnops sweep: error: config key 'sweep.space': missing; add it to the config"),
 ])

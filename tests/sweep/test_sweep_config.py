@@ -90,3 +90,17 @@ def test_study_name_ignores_keys_that_trials_do_not_read():
     assert name("train.max_epochs=3", "train.use_best_params=false", "train.resume=true",
                 "sweep.n_trials=40", "sweep.workers=2") == base
     assert name("train.batch_size=32") != base and name("sweep.max_epochs=3") != base
+
+
+def test_an_empty_space_stops_the_sweep_before_any_work(tmp_path):
+    """A sweep group whose space is empty (Hydra merges `sweep.space={}` into the default space,
+    so it takes a group file to get one): one line, before the data or a store is opened."""
+    import dataclasses
+
+    from rnnops.stages.sweep import sweep
+
+    cfg = load(f"paths.root={tmp_path}")
+    cfg = dataclasses.replace(cfg, sweep=dataclasses.replace(cfg.sweep, space={}))
+    with pytest.raises(ConfigError, match="sweep.space.*is empty: nothing to search"):
+        sweep(cfg)
+    assert list(tmp_path.iterdir()) == []

@@ -82,7 +82,7 @@ def test_a_killed_worker_s_trial_is_failed_retried_and_the_study_completes(tmp_p
     # enough epochs that the victim is still mid-trial when it is seen there; the survivor
     # starts only after the kill, so a fast survivor cannot finish the study first (CI's quiet
     # machine did exactly that when both ran at once)
-    overrides = ["sweep.n_trials=2", "sweep.max_epochs=20", "train.patience=20",
+    overrides = ["sweep.n_trials=2", "sweep.max_epochs=10", "train.patience=10",
                  "train.limit_batches=6", "sweep.pruner=none", "sweep.heartbeat_s=1",
                  "sweep.grace_s=4"]
     victim = start("sweep", f"paths.root={tmp_path}", *TINY, *overrides)
