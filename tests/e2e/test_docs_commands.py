@@ -151,7 +151,9 @@ def _refused_and_put_back(project: Path, output: str) -> None:
     changed (params.yaml put back), no output removed."""
     assert "rnnops validate: error: config key 'train.lr'" in output, output
     assert "exit status 0" not in output, output
-    dvc_status, git_status = output.split("dvc status:")[1].split("git status:")
+    # the probe's lines are stdout, which the output holds before stderr's
+    dvc_status, git_status = output.split("dvc status:")[1].split("end of git status")[0] \
+        .split("git status:")
     assert "Data and pipelines are up to date" in dvc_status, dvc_status
     assert git_status.strip() == "", f"the refused experiment left changes: {git_status}"
     for name in ("models/sweep/best_params.yaml", "models/train/model.pt", "reports/metrics.json"):
@@ -267,7 +269,7 @@ SCENARIOS: tuple[Scenario, ...] = (
     ), changes=frozenset({DATA}), weight=44),
     Scenario("a refused experiment", (
         Step("dvc exp run -S train.lr=-1", probe='echo "exit status $?"; echo "dvc status:"; '
-             'dvc status; echo "git status:"; git status --porcelain',
+             'dvc status; echo "git status:"; git status --porcelain; echo "end of git status"',
              unchanged=("params.yaml", "dvc.lock"),
              check=_refused_and_put_back),
     ), needs=frozenset({DATA, OUTPUTS}), weight=15),
