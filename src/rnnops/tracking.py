@@ -559,7 +559,9 @@ def load_service(model: str) -> tuple[Any, str]:
     name, alias or version is one clear UserError."""
     uri = model_uri(model)
     try:
-        loaded = mlflow.pyfunc.load_model(uri)
+        # No requirements check: it walks every installed distribution on each load, and what
+        # rnnops serves carries the sha256 of its files, checked as they load (serving/files.py)
+        loaded = mlflow.pyfunc.load_model(uri, suppress_warnings=True)
     except MlflowException as exc:
         known = ", ".join(m.name for m in mlflow.MlflowClient().search_registered_models())
         reason = str(exc).splitlines()[0]
