@@ -560,7 +560,8 @@ def load_service(model: str) -> tuple[Any, str]:
     uri = model_uri(model)
     try:
         # No requirements check: it walks every installed distribution on each load, and what
-        # rnnops serves carries the sha256 of its files, checked as they load (serving/files.py)
+        # rnnops serves carries the sha256 of its files, checked as they load (files.sha256,
+        # rnnops.serving)
         loaded = mlflow.pyfunc.load_model(uri, suppress_warnings=True)
     except MlflowException as exc:
         known = ", ".join(m.name for m in mlflow.MlflowClient().search_registered_models())
