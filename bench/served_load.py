@@ -29,34 +29,14 @@ from pathlib import Path
 
 import numpy as np
 
-ROOT = Path(__file__).resolve().parents[1]
+import serving  # bench/serving.py, beside this script: the same store
+
 NAME = "bench-served-forecaster"
 
 
 def make_store(root: Path) -> None:
-    import torch
-
-    from rnnops import tracking
-    from rnnops.cli import compose, stage_function
-    from rnnops.config import ModelConfig, from_dictconfig
-    from rnnops.data.prepared import PreparedData
-    from rnnops.entry import run_stage
-    from rnnops.evaluation.champion import Holder, decide
-    from rnnops.models import build_model
-    from rnnops.serving.forecast import ForecastService
-
-    cfg = compose(ROOT / "conf", [f"paths.root={root}", "trainer.progress_bar=false"])
-    run_stage("prepare", stage_function("prepare"), cfg)
-    config = from_dictconfig(cfg)
-    data = PreparedData.load(config.paths.prepared)
-    torch.manual_seed(0)
-    model = build_model(ModelConfig(name="gru", hidden_size=8), 1, 1, 26, 104, [0]).eval()
-    tracking.configure(config)
-    with tracking.run("bench-served-load"):
-        service = ForecastService.from_training(model, data, 104, 26)
-        version = tracking.log_service(service, NAME)
-        tracking.record_champion(decide(NAME, version, "mse", 1.0, Holder(), None, None),
-                                 None)
+    """Prepared CO2 and an untrained GRU registered as champion under `root`."""
+    serving.make_store(root, NAME, hidden_size=8, run_name="bench-served-load")
 
 
 def payloads(large_rows: int) -> dict[str, tuple[dict | bytes, int]]:

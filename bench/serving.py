@@ -34,9 +34,10 @@ ROOT = Path(__file__).resolve().parents[1]
 NAME = "bench-serving-forecaster"
 
 
-def make_store(root: Path) -> pd.DataFrame:
+def make_store(root: Path, name: str = NAME, hidden_size: int = 16,
+               run_name: str = "bench-serving") -> pd.DataFrame:
     """Prepared CO2 and one registered forecaster (champion) under `root`; returns 150 rows of
-    raw history."""
+    raw history. bench/served_load.py makes its store here too."""
     import torch
     from hydra import compose, initialize_config_dir
 
@@ -55,12 +56,13 @@ def make_store(root: Path) -> pd.DataFrame:
     config = from_dictconfig(cfg)
     data = PreparedData.load(config.paths.prepared)
     torch.manual_seed(0)
-    model = build_model(ModelConfig(name="gru", hidden_size=16), 1, 1, 26, 104, [0]).eval()
+    model = build_model(ModelConfig(name="gru", hidden_size=hidden_size), 1, 1, 26, 104,
+                        [0]).eval()
     tracking.configure(config)
-    with tracking.run("bench-serving"):
+    with tracking.run(run_name):
         service = ForecastService.from_training(model, data, 104, 26)
-        version = tracking.log_service(service, NAME)
-        tracking.record_champion(decide(NAME, version, "mse", 1.0, Holder(), None, None),
+        version = tracking.log_service(service, name)
+        tracking.record_champion(decide(name, version, "mse", 1.0, Holder(), None, None),
                                  None)
     raw = data.scaler.inverse(data.arrays["test"][:150].astype(np.float64))[:, 0]
     return pd.DataFrame({"date": pd.date_range("1990-01-06", periods=150, freq="W-SAT")

@@ -1,5 +1,7 @@
 """The served forecaster: raw history in original units -> forecast in original units."""
 
+from pathlib import Path
+
 import numpy as np
 import pandas as pd
 import pytest
@@ -93,16 +95,23 @@ def test_bad_histories_are_one_clear_error(service, history, message):
         svc.get_raw_model().predict(history)
 
 
-@pytest.mark.parametrize("policy", ["interpolate", "ffill", "drop"])
-def test_gaps_in_a_raw_history_are_filled_as_training_filled_them(tmp_path, policy):
-    """A model trained with data.missing=interpolate (the default), ffill or drop takes a raw
-    history with gaps and treats them as prepare did; one trained with error refuses them."""
+def save_gap_policy_service(folder: Path, policy: str) -> tuple[torch.nn.Module, Scaler]:
+    """A GRU forecaster of `load` from (temp, load), lookback 6, horizon 3, saved to `folder`
+    as trained with data.missing=`policy`; returns its model and scaler."""
     torch.manual_seed(0)
     model = build_model(ModelConfig(name="gru", hidden_size=8, norm="none"), 2, 1, 3, 6, [1]).eval()
     scaler = Scaler(np.array([10.0, 300.0]), np.array([2.0, 5.0]))
     settings = {"data_settings": {"missing": policy, "time_column": "date"}}
     data = PreparedData({}, ["temp", "load"], [1], scaler, settings)
-    ForecastService.from_training(model, data, lookback=6, horizon=3).save(tmp_path / "svc")
+    ForecastService.from_training(model, data, lookback=6, horizon=3).save(folder)
+    return model, scaler
+
+
+@pytest.mark.parametrize("policy", ["interpolate", "ffill", "drop"])
+def test_gaps_in_a_raw_history_are_filled_as_training_filled_them(tmp_path, policy):
+    """A model trained with data.missing=interpolate (the default), ffill or drop takes a raw
+    history with gaps and treats them as prepare did; one trained with error refuses them."""
+    save_gap_policy_service(tmp_path / "svc", policy)
     svc = _load_pyfunc(str(tmp_path / "svc"))
     history = raw_history(12)
     gappy = history.copy()
@@ -147,12 +156,7 @@ def test_served_errors_name_the_problem_not_the_request(service):
 def test_a_long_history_reads_only_the_rows_its_forecast_needs(tmp_path, policy):
     """Rows before the lookback are checked but not read unless a gap at the lookback's start
     is filled from them: a long history forecasts exactly as the rows it needs do."""
-    torch.manual_seed(0)
-    model = build_model(ModelConfig(name="gru", hidden_size=8, norm="none"), 2, 1, 3, 6, [1]).eval()
-    scaler = Scaler(np.array([10.0, 300.0]), np.array([2.0, 5.0]))
-    settings = {"data_settings": {"missing": policy, "time_column": "date"}}
-    data = PreparedData({}, ["temp", "load"], [1], scaler, settings)
-    ForecastService.from_training(model, data, lookback=6, horizon=3).save(tmp_path / "svc")
+    model, scaler = save_gap_policy_service(tmp_path / "svc", policy)
     svc = ForecastService.load(tmp_path / "svc")
     history = raw_history(2000)
     history.loc[[10, 11, 1500], "temp"] = np.nan  # far before the lookback
