@@ -13,7 +13,8 @@ from tests.conftest import ROOT
 SRC = ROOT / "src"
 FOUNDATION = {"errors", "names", "atomic", "masking", "machine", "cache", "code_version",
               "hydra_outputs", "rnnops"}
-HOMES = {"mlflow": {"tracking"}, "optuna": {"sweep"}, "pytorch_lightning": {"training"}}
+HOMES = {"mlflow": {"tracking"}, "optuna": {"sweep"}, "pytorch_lightning": {"training"},
+         "onnx": {"serving"}, "onnxruntime": {"serving"}}
 
 
 def part(module: str) -> str | None:

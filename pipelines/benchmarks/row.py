@@ -73,7 +73,8 @@ def main() -> None:
 
     sys.path.insert(0, str(ROOT / "src"))
     from rnnops.cli import compose, stage_function
-    from rnnops.entry import one_line, run_stage
+    from rnnops.entry import run_stage
+    from rnnops.errors import one_line
 
     try:
         cfg = compose(ROOT / "conf", overrides)

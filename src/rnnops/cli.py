@@ -136,7 +136,7 @@ def main(argv: list[str] | None = None) -> int:
     logging.basicConfig(level=logging.INFO, format="[%(asctime)s][%(name)s] %(message)s")
     if args.verbose:
         logging.getLogger("rnnops").setLevel(logging.DEBUG)
-    from rnnops.entry import one_line
+    from rnnops.errors import one_line
     from rnnops.masking import mask_logs, masked
 
     mask_logs()
@@ -214,20 +214,26 @@ def read_history(path: Path, delimiter: str = ",", time_column: str | None = Non
     return read_table(path, delimiter, time_column, fmt)
 
 
-def default_model(cfg) -> str:
+def default_model(cfg, uri: str) -> str:
     """The model predict uses without -m: tracking.registered_model's champion; where the store
     holds no model of that name but exactly one other, that one (its champion, else its latest
     version)."""
-    from rnnops import tracking
     from rnnops.errors import UserError
+    from rnnops.sqlite_registry import registered_models
 
+    champion = "champion"  # rnnops.tracking.CHAMPION, without importing MLflow
     name = cfg.tracking.registered_model
-    held = tracking.registered_models()
+    held = registered_models(uri)
+    if held is None:  # not an SQLite store: MLflow reads it
+        from rnnops import tracking
+
+        tracking.configure_reader(cfg)
+        held = tracking.registered_models()
     if name in held or not held:
-        return f"{name}@{tracking.CHAMPION}"
+        return f"{name}@{champion}"
     if len(held) == 1:
         (only, aliases), = held.items()
-        chosen = f"{only}@{tracking.CHAMPION}" if tracking.CHAMPION in aliases else only
+        chosen = f"{only}@{champion}" if champion in aliases else only
         logging.getLogger("rnnops.cli").info("no --model: %s, the only registered model in the "
                                              "store", chosen)
         return chosen
@@ -235,21 +241,43 @@ def default_model(cfg) -> str:
                     f"holds {', '.join(sorted(held))}: name one with --model")
 
 
+def forecast_service(cfg, uri: str, name: str):
+    """The forecaster `name` names, as predict runs it: from the SQLite store's files with its
+    network on ONNX Runtime where it can (rnnops.sqlite_registry: MLflow and torch stay unloaded),
+    else loaded by MLflow."""
+    from rnnops.errors import UserError
+    from rnnops.sqlite_registry import model_folder
+
+    folder = model_folder(uri, name)
+    if folder is not None:
+        from rnnops.serving import load_service
+
+        service = load_service(folder, onnx=True)
+    else:
+        from rnnops import tracking
+
+        tracking.configure_reader(cfg)
+        model, _ = tracking.load_service(name)
+        # The service itself, not MLflow's wrapper: its user holds the file, and reads in full
+        # what a served model's answer leaves out (the cells and times an error is about).
+        service = model.get_raw_model()
+    if service.interface()["metadata"]["rnnops_kind"] != "forecaster":
+        raise UserError(f"model {name!r} is a language model; use rnnops generate")
+    return service
+
+
 def predict_command(dictconfig, args) -> int:
-    from rnnops import tracking
+    from rnnops.config import from_dictconfig
     from rnnops.data.tables import format_of
     from rnnops.errors import DataError, UserError
+    from rnnops.sqlite_registry import reader_uri
 
-    cfg = _store(dictconfig)
-    if not args.input.is_file():  # before the model loads, which takes seconds
+    cfg = from_dictconfig(dictconfig)
+    uri = reader_uri(cfg.paths.mlflow, cfg.tracking.uri)
+    if not args.input.is_file():  # before the model loads
         raise UserError(f"{args.input}: no such file")
-    name = args.model or default_model(cfg)
-    model, kind = tracking.load_service(name)
-    if kind != "forecaster":
-        raise UserError(f"model {name!r} is a language model; use rnnops generate")
-    # The service itself, not MLflow's wrapper: its user holds the file, and reads in full what
-    # a served model's answer leaves out (the cells and times an error is about).
-    service = model.get_raw_model()
+    name = args.model or default_model(cfg, uri)
+    service = forecast_service(cfg, uri, name)
     history = read_history(args.input, cfg.data.delimiter, service.time_column)
     try:
         forecast = service.predict(history)

@@ -23,7 +23,7 @@ from hydra.types import RunMode
 from omegaconf import OmegaConf
 
 from rnnops.config import Config, from_dictconfig
-from rnnops.errors import UserError
+from rnnops.errors import UserError, one_line
 from rnnops.masking import mask_logs, masked
 
 # A full disk, a full quota, a file over the size limit: the machine's state, not a bug.
@@ -74,15 +74,6 @@ def run_script(name: str, main: Callable[[], Any]) -> None:
     finally:
         held.release()
         sys.stderr = held.real
-
-
-def one_line(message: str) -> str:
-    """Hydra's multi-line composition error as one line, keeping the available options."""
-    message = message.split("Config search path")[0].split("Set the environment variable")[0]
-    head, *rest = [line.strip() for line in message.splitlines() if line.strip()]
-    if rest and rest[0].endswith(":"):
-        return f"{head}; {rest[0].rstrip(':').lower()}: {', '.join(rest[1:])}"
-    return " ".join([head, *rest])
 
 
 def run_stage(name: str, stage: Callable[[Config], Any], dictconfig: Any, *,

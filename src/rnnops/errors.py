@@ -20,3 +20,12 @@ class DataError(UserError):
     def __init__(self, message: str, public: str | None = None):
         super().__init__(message)
         self.public = message if public is None else public
+
+
+def one_line(message: str) -> str:
+    """Hydra's multi-line composition error as one line, keeping the available options."""
+    message = message.split("Config search path")[0].split("Set the environment variable")[0]
+    head, *rest = [line.strip() for line in message.splitlines() if line.strip()]
+    if rest and rest[0].endswith(":"):
+        return f"{head}; {rest[0].rstrip(':').lower()}: {', '.join(rest[1:])}"
+    return " ".join([head, *rest])

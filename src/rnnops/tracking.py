@@ -38,6 +38,7 @@ from rnnops.config import Config, flatten, to_dict
 from rnnops.data.download import sha256_of
 from rnnops.errors import DataError, UserError
 from rnnops.masking import mask, masked
+from rnnops.sqlite_registry import reader_uri
 
 log = logging.getLogger(__name__)
 
@@ -169,12 +170,7 @@ def configure_reader(cfg: Config) -> str:
     generate may run in any folder): tracking.uri; else the project's SQLite file, as the stages
     use it; else MLFLOW_TRACKING_URI, as MLflow's own tools read it. Returns the URI."""
     quiet_mlflow()
-    db = (cfg.paths.mlflow / "mlflow.db").resolve()
-    uri = cfg.tracking.uri or (f"sqlite:///{db}" if db.is_file() else
-                               os.environ.get("MLFLOW_TRACKING_URI"))
-    if not uri:
-        raise UserError(f"no MLflow store at {db}; run from the project folder, or set "
-                        "paths.root, tracking.uri or MLFLOW_TRACKING_URI")
+    uri = reader_uri(cfg.paths.mlflow, cfg.tracking.uri)
     mlflow.set_tracking_uri(uri)
     return uri
 

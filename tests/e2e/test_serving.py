@@ -478,3 +478,43 @@ def test_predict_without_a_model_name_takes_the_only_one(store, tmp_path, tmp_pa
     forecast = pd.read_csv(io.StringIO(out.stdout))
     np.testing.assert_allclose(forecast["co2"], expected_forecast(data, model, store[-1]),
                                rtol=1e-6)
+
+
+def test_predict_reads_the_sqlite_store_without_mlflow_or_torch(store, tmp_path):
+    """On the project's own store `rnnops predict` finds the model's files with sqlite3 and runs
+    its ONNX copy: neither MLflow nor torch is imported (they are most of its start-up)."""
+    root, config, data, model, *_ = store
+    out = tmp_path / "forecast.csv"
+    args = ["predict", "-i", str(root / "history.csv"), "-m", f"{NAME}@champion", "-o", str(out),
+            f"paths.root={root}"]
+    probe = (f"import sys; from rnnops.cli import main; code = main({args!r}); "
+             "print(code, sorted({'torch', 'mlflow'} & set(sys.modules)))")
+    done = subprocess.run([sys.executable, "-c", probe], cwd=ROOT, capture_output=True,
+                          text=True, timeout=300)
+    assert done.stdout.split("\n")[-2] == "0 []", done.stderr
+    np.testing.assert_allclose(pd.read_csv(out)["co2"], expected_forecast(data, model, store[-1]),
+                               rtol=1e-6)
+
+
+def test_the_sqlite_reader_finds_the_folders_mlflow_finds(store):
+    from mlflow import MlflowClient
+
+    from rnnops import tracking
+    from rnnops.sqlite_registry import model_folder, registered_models
+
+    root, config, *_ = store
+    uri = tracking.configure_reader(config)
+    client = MlflowClient()
+    champion = client.get_model_version_by_alias(NAME, "champion")
+    where = client.get_model_version_download_uri(NAME, champion.version)
+    expected = Path(where.removeprefix("file://")) / "data" / "service"
+    for form in (NAME, f"{NAME}@champion", f"{NAME}/1", f"models:/{NAME}@champion",
+                 f"models:/{NAME}/latest"):
+        assert model_folder(uri, form) == expected, form
+    # what it cannot resolve, MLflow answers (with its own error where there is one)
+    for form in ("no-such-model@champion", f"{NAME}@best", f"{NAME}/9", "runs:/0123/model"):
+        assert model_folder(uri, form) is None, form
+    assert model_folder("http://127.0.0.1:5000", NAME) is None
+    assert registered_models("http://127.0.0.1:5000") is None
+    assert {name: set(aliases) for name, aliases in registered_models(uri).items()} == {
+        name: set(aliases) for name, aliases in tracking.registered_models().items()}

@@ -44,19 +44,25 @@ def verify_manifest(folder: Path) -> None:
                             "or restore the store from a backup")
 
 
-def _load_pyfunc(data_path: str):
-    """MLflow's loader-module entry point: the service object whose predict() it calls."""
-    folder = Path(data_path)
+def load_service(folder: Path, onnx: bool = False):
+    """The service saved in `folder`, its files checked against the manifest: a ForecastService
+    (its network run by ONNX Runtime where `onnx` and the model has the copy) or a
+    TextGenerator."""
     verify_manifest(folder)
     kind = json.loads((folder / SERVICE).read_text())["kind"]
     if kind == "forecaster":
         # lazy: the service modules import this package's names (a cycle at import time)
         from rnnops.serving.forecast import ForecastService
 
-        return ReportedInputErrors(ForecastService.load(folder))
+        return ForecastService.load(folder, onnx=onnx)
     from rnnops.serving.generate import TextGenerator
 
-    return ReportedInputErrors(TextGenerator.load(folder))
+    return TextGenerator.load(folder)
+
+
+def _load_pyfunc(data_path: str):
+    """MLflow's loader-module entry point: the service object whose predict() it calls."""
+    return ReportedInputErrors(load_service(Path(data_path)))
 
 
 class ReportedInputErrors:

@@ -6,23 +6,26 @@ from __future__ import annotations
 import json
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import pandas as pd
-import torch
 
-from rnnops.data.prepared import PreparedData
 from rnnops.data.preprocess import fill_missing
 from rnnops.data.validate import Rules, check_names, parse_times, usual_step, validated
 from rnnops.errors import DataError
-from rnnops.models.io import load_model, save_model
 from rnnops.serving import MODEL, SERVICE, write_manifest
+from rnnops.serving.network import ONNX, OnnxNetwork, export_onnx, run
+
+if TYPE_CHECKING:  # torch loads only where the torch module runs (rnnops.serving.network)
+    import torch
+
+    from rnnops.data.prepared import PreparedData
 
 
 @dataclass
 class ForecastService:
-    model: torch.nn.Module
+    model: Any  # the torch module, or its ONNX copy (rnnops.serving.network)
     columns: list[str]  # the inputs, in the order the model reads them
     target_columns: list[int]
     shift: np.ndarray
@@ -58,8 +61,11 @@ class ForecastService:
                              "horizon": self.horizon}}
 
     def save(self, folder: Path) -> None:
+        from rnnops.models.io import save_model
+
         folder.mkdir(parents=True, exist_ok=True)
         save_model(self.model, folder / MODEL)
+        export_onnx(self.model, self.lookback, len(self.columns), folder / ONNX)
         (folder / SERVICE).write_text(json.dumps({
             "kind": "forecaster", "columns": self.columns, "target_columns": self.target_columns,
             "shift": self.shift.tolist(), "scale": self.scale.tolist(),
@@ -70,9 +76,17 @@ class ForecastService:
         write_manifest(folder)  # checked whenever the model is loaded
 
     @classmethod
-    def load(cls, folder: Path) -> ForecastService:
+    def load(cls, folder: Path, onnx: bool = False) -> ForecastService:
+        """The service saved in `folder`, its network run by ONNX Runtime where `onnx` and the
+        folder holds the copy, else by torch."""
         meta = json.loads((folder / SERVICE).read_text())
-        return cls(load_model(folder / MODEL), meta["columns"], meta["target_columns"],
+        if onnx and (folder / ONNX).is_file():
+            network = OnnxNetwork(folder / ONNX)
+        else:
+            from rnnops.models.io import load_model
+
+            network = load_model(folder / MODEL)
+        return cls(network, meta["columns"], meta["target_columns"],
                    np.asarray(meta["shift"]), np.asarray(meta["scale"]), meta["lookback"],
                    meta["horizon"], meta.get("time_column"), meta.get("missing"),
                    tuple(meta.get("na_values") or ()), meta.get("duplicates") or "error")
@@ -179,12 +193,9 @@ class ForecastService:
                 start = min(start, int(before[-1]))
         return start
 
-    @torch.no_grad()
     def forecast(self, history: np.ndarray) -> np.ndarray:
         """(B, L, C) original units -> (B, H, targets) original units."""
-        x = torch.from_numpy((history - self.shift) / self.scale).float()
-        self.model.eval()
-        y = self.model(x).double().numpy()
+        y = run(self.model, ((history - self.shift) / self.scale).astype(np.float32))
         return y * self.scale[self.target_columns] + self.shift[self.target_columns]
 
     def predict(self, model_input: Any, params: dict | None = None) -> Any:
