@@ -36,7 +36,7 @@ from mlflow.types import ColSpec, ParamSchema, ParamSpec, Schema
 from rnnops.atomic import staged
 from rnnops.config import Config, flatten, to_dict
 from rnnops.data.download import sha256_of
-from rnnops.errors import DataError, UserError
+from rnnops.errors import ConfigError, DataError, UserError
 from rnnops.masking import mask, masked
 from rnnops.sqlite_registry import reader_uri
 
@@ -65,26 +65,37 @@ def tracking_uri(cfg: Config) -> str:
 
 def quiet_mlflow() -> None:
     """MLflow's own INFO lines (store migrations, "Successfully registered model") repeat what
-    rnnops logs in its own words; its warnings stay."""
+    rnnops logs in its own words; its warnings stay. Against a tracking server it would also
+    print each run's address with an emoji on every run end, and a progress bar for every
+    download; the train stage logs the address once instead."""
     logging.getLogger("mlflow").setLevel(logging.WARNING)
+    os.environ.setdefault("MLFLOW_SUPPRESS_PRINTING_URL_TO_STDOUT", "true")
+    os.environ.setdefault("MLFLOW_ENABLE_ARTIFACTS_PROGRESS_BAR", "false")
 
 
 def configure(cfg: Config) -> str:
     """Point MLflow at the configured store and experiment; returns the experiment id. The first
     process creates the store; RUNNING runs whose process died are closed (KILLED)."""
     quiet_mlflow()
-    cfg.paths.mlflow.mkdir(parents=True, exist_ok=True)
     uri = tracking_uri(cfg)
+    server = is_server(uri)
+    if server:
+        check_server(uri)
+    else:
+        cfg.paths.mlflow.mkdir(parents=True, exist_ok=True)
     # Two processes creating one SQLite store at once both run its migrations, and one fails
     # ("duplicate column name"); a server store serialises that itself.
     with store_lock(uri):
         mlflow.set_tracking_uri(uri)
         experiment = mlflow.get_experiment_by_name(cfg.tracking.experiment)
         if experiment is None:
-            artifacts = (cfg.paths.mlflow / "artifacts").resolve()
+            # A tracking server chooses the location itself (its proxied artifact store), so
+            # that every client, on any machine, reads the files it logs; a local store keeps
+            # them beside its database.
+            artifacts = None if server else (cfg.paths.mlflow / "artifacts").resolve().as_uri()
             try:
                 experiment_id = mlflow.create_experiment(
-                    cfg.tracking.experiment, artifact_location=artifacts.as_uri())
+                    cfg.tracking.experiment, artifact_location=artifacts)
             except MlflowException:  # another process (another machine) created it first
                 experiment = mlflow.get_experiment_by_name(cfg.tracking.experiment)
                 if experiment is None:
@@ -95,6 +106,37 @@ def configure(cfg: Config) -> str:
         mlflow.set_experiment(experiment_id=experiment_id)
         close_stale_runs()
     return experiment_id
+
+
+def is_server(uri: str) -> bool:
+    """Whether `uri` is a tracking server (MLflow's REST API) rather than a store it opens."""
+    return uri.startswith(("http://", "https://"))
+
+
+SERVER_TIMEOUT_S = 15
+
+
+def check_server(uri: str) -> None:
+    """A tracking server that cannot be reached, or refuses the credentials, is one line on
+    tracking.uri (its password masked) before anything runs; MLflow itself would retry for
+    minutes and end in a traceback."""
+    import requests
+
+    probe = f"{uri.rstrip('/')}/api/2.0/mlflow/experiments/search"
+    try:
+        answer = requests.get(probe, params={"max_results": 1}, timeout=SERVER_TIMEOUT_S)
+    except requests.RequestException as exc:
+        reason = type(exc).__name__ if not str(exc) else str(exc).splitlines()[0]
+        raise ConfigError("tracking.uri", f"cannot reach the tracking server {masked(uri)} "
+                          f"({masked(reason)[:200]}); start it (docs/scaling.md) or fix the "
+                          "address") from None
+    if answer.status_code in (401, 403):
+        raise ConfigError("tracking.uri", f"the tracking server {masked(uri)} refused the "
+                          f"credentials (HTTP {answer.status_code}); set the user and password "
+                          "in the URL or MLFLOW_TRACKING_USERNAME / MLFLOW_TRACKING_PASSWORD")
+    if answer.status_code != 200:
+        raise ConfigError("tracking.uri", f"{masked(uri)} answered HTTP {answer.status_code} "
+                          "to MLflow's API: is it an MLflow tracking server?")
 
 
 @contextmanager
@@ -171,6 +213,8 @@ def configure_reader(cfg: Config) -> str:
     use it; else MLFLOW_TRACKING_URI, as MLflow's own tools read it. Returns the URI."""
     quiet_mlflow()
     uri = reader_uri(cfg.paths.mlflow, cfg.tracking.uri)
+    if is_server(uri):
+        check_server(uri)
     mlflow.set_tracking_uri(uri)
     return uri
 
@@ -232,6 +276,11 @@ def training_run(cfg: Config, name: str, checkpoints: Path, resume_from: Path | 
             log.info("continuing MLflow run %s", run_id)
         else:
             log_config(cfg)
+        uri = tracking_uri(cfg)
+        if is_server(uri):
+            experiment = mlflow.active_run().info.experiment_id
+            log.info("MLflow run: %s/#/experiments/%s/runs/%s", masked(uri).rstrip("/"),
+                     experiment, run_id)
         checkpoints.mkdir(parents=True, exist_ok=True)
         with staged(checkpoints / RUN_RECORD) as (record,):
             record.write_text(json.dumps({"run_id": run_id,
@@ -342,6 +391,47 @@ def log_metrics(metrics: dict[str, float], step: int | None = None) -> None:
 def set_tags(tags: dict[str, str]) -> None:
 
     mlflow.set_tags(mask(tags))
+
+
+# The run page's description in MLflow's UI (the "Description" box above a run's parameters).
+NOTE = "mlflow.note.content"
+SPLITS = {"train": "training", "val": "validation", "test": "testing"}  # split -> MLflow context
+
+
+TAG_TRAINED = "rnnops.trained"  # the train stage's sentence, which evaluate's follows
+
+
+def describe_run(text: str, evaluated: bool = False) -> None:
+    """The active run's description: the train stage's sentence; with `evaluated`, that sentence
+    followed by `text` (a second evaluation replaces the first's)."""
+    if evaluated:
+        run = mlflow.get_run(mlflow.active_run().info.run_id)
+        text = f"{run.data.tags.get(TAG_TRAINED, '')} {text}".strip()
+    else:
+        mlflow.set_tag(TAG_TRAINED, masked(text))
+    mlflow.set_tag(NOTE, masked(text))
+
+
+def log_datasets(name: str, source: Path, digest: str, columns: list[str] | None) -> None:
+    """The prepared data's splits as the run's MLflow datasets (the run page's Datasets panel,
+    and the logged model's lineage): `name`/split, found at `source`, with `digest` (the
+    prepared data's sha256, shortened to the length MLflow stores) and the columns as schema.
+    The model logged last in this run is linked to them too."""
+    from mlflow.data.dataset_source_registry import resolve_dataset_source
+    from mlflow.data.meta_dataset import MetaDataset
+    from mlflow.entities import LoggedModelInput
+
+    with warnings.catch_warnings():  # a local path matches two equivalent source kinds
+        warnings.simplefilter("ignore")
+        origin = resolve_dataset_source(str(source.resolve()))
+    schema = Schema([ColSpec("double", c) for c in columns]) if columns else None
+    model, run = mlflow.last_logged_model(), mlflow.active_run()
+    if model is not None and (run is None or model.source_run_id != run.info.run_id):
+        model = None  # a model of another run this process logged
+    for split, context in SPLITS.items():
+        dataset = MetaDataset(origin, name=f"{name}/{split}", digest=digest[:36], schema=schema)
+        mlflow.log_input(dataset, context=context,
+                         model=LoggedModelInput(model.model_id) if model is not None else None)
 
 
 def log_dict(data: dict[str, Any], name: str) -> None:

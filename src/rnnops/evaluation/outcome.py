@@ -35,6 +35,17 @@ class Evaluation:
     def value(self) -> float:
         return self.metrics[MODEL][self.headline]
 
+    def summary(self) -> str:
+        """One sentence for the run's description: the headline metric against the best
+        baseline that has it."""
+        line = f"Test {self.headline} {self.value:.4g}"
+        rivals = {name: values[self.headline] for name, values in self.metrics.items()
+                  if name != MODEL and isinstance(values.get(self.headline), float)}
+        if rivals:
+            best = min(rivals, key=rivals.get)
+            line += f" against the best baseline, {best}, {rivals[best]:.4g}"
+        return line + "."
+
     def logged(self) -> dict[str, float]:
         """The metrics as MLflow names them (test/<forecaster>/<metric>); counts and labels
         (a language model's tokens and split) stay in metrics.json."""

@@ -38,6 +38,7 @@ def evaluate(cfg: Config) -> dict[str, Any]:
     with tracking.train_run(run["run_id"]):
         tracking.set_tags({tracking.TAG_EVALUATED: tracking.git_commit()})
         tracking.log_metrics(result.logged())
+        tracking.describe_run(result.summary(), evaluated=True)
         for step, curve in enumerate(result.curves, start=1):  # MLflow draws these as curves
             tracking.log_metrics(curve, step=step)
         champion = None

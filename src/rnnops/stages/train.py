@@ -49,6 +49,13 @@ def train(cfg: Config, job: Any = None) -> dict[str, Any]:
             registered = cfg.tracking.registered_model if cfg.tracking.register is not False \
                 else None  # logged with the run, not registered (tracking.register=false)
             version = tracking.log_service(task.service(cfg, data, result.model), registered)
+            tracking.log_datasets(cfg.data.name, cfg.paths.prepared, data.meta["sha256"],
+                                  getattr(data, "columns", None))
+            tracking.describe_run(
+                f"{cfg.model.label} (hidden {cfg.model.hidden_size}, {cfg.model.num_layers} "
+                f"layer(s)) trained on {cfg.data.name}: best {VAL_LOSS} "
+                f"{result.best_val_loss:.5g} at epoch {result.best_epoch + 1} of "
+                f"{result.epochs_run}.")
             info = outputs.run_info(cfg, result, **extra)
             model_hash = outputs.write_model(cfg.paths.model, result, info)
             tracking.set_tags({tracking.TAG_MODEL_HASH: model_hash})
