@@ -5,7 +5,7 @@ PY := $(BIN)/python
 export PATH := $(BIN):$(PATH)
 export DVC_NO_ANALYTICS := 1
 
-.PHONY: setup system-packages run test test-fast ui bench bench-throughput results params deps lint docs
+.PHONY: setup system-packages run test test-fast ui team-server bench bench-throughput results params deps lint docs
 
 setup: $(VENV)/.installed
 
@@ -41,6 +41,9 @@ test-fast: setup    ## unit tests only
 
 ui: setup           ## MLflow UI on http://127.0.0.1:5000
 	mlflow ui --backend-store-uri sqlite:///$(CURDIR)/mlruns/mlflow.db --host 127.0.0.1 --port 5000
+
+team-server: setup system-packages  ## PostgreSQL, an S3 store and mlflow server on loopback (Ctrl-C stops)
+	$(PY) scripts/team_server.py
 
 bench: setup
 	$(PY) bench/pipeline.py

@@ -327,7 +327,7 @@ def serve_command(dictconfig, args) -> int:
 
     cfg = _store(dictconfig)
     store = tracking.configure_reader(cfg)  # the URI _store pointed MLflow at
-    uri = tracking.model_uri(args.model or default_model(cfg))
+    uri = tracking.model_uri(args.model or default_model(cfg, store))
     tracking.load_service(uri)  # an unknown model, alias or version: one line, before serving
     command = ["mlflow", "models", "serve", "-m", uri, "--env-manager", "local",
                "--host", args.host, "--port", str(args.port), "--workers", str(args.workers)]

@@ -126,10 +126,11 @@ def check_server(uri: str) -> None:
     try:
         answer = requests.get(probe, params={"max_results": 1}, timeout=SERVER_TIMEOUT_S)
     except requests.RequestException as exc:
-        reason = type(exc).__name__ if not str(exc) else str(exc).splitlines()[0]
+        reason = (f"no answer within {SERVER_TIMEOUT_S} s" if isinstance(exc, requests.Timeout)
+                  else "connection refused or host unknown"
+                  if isinstance(exc, requests.ConnectionError) else type(exc).__name__)
         raise ConfigError("tracking.uri", f"cannot reach the tracking server {masked(uri)} "
-                          f"({masked(reason)[:200]}); start it (docs/scaling.md) or fix the "
-                          "address") from None
+                          f"({reason}); start it (docs/scaling.md) or fix the address") from None
     if answer.status_code in (401, 403):
         raise ConfigError("tracking.uri", f"the tracking server {masked(uri)} refused the "
                           f"credentials (HTTP {answer.status_code}); set the user and password "

@@ -2,14 +2,10 @@
 
 from __future__ import annotations
 
-import glob
 import os
-import pwd
 import shutil
-import socket
 import subprocess
 import sys
-import tempfile
 from pathlib import Path
 
 import pytest
@@ -53,56 +49,17 @@ def mlflow_client(root):
     return MlflowClient(tracking_uri=f"sqlite:///{root / 'mlruns' / 'mlflow.db'}")
 
 
-def server_binaries() -> Path | None:
-    for folder in sorted(glob.glob("/usr/lib/postgresql/*/bin"), reverse=True):
-        if all(os.access(f"{folder}/{tool}", os.X_OK) for tool in ("initdb", "pg_ctl")):
-            return Path(folder)
-    initdb = shutil.which("initdb")
-    return Path(initdb).parent if initdb and shutil.which("pg_ctl") else None
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
 @pytest.fixture(scope="module")
 def postgres_server():
     """A PostgreSQL server on 127.0.0.1 for the module (trust authentication, so a URL with any
     password connects): {"url": URL of its database `optuna`, "folder": its data folder}."""
-    bindir = server_binaries()
-    if bindir is None:
-        pytest.skip("PostgreSQL server binaries (initdb, pg_ctl) not found; install the Debian "
-                    "package postgresql (make system-packages)")
-    folder = Path(tempfile.mkdtemp(prefix="rnnops-pg-"))
-    prefix: list[str] = []
-    if os.geteuid() == 0:  # the server refuses to run as root: run it as the postgres user
-        try:
-            user = pwd.getpwnam("postgres")
-        except KeyError:
-            pytest.skip("running as root and there is no postgres user to run the server as")
-        os.chown(folder, user.pw_uid, user.pw_gid)
-        prefix = ["runuser", "-u", "postgres", "--"]
-    data, port = folder / "data", free_port()
+    from scripts.team_server import Unavailable, postgres
 
-    def pg(*args: str) -> None:
-        subprocess.run([*prefix, *args], check=True, capture_output=True, timeout=120)
-
-    pg(str(bindir / "initdb"), "-D", str(data), "-A", "trust", "-U", "postgres", "-E", "UTF8",
-       "--no-sync")
-    pg(str(bindir / "pg_ctl"), "-D", str(data), "-l", str(folder / "server.log"), "-w",
-       "-o", f"-h 127.0.0.1 -p {port} -k {folder} -F", "start")
     try:
-        import psycopg
-
-        with psycopg.connect(f"postgresql://postgres@127.0.0.1:{port}/postgres",
-                             autocommit=True) as conn:
-            conn.execute("CREATE DATABASE optuna")
-        yield {"url": f"postgresql://postgres@127.0.0.1:{port}/optuna", "folder": folder}
-    finally:
-        pg(str(bindir / "pg_ctl"), "-D", str(data), "-m", "immediate", "-w", "stop")
-        shutil.rmtree(folder, ignore_errors=True)
+        with postgres(("optuna",)) as (server, folder):
+            yield {"url": f"{server}/optuna", "folder": folder}
+    except Unavailable as exc:
+        pytest.skip(str(exc))
 
 
 @pytest.fixture(scope="module")
@@ -114,3 +71,17 @@ def pytest_collection_modifyitems(items):
     for item in items:
         if "e2e" in str(item.fspath):
             item.add_marker(pytest.mark.slow)
+
+
+def copy_project(to: Path) -> None:
+    """The checkout's files (what git tracks or would add) in a new repository."""
+    files = subprocess.run(["git", "ls-files", "-co", "--exclude-standard", "-z"], cwd=ROOT,
+                           capture_output=True, text=True, check=True).stdout.split("\0")
+    for name in filter(None, files):
+        if (ROOT / name).is_file():
+            (to / name).parent.mkdir(parents=True, exist_ok=True)
+            shutil.copy2(ROOT / name, to / name)
+    git = ["git", "-c", "user.email=t@example.com", "-c", "user.name=t"]
+    subprocess.run(["git", "init", "-q"], cwd=to, check=True)
+    subprocess.run(["git", "add", "-A"], cwd=to, check=True)
+    subprocess.run([*git, "commit", "-qm", "copy"], cwd=to, check=True)

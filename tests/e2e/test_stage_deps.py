@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import json
 import runpy
-import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -13,6 +12,7 @@ from pathlib import Path
 import yaml
 
 from tests.conftest import ROOT
+from tests.e2e.conftest import copy_project
 
 deps = runpy.run_path(str(ROOT / "pipelines" / "stage_deps.py"))
 DVC = [sys.executable, "-m", "dvc"]
@@ -35,20 +35,6 @@ def closures() -> dict[str, set[Path]]:
         label = f"dvc.yaml:{name}" + (f"@{next(iter(rows))}" if name == "row" else "")
         out[label] = deps["closure"](deps["stage_script"](stage["cmd"], bench.parent))
     return out
-
-
-def copy_project(to: Path) -> None:
-    """The checkout's files (what git tracks or would add) in a new repository."""
-    files = subprocess.run(["git", "ls-files", "-co", "--exclude-standard", "-z"], cwd=ROOT,
-                           capture_output=True, text=True, check=True).stdout.split("\0")
-    for name in filter(None, files):
-        if (ROOT / name).is_file():
-            (to / name).parent.mkdir(parents=True, exist_ok=True)
-            shutil.copy2(ROOT / name, to / name)
-    git = ["git", "-c", "user.email=t@example.com", "-c", "user.name=t"]
-    subprocess.run(["git", "init", "-q"], cwd=to, check=True)
-    subprocess.run(["git", "add", "-A"], cwd=to, check=True)
-    subprocess.run([*git, "commit", "-qm", "copy"], cwd=to, check=True)
 
 
 def test_dvc_status_lists_exactly_the_stages_that_import_a_touched_module(tmp_path):
