@@ -162,7 +162,13 @@ def main(argv: list[str] | None = None) -> int:
         from rnnops.models.build import check_model_config
 
         run_stage("run", lambda checked: check_model_config(checked.model), cfg)
-    for name in STAGES if pipeline else (args.command,):
+    from rnnops.machine import is_global_zero
+
+    # In a multi-process training (trainer.devices > 1) Lightning runs this command again for
+    # every other rank, which joins the train stage only: prepare and sweep ran once, here.
+    stages = STAGES if pipeline and is_global_zero() else ("train",) if pipeline else \
+        (args.command,)
+    for name in stages:
         run_stage(name, stage_function(name, pipeline), cfg)
     return 0
 

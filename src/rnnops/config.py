@@ -155,7 +155,11 @@ class TrainConfig:
 class TrainerConfig:
     """The `trainer` group: where training runs and its speed switches (docs/training.md)."""
     accelerator: str = "cpu"
-    devices: int = 1
+    devices: int = 1  # processes (or GPUs) per node; above 1 with strategy ddp
+    # auto: one process; ddp: one per device, each rank running the same command (Lightning
+    # starts them, or torchrun / SLURM does), rank 0 alone logging, writing and registering
+    strategy: str = "auto"
+    num_nodes: int = 1
     threads: int = 2  # fixed: results depend on it (conf/trainer/cpu.yaml); 0: one per core
     precision: str = "auto"  # auto: bf16-mixed on a bf16 GPU, 32-true on CPU; or Lightning's
     progress_bar: bool = True
@@ -403,6 +407,10 @@ ACCELERATORS = ("cpu", "gpu", "cuda", "auto")
 PRECISIONS = ("auto", "32-true", "64-true", "bf16-mixed", "16-mixed", "bf16-true", "16-true")
 
 # (dotted key, predicate, rule as users read it). Checked after the types are right.
+# Lightning's strategies where every process runs the training command from its start.
+STRATEGIES = ("auto", "ddp", "ddp_find_unused_parameters_true")
+
+
 _RULES: list[tuple[str, typing.Callable[[Any], bool], str]] = [
     ("seed", lambda v: v >= 0, "must be >= 0"),
     ("data.lookback", lambda v: v >= 1, "must be >= 1"),
@@ -452,6 +460,10 @@ _RULES: list[tuple[str, typing.Callable[[Any], bool], str]] = [
     ("trainer.accelerator", lambda v: v in ACCELERATORS, f"must be {', '.join(ACCELERATORS)}"),
     ("trainer.precision", lambda v: v in PRECISIONS, f"must be {', '.join(PRECISIONS)}"),
     ("trainer.devices", lambda v: v >= 1, "must be >= 1"),
+    ("trainer.num_nodes", lambda v: v >= 1, "must be >= 1"),
+    ("trainer.strategy", lambda v: v in STRATEGIES,
+     f"must be {', '.join(STRATEGIES)} (every process runs the same command, so rank 0 alone "
+     "records; ddp_spawn's children would not)"),
     ("trainer.threads", lambda v: v >= 0, "must be >= 0 (0: one per usable core)"),
     ("trainer.allocator", lambda v: v in ("retain", "system"), "must be retain or system"),
     ("sweep.n_trials", lambda v: v >= 1, "must be >= 1"),
@@ -507,6 +519,15 @@ _TEXT_RULES: list[tuple[str, typing.Callable[[Any], bool], str]] = [
 ]
 
 
+def _check_processes(cfg: Config) -> None:
+    t = cfg.trainer
+    processes = t.devices * t.num_nodes
+    if processes > 1 and cfg.train.batch_size % processes:
+        raise ConfigError("train.batch_size", f"{cfg.train.batch_size} is not a multiple of the "
+                          f"{processes} training processes (trainer.devices x num_nodes): each "
+                          "takes an equal share of every batch")
+
+
 def _check_rules(cfg: Config) -> None:
     kind_rules = _SERIES_RULES if cfg.data.kind == "series" else _TEXT_RULES
     for key, ok, rule in _RULES + kind_rules:
@@ -526,6 +547,7 @@ def _check_rules(cfg: Config) -> None:
             value = getattr(split, name)
             if value < 1 or not float(value).is_integer():
                 raise ConfigError(f"data.split.{name}", f"{value!r} must be a whole row count")
+    _check_processes(cfg)
     _check_sweep(cfg)
 
 

@@ -33,3 +33,17 @@ def map_row_chunks(fn: Callable[[np.ndarray], T], x: np.ndarray) -> list[T]:
         return [fn(c) for c in chunks]
     with ThreadPoolExecutor(workers) as pool:
         return list(pool.map(fn, chunks))
+
+
+def is_global_zero() -> bool:
+    """Whether this process is rank 0 of its training: the one that logs, writes and registers.
+    Read from the environment before training starts (an MLflow run must not open in the other
+    ranks): torchrun and SLURM set RANK or SLURM_PROCID on every process; Lightning's own
+    launcher starts ranks 1.. of a node with LOCAL_RANK and NODE_RANK, rank 0 with neither."""
+    env = os.environ
+    if int(env.get("LOCAL_RANK", 0)) != 0 or int(env.get("NODE_RANK", 0)) != 0:
+        return False  # first: Lightning's children inherit a one-task SLURM job's SLURM_PROCID=0
+    for key in ("RANK", "SLURM_PROCID"):
+        if key in env:
+            return int(env[key]) == 0
+    return True

@@ -82,6 +82,20 @@ def window_batches(dataset: WindowDataset, index: torch.Tensor | None = None,
     yield from index.split(size)
 
 
+def batch_share(n: int) -> slice:
+    """The rows of an n-row batch this process trains on: all of them, or in a multi-process
+    training (trainer.devices or trainer.num_nodes above 1) its contiguous share. Every process
+    reads the same batches in the same order, so the processes together step on the global batch
+    one process would: DDP averages their gradients, which is the whole batch's gradient when
+    the shares are equal (train.batch_size a multiple of the process count)."""
+    if not (torch.distributed.is_available() and torch.distributed.is_initialized()):
+        return slice(0, n)
+    rank, world = torch.distributed.get_rank(), torch.distributed.get_world_size()
+    base, extra = divmod(n, world)
+    start = rank * base + min(rank, extra)
+    return slice(start, start + base + (rank < extra))
+
+
 class IndexBatches:
     """Batches drawn by index from a WindowDataset wherever its series lives (CPU or GPU): one
     indexing op per batch, no DataLoader workers, no per-sample Python work, no host copy.
@@ -101,7 +115,8 @@ class IndexBatches:
         order = (torch.tensor(list(self.sampler)) if self.sampler is not None
                  else torch.arange(n)).to(self.dataset.device)
         for start in range(0, n, self.batch_size):
-            yield self.dataset.batch(order[start : start + self.batch_size])
+            chunk = order[start : start + self.batch_size]
+            yield self.dataset.batch(chunk[batch_share(len(chunk))])
 
 
 class EpochShuffle(Sampler[int]):

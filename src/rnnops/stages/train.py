@@ -14,11 +14,13 @@ from typing import Any
 
 from rnnops import tracking
 from rnnops.config import Config, with_overrides
+from rnnops.machine import is_global_zero
 from rnnops.models.build import check_model_config
 from rnnops.names import VAL_LOSS
 from rnnops.stages import outputs
 from rnnops.tasks import task_for
 from rnnops.training import checkpoints
+from rnnops.training.runtime import single_process
 
 log = logging.getLogger(__name__)
 
@@ -27,13 +29,20 @@ def train(cfg: Config, job: Any = None) -> dict[str, Any]:
     """`job`: the hooks of a Hydra sweep's job (sweep.job.SweepJob: callbacks reporting to its
     trial, tags, the result when its pruner stops it), which trains the values it was given."""
     check_model_config(cfg.model)  # an unknown cell or architecture fails before any work
+    if not is_global_zero():  # the other ranks of a multi-process training: rank 0 speaks
+        logging.getLogger("rnnops").setLevel(logging.WARNING)
     if job is None and (best := outputs.best_params(cfg)) is not None:
         cfg = with_overrides(cfg, best)
+    if job is not None:  # a Hydra sweeper's trial: one process, as the sweep stage's
+        cfg = single_process(cfg)
     task = task_for(cfg)
     data = task.load(cfg)
-    tracking.configure(cfg)
     folder = checkpoints.folder_for(cfg)
     resume_from = checkpoints.resume_point(folder) if cfg.train.resume else None
+    if not is_global_zero():  # another process of a multi-process training: rank 0 records it
+        task.fit(cfg, data, checkpoint_dir=folder, resume_from=resume_from)
+        return {}
+    tracking.configure(cfg)
     tags = {**tracking.stage_tags("train", data.meta["sha256"]), **(job.tags if job else {})}
     name = f"train-{task.run_prefix}{cfg.model.label}"
     with tracking.training_run(cfg, name, folder, resume_from, tags) as run_id:

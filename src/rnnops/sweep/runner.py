@@ -34,6 +34,7 @@ from rnnops.sweep.pruning import PRUNED_AT
 from rnnops.sweep.space import grid, suggest
 from rnnops.sweep.storage import storage_lock
 from rnnops.sweep.study import lookup, open_study, open_sweep_storage, storage_url
+from rnnops.training.runtime import single_process
 
 log = logging.getLogger(__name__)
 
@@ -59,7 +60,9 @@ def budget(cfg: Config) -> q.Budget:
 
 def worker_config(cfg: Config) -> Config:
     """Workers on one machine share its threads instead of each taking all of them: the
-    configured count (or one per core with trainer.threads=0) split between them."""
+    configured count (or one per core with trainer.threads=0) split between them. Each trial
+    trains in one process (trainer.devices applies to the train stage)."""
+    cfg = single_process(cfg)
     if cfg.sweep.workers > 1:
         total = cfg.trainer.threads or usable_cores()
         return with_overrides(cfg, {"trainer.threads": max(1, total // cfg.sweep.workers)})

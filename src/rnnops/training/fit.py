@@ -17,6 +17,7 @@ from pytorch_lightning.utilities.exceptions import SIGTERMException
 from rnnops.config import Config
 from rnnops.data.prepared import PreparedData
 from rnnops.data.windows import EpochShuffle, IndexBatches, WindowDataset
+from rnnops.machine import is_global_zero
 from rnnops.models import Forecaster, autotune, build_model
 from rnnops.names import VAL_LOSS
 from rnnops.training import checkpoints, runtime
@@ -164,7 +165,8 @@ def run_trainer(
             if cfg.train.resume:
                 log.warning("train.resume=true but %s holds no checkpoint; starting afresh",
                             checkpoint_dir)
-            checkpoints.clear(checkpoint_dir)
+            if is_global_zero():  # rank 0 writes the checkpoints, so it clears them
+                checkpoints.clear(checkpoint_dir)
         # Saved at the end of the train epoch, after History has its row (Lightning runs
         # checkpoint callbacks last), so a resumed run has the complete history.
         checkpoint = ModelCheckpoint(
@@ -183,6 +185,8 @@ def run_trainer(
     trainer = pl.Trainer(
         accelerator=cfg.trainer.accelerator,
         devices=cfg.trainer.devices,
+        num_nodes=cfg.trainer.num_nodes,
+        strategy=runtime.strategy(cfg.trainer),
         precision=precision,
         max_epochs=max_epochs or cfg.train.max_epochs,
         limit_train_batches=cfg.train.limit_batches or None,

@@ -17,6 +17,7 @@ from torchmetrics.text import Perplexity
 
 from rnnops.config import Config
 from rnnops.data.text import batchify, bptt_chunks, variable_bptt_chunks
+from rnnops.data.windows import batch_share
 from rnnops.models.language import LanguageModel, build_language_model
 from rnnops.models.layers import detach_state
 from rnnops.names import VAL_LOSS
@@ -65,7 +66,8 @@ class StreamChunks:
         return len(self.chunks)
 
     def __iter__(self):
-        return iter(self.chunks)
+        share = batch_share(self.batched.shape[0])  # a process's rows in multi-process training
+        return ((x[share], y[share], scale) for x, y, scale in self.chunks)
 
 
 class LanguageModule(LeanSteps):
@@ -82,6 +84,7 @@ class LanguageModule(LeanSteps):
         self.train_state, self.state = self.state, None
 
     def on_validation_epoch_end(self) -> None:
+        super().on_validation_epoch_end()
         self.state = self.train_state
 
     def _loss(self, x, y):
@@ -102,7 +105,7 @@ class LanguageModule(LeanSteps):
                 group["lr"] = base * scale
         loss, out = self._loss(x, y)
         self.add_train_loss(loss, y.numel())
-        return (loss + activation_penalty(out.hidden, t.ar)
+        return (self.share_of_step(loss, y.numel()) + activation_penalty(out.hidden, t.ar)
                 + temporal_activation_penalty(out.raw_hidden, t.tar)
                 + weight_penalty(self.model, t.l1, t.l2))
 
@@ -110,7 +113,7 @@ class LanguageModule(LeanSteps):
         x, y, _ = batch
         loss, _ = self._loss(x, y)
         # weighted by tokens: the epoch value is the mean NLL per token of the whole stream
-        self.log(VAL_LOSS, loss, on_step=False, on_epoch=True, batch_size=y.numel())
+        self.log_epoch_mean(VAL_LOSS, loss, y.numel())
 
     def configure_optimizers(self):
         return configure_optimization(self.model.parameters(), self.train_cfg,

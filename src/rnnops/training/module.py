@@ -40,11 +40,57 @@ class LeanSteps(pl.LightningModule):
             self._train_sum = self._train_sum + total
         self._train_weight += weight
 
+    @property
+    def distributed(self) -> bool:
+        """Several processes train together, each on its share of every batch."""
+        return (torch.distributed.is_available() and torch.distributed.is_initialized()
+                and torch.distributed.get_world_size() > 1)
+
     def on_train_batch_end(self, outputs, batch, batch_idx) -> None:
         # After the epoch's last batch, before validation and the epoch-end callbacks read it.
         if batch_idx + 1 >= self.trainer.num_training_batches and self._train_weight:
-            self.log(TRAIN_LOSS, self._train_sum / self._train_weight, on_step=False,
-                     on_epoch=True, batch_size=1)
+            total, weight = self._train_sum, self._train_weight
+            if self.distributed:
+                total, weight = all_processes_sum(total, weight)
+            # sync_dist: the processes' values are already equal; it says so to Lightning
+            self.log(TRAIN_LOSS, total / weight, on_step=False, on_epoch=True, batch_size=1,
+                     sync_dist=self.distributed)
+
+    def share_of_step(self, loss: torch.Tensor, weight: int) -> torch.Tensor:
+        """A step's mean `loss` over this process's `weight` targets, scaled so that DDP's average
+        of the processes' gradients is the gradient of the mean over the whole batch, also where
+        the shares differ (an epoch's last, partial batch): one process gives the loss as is."""
+        if not self.distributed:
+            return loss
+        total = torch.tensor(float(weight), device=loss.device)
+        torch.distributed.all_reduce(total)
+        return loss * (weight * torch.distributed.get_world_size() / total)
+
+    def log_epoch_mean(self, name: str, value: torch.Tensor, weight: int) -> None:
+        """An epoch value, the mean of the steps' `value` weighted by `weight` (what Lightning's
+        on_epoch logging computes). Over several processes the weighted sums of all of them are
+        added first (on_validation_epoch_end), so every process logs the mean over the whole
+        split: a mean of the processes' means would differ where their shares do, and early
+        stopping, checkpoints and the history must agree on every process."""
+        if not self.distributed:
+            self.log(name, value, on_step=False, on_epoch=True, batch_size=weight)
+            return
+        sums = self.__dict__.setdefault("_epoch_sums", {})
+        total, count = sums.get(name, (0.0, 0))
+        sums[name] = (total + value.detach().float() * weight, count + weight)
+
+    def on_validation_epoch_end(self) -> None:
+        for name, (total, count) in self.__dict__.pop("_epoch_sums", {}).items():
+            total, count = all_processes_sum(total, count)
+            self.log(name, total / count, on_step=False, on_epoch=True, batch_size=1,
+                     sync_dist=True)
+
+
+def all_processes_sum(total: torch.Tensor, weight: int) -> tuple[torch.Tensor, torch.Tensor]:
+    """`total` and `weight` summed over the processes of a multi-process training."""
+    both = torch.stack([total.float(), torch.tensor(float(weight), device=total.device)])
+    torch.distributed.all_reduce(both)
+    return both[0], both[1]
 
 
 #: train.loss: the point forecast's criterion. MAE and Huber weigh the few large errors of a
@@ -74,16 +120,16 @@ class ForecastModule(LeanSteps):
         # The target goes in too: seq2seq decoders feed it back (teacher forcing).
         loss = self.criterion(self.model(x, y), y)
         self.add_train_loss(loss, len(x))
-        return loss + weight_penalty(self.model, self.train_cfg.l1, self.train_cfg.l2)
+        t = self.train_cfg
+        return self.share_of_step(loss, len(x)) + weight_penalty(self.model, t.l1, t.l2)
 
     def validation_step(self, batch, batch_idx):
         x, y = batch
         prediction = self.model(x)
         loss = self.criterion(prediction, y)
-        self.log(VAL_LOSS, loss, on_step=False, on_epoch=True, batch_size=len(x))
+        self.log_epoch_mean(VAL_LOSS, loss, len(x))
         if self.criterion is not nn.functional.mse_loss:
-            self.log(VAL_MSE, nn.functional.mse_loss(prediction, y), on_step=False,
-                     on_epoch=True, batch_size=len(x))
+            self.log_epoch_mean(VAL_MSE, nn.functional.mse_loss(prediction, y), len(x))
 
     def configure_optimizers(self):
         return configure_optimization(self.model.parameters(), self.train_cfg,

@@ -10,7 +10,7 @@ import logging
 
 import torch
 
-from rnnops.config import TrainerConfig
+from rnnops.config import Config, TrainerConfig, with_overrides
 from rnnops.data.memory import retain_freed_memory
 from rnnops.errors import ConfigError
 from rnnops.machine import usable_cores
@@ -138,3 +138,20 @@ def configure(trainer: TrainerConfig) -> None:
     configure_allocator(trainer.allocator)
     configure_threads(trainer.threads)
     configure_determinism()
+
+
+def strategy(trainer: TrainerConfig) -> str:
+    """Lightning's strategy: trainer.strategy, with auto over several processes meaning ddp
+    (Lightning's own auto may pick a spawning strategy, whose processes skip the stage's code)."""
+    processes = trainer.devices * trainer.num_nodes
+    return "ddp" if processes > 1 and trainer.strategy == "auto" else trainer.strategy
+
+
+def single_process(cfg: Config) -> Config:
+    """`cfg` trained in one process: sweep trials, which run side by side in workers and are
+    compared with each other, and evaluation stay out of multi-process training."""
+    t = cfg.trainer
+    if t.devices == 1 and t.num_nodes == 1:
+        return cfg
+    return with_overrides(cfg, {"trainer.devices": 1, "trainer.num_nodes": 1,
+                                "trainer.strategy": "auto"})
