@@ -323,6 +323,38 @@ NOT_RUN: dict[str, str] = {
     "rnnops sweep sweep.storage=postgresql://me@db/optuna sweep.study_name=co2-lstm":
         "needs a PostgreSQL server named db; tests/e2e/test_sweep_postgres.py sweeps on a real "
         "one",
+    "mlflow server --backend-store-uri postgresql+psycopg://USER@HOST/mlflow "
+    "--artifacts-destination s3://BUCKET/mlflow --serve-artifacts --host 0.0.0.0 --port 5000":
+        "a team's server on its own hosts; tests/e2e/test_team.py starts this command on local "
+        "PostgreSQL and S3 servers (scripts/team_server.py)",
+    "rnnops run tracking=server tracking.uri=http://mlflow.example.com:5000":
+        "needs a tracking server; tests/e2e/test_team.py runs the pipeline against a real one",
+    "dvc remote add -d team s3://BUCKET/dvc": "needs a bucket; tests/e2e/test_team.py adds the "
+    "remote on a local S3 server and pushes and pulls through it",
+    "dvc remote modify team endpointurl http://s3.example.com:9000": "as above",
+    "dvc push": "as above (tests/e2e/test_team.py)",
+    "git push": "needs the team's git server",
+    "make team-server": "servers that run until stopped; tests/e2e/test_team.py starts the same "
+    "three (scripts/team_server.py) and runs the team workflow on them",
+    "dvc exp run -S tracking.uri=http://mlflow.example.com:5000": "needs a tracking server; "
+    "tests/e2e/test_team.py runs the pipeline through DVC against a real one",
+    "dvc pull": "needs the bucket; tests/e2e/test_team.py pulls into a second clone",
+    "rnnops train trainer.devices=2 trainer.threads=1":
+        "tests/e2e/test_ddp.py trains the same way (two CPU processes) and compares it with one",
+    "torchrun --nnodes 2 --nproc-per-node 4 --node-rank $NODE_RANK --master-addr node0 "
+    "pipelines/train.py trainer.accelerator=gpu trainer.devices=4 trainer.num_nodes=2 "
+    "trainer.strategy=ddp": "needs two GPU nodes",
+    "srun --nodes 2 --ntasks-per-node 4 --gpus-per-node 4 python pipelines/train.py "
+    "trainer.accelerator=gpu trainer.devices=4 trainer.num_nodes=2 trainer.strategy=ddp":
+        "needs a SLURM cluster with GPU nodes",
+    "python pipelines/train.py -m model=rnn,lstm,gru hydra/launcher=slurm "
+    "hydra.launcher.partition=cpu hydra.launcher.timeout_min=60 tracking=server "
+    "tracking.uri=http://mlflow.example.com:5000": "needs a SLURM cluster; tests/e2e/"
+    "test_multirun.py runs this multirun with submitit's local executor",
+    "python pipelines/train.py -m hydra/sweeper=optuna hydra.sweeper.n_trials=40 "
+    "hydra.sweeper.n_jobs=8 hydra/launcher=slurm hydra.sweeper.storage=postgresql://me@db/optuna "
+    "hydra.sweeper.study_name=co2-lr 'train.lr=tag(log,interval(1e-4,1e-1))'": "needs a SLURM "
+    "cluster; tests/e2e/test_sweep_hydra.py runs the sweeper with submitit's local executor",
     "make results": "every row of the published tables: hours on a CPU",
     "make bench": "times the full default pipeline in a fresh copy: minutes, and a benchmark",
     "make bench-throughput": "installs Darts and NeuralForecast from the package index",
