@@ -93,3 +93,37 @@ def test_a_failure_while_logging_leaves_no_model_and_a_failed_run(store, monkeyp
     assert client.search_model_versions("name = 'disk-full-forecaster'") == []
     artifacts = cfg.paths.mlflow / "artifacts"
     assert not [p for p in artifacts.rglob("*") if p.is_file()]
+
+
+@pytest.mark.parametrize("status,message", [
+    (401, "the tracking server http://team:***@127.0.0.1:{port} refused the credentials (HTTP "
+          "401); set the user and password in the URL or MLFLOW_TRACKING_USERNAME / "
+          "MLFLOW_TRACKING_PASSWORD"),
+    (404, "http://team:***@127.0.0.1:{port} answered HTTP 404 to MLflow's API: is it an MLflow "
+          "tracking server?"),
+])
+def test_a_server_that_refuses_is_one_line_on_tracking_uri(tmp_path, status, message):
+    """Wrong credentials (an MLflow server behind authentication answers 401), or a server
+    that is no MLflow: one line on tracking.uri, the password masked, the store untouched."""
+    import http.server
+    import threading
+
+    class Refuse(http.server.BaseHTTPRequestHandler):
+        def do_GET(self):
+            self.send_response(status)
+            self.end_headers()
+
+        def log_message(self, *args):
+            pass
+
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Refuse)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    port = server.server_address[1]
+    try:
+        cfg = load(f"paths.root={tmp_path}", f"tracking.uri=http://team:s3cret@127.0.0.1:{port}")
+        with pytest.raises(tracking.ConfigError) as error:
+            tracking.configure(cfg)
+    finally:
+        server.shutdown()
+    assert str(error.value) == "config key 'tracking.uri': " + message.format(port=port)
+    assert "s3cret" not in str(error.value) and not (tmp_path / "mlruns").exists()
