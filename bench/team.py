@@ -2,20 +2,19 @@
 that scripts/team_server.py starts on this machine (PostgreSQL, an S3 store, mlflow server):
 
 1. DDP: the train stage with 2 CPU processes (one thread each) against 1 process (two threads)
-   at the same global batch: seconds per epoch, from the stage's own epoch lines;
+   at the same global batch: seconds per epoch, start-up left out;
 2. sweep trials per hour with 1, 2 and 4 workers on one PostgreSQL study (`sweep.workers=N`,
    the same fixed trials);
 3. what one epoch's metrics cost to log: `tracking.log_metrics` of an epoch's values into a run
    on the tracking server against the project's SQLite store.
 
-    python bench/team.py                      # CO2, hidden 32: a few minutes
+    python bench/team.py                      # CO2, hidden 64: a few minutes
     python bench/team.py --trials 8 --workers 1 2 4
 """
 
 from __future__ import annotations
 
 import argparse
-import re
 import statistics
 import subprocess
 import sys
@@ -29,8 +28,7 @@ sys.path.insert(0, str(ROOT))
 from scripts.team_server import team_servers  # noqa: E402
 
 BIN = Path(sys.executable).parent
-EPOCH = re.compile(r"epoch (\d+)/\d+: .*?, ([\d.]+) s,")
-SMALL = ["model.hidden_size=32", "trainer.progress_bar=false", "train.use_best_params=false"]
+SMALL = ["model.hidden_size=64", "trainer.progress_bar=false", "train.use_best_params=false"]
 
 
 def rnnops(root: Path, *args: str) -> str:
@@ -41,18 +39,23 @@ def rnnops(root: Path, *args: str) -> str:
     return done.stdout + done.stderr
 
 
-def epoch_seconds(output: str) -> float:
-    """The median epoch time the train stage printed, its first epoch left out (warm-up)."""
-    times = [float(s) for epoch, s in EPOCH.findall(output) if int(epoch) > 1]
-    return statistics.median(times)
+def seconds(root: Path, *args: str) -> float:
+    start = time.perf_counter()
+    rnnops(root, *args)
+    return time.perf_counter() - start
 
 
 def ddp(root: Path, epochs: int) -> tuple[float, float]:
-    common = ["train", f"train.max_epochs={epochs}", f"train.patience={epochs}"]
-    one = epoch_seconds(rnnops(root, *common, "trainer.threads=2", "tracking.experiment=one"))
-    two = epoch_seconds(rnnops(root, *common, "trainer.threads=1", "trainer.devices=2",
-                               "tracking.experiment=two"))
-    return one, two
+    """Seconds per epoch of one process (two threads) and of two DDP processes (one thread
+    each): the difference between `epochs` epochs and one, over epochs - 1, so the start-up
+    (imports, the second process, the process group) is left out."""
+    def run(n: int, extra: list[str]) -> float:
+        return seconds(root, "train", f"train.max_epochs={n}", f"train.patience={n}",
+                       "tracking.experiment=ddp", *extra)
+
+    out = [(run(epochs, extra) - run(1, extra)) / (epochs - 1)
+           for extra in (["trainer.threads=2"], ["trainer.threads=1", "trainer.devices=2"])]
+    return out[0], out[1]
 
 
 def trials_per_hour(root: Path, storage: str, workers: int, trials: int, epochs: int) -> float:
@@ -82,7 +85,7 @@ def logging_ms(uri: str, calls: int) -> float:
 
 def main() -> None:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    p.add_argument("--epochs", type=int, default=8, help="epochs of each DDP comparison run")
+    p.add_argument("--epochs", type=int, default=11, help="epochs of the longer DDP runs")
     p.add_argument("--trials", type=int, default=8, help="trials of each throughput sweep")
     p.add_argument("--trial-epochs", type=int, default=4)
     p.add_argument("--workers", type=int, nargs="+", default=[1, 2, 4])

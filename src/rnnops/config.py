@@ -149,6 +149,13 @@ class TrainConfig:
     ar: float = 0.0  # language models: activation regularisation (alpha)
     tar: float = 0.0  # language models: temporal activation regularisation (beta)
     limit_batches: int = 0  # train and validate on this many batches per epoch (0: all); smoke runs
+    # Transfer (training/transfer.py): weights to start from (models:/NAME@ALIAS or /VERSION,
+    # runs:/ID/PATH or a file), matched by name and shape; init_strict=false skips what differs
+    init_from: str | None = None
+    init_strict: bool = True
+    freeze: tuple[str, ...] = ()  # parts not trained: encoder, embedding, encoder.layers.0, head
+    unfreeze_every: int = 0  # ULMFiT's gradual unfreezing: the last frozen part thaws every N
+    layer_lr_decay: float = 1.0  # discriminative rates: each earlier layer group lr x this
 
 
 @dataclass(frozen=True)
@@ -457,6 +464,10 @@ _RULES: list[tuple[str, typing.Callable[[Any], bool], str]] = [
     ("train.ar", lambda v: v >= 0, "must be >= 0"),
     ("train.tar", lambda v: v >= 0, "must be >= 0"),
     ("train.limit_batches", lambda v: v >= 0, "must be >= 0 (0 uses every batch)"),
+    ("train.init_from", lambda v: v is None or bool(v.strip()), "must not be empty (null: "
+     "random weights)"),
+    ("train.unfreeze_every", lambda v: v >= 0, "must be >= 0 (0: frozen parts stay frozen)"),
+    ("train.layer_lr_decay", lambda v: 0 < v <= 1, "must be in (0, 1] (1: one rate for all)"),
     ("trainer.accelerator", lambda v: v in ACCELERATORS, f"must be {', '.join(ACCELERATORS)}"),
     ("trainer.precision", lambda v: v in PRECISIONS, f"must be {', '.join(PRECISIONS)}"),
     ("trainer.devices", lambda v: v >= 1, "must be >= 1"),
@@ -522,6 +533,10 @@ _TEXT_RULES: list[tuple[str, typing.Callable[[Any], bool], str]] = [
 def _check_processes(cfg: Config) -> None:
     t = cfg.trainer
     processes = t.devices * t.num_nodes
+    if processes > 1 and cfg.train.unfreeze_every and cfg.train.freeze:
+        raise ConfigError("train.unfreeze_every", "gradual unfreezing needs one training "
+                          "process (DDP fixes the trained parameters when it starts); set "
+                          "trainer.devices=1 or train.unfreeze_every=0")
     if processes > 1 and cfg.train.batch_size % processes:
         raise ConfigError("train.batch_size", f"{cfg.train.batch_size} is not a multiple of the "
                           f"{processes} training processes (trainer.devices x num_nodes): each "

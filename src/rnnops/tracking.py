@@ -399,6 +399,7 @@ NOTE = "mlflow.note.content"
 SPLITS = {"train": "training", "val": "validation", "test": "testing"}  # split -> MLflow context
 
 
+TAG_INIT_FROM = "rnnops.init_from"  # on a train run: the weights it started from
 TAG_TRAINED = "rnnops.trained"  # the train stage's sentence, which evaluate's follows
 
 
@@ -639,6 +640,36 @@ def model_uri(model: str) -> str:
     if "@" not in model and "/" not in model:
         return f"models:/{model}/latest"
     return f"models:/{model}"
+
+
+@contextmanager
+def weights_file(source: str) -> Iterator[Path]:
+    """The local file of train.init_from while the block runs: a registered model's weights
+    (models:/NAME@ALIAS or /VERSION: its logged model.pt) or a run's artifact (runs:/ID/PATH),
+    downloaded into a temporary folder removed after; a path as it is. Anything it cannot fetch
+    is a ConfigError on the key."""
+    key = "train.init_from"
+    if not source.startswith(("models:/", "runs:/")):
+        path = Path(source).expanduser()
+        if not path.is_file():
+            raise ConfigError(key, f"{source}: no such file (or use models:/NAME@ALIAS, "
+                              "models:/NAME/VERSION or runs:/RUN_ID/PATH)")
+        yield path
+        return
+    with tempfile.TemporaryDirectory(prefix="rnnops-init-") as target:
+        try:
+            local = Path(mlflow.artifacts.download_artifacts(artifact_uri=source,
+                                                             dst_path=target))
+        except (MlflowException, OSError) as exc:
+            reason = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+            store = masked(mlflow.get_tracking_uri())
+            raise ConfigError(key, f"{source}: {reason[:200]} (store {store})") from None
+        if local.is_dir():  # a logged model: its served files hold the weights
+            found = sorted(local.rglob("model.pt"))
+            if not found:
+                raise ConfigError(key, f"{source}: a folder without a model.pt")
+            local = found[0]
+        yield local
 
 
 def load_service(model: str) -> tuple[Any, str]:

@@ -228,6 +228,11 @@ SCENARIOS: tuple[Scenario, ...] = (
              "print(json.dumps({'dataframe_split': {'columns': list(h.columns), 'data': "
              "h.values.tolist()}}))\" > request.json", check=_request),
     ), weight=37),
+    Scenario("transfer learning", (
+        Step("rnnops train train.init_from=models:/rnnops-co2-forecaster@champion "
+             "train.freeze=[encoder] train.max_epochs=5",
+             expect=("starting from models:/rnnops-co2-forecaster@champion", "epoch 5/5")),
+    ), needs=frozenset({OUTPUTS}), changes=frozenset({OUTPUTS}), weight=20),
     Scenario("hydra multiruns", (
         Step("python pipelines/train.py -m model=rnn,lstm,gru", small=True,
              expect=("Launching 3 jobs", "model=rnn", "model=gru")),

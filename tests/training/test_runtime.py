@@ -120,7 +120,7 @@ def test_fused_optimizer_only_where_torch_has_the_kernel():
     assert not runtime.use_fused_optimizer(True, {"cpu", "meta"})
     model = torch.nn.LSTM(2, 4)
     train = TrainConfig(lr=0.01)
-    assert configure_optimization(model.parameters(), train, fused=True).defaults["fused"]
-    assert not configure_optimization(model.parameters(), train).defaults["fused"]
-    sgd = configure_optimization(model.parameters(), TrainConfig(optimizer="sgd"), fused=True)
+    assert configure_optimization(model, train, fused=True).defaults["fused"]
+    assert not configure_optimization(model, train).defaults["fused"]
+    sgd = configure_optimization(model, TrainConfig(optimizer="sgd"), fused=True)
     assert sgd.defaults["fused"]

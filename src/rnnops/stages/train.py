@@ -19,7 +19,7 @@ from rnnops.models.build import check_model_config
 from rnnops.names import VAL_LOSS
 from rnnops.stages import outputs
 from rnnops.tasks import task_for
-from rnnops.training import checkpoints
+from rnnops.training import checkpoints, transfer
 from rnnops.training.runtime import single_process
 
 log = logging.getLogger(__name__)
@@ -39,16 +39,20 @@ def train(cfg: Config, job: Any = None) -> dict[str, Any]:
     data = task.load(cfg)
     folder = checkpoints.folder_for(cfg)
     resume_from = checkpoints.resume_point(folder) if cfg.train.resume else None
+    initial = initial_state(cfg, task, data)  # before any run or file is written
     if not is_global_zero():  # another process of a multi-process training: rank 0 records it
-        task.fit(cfg, data, checkpoint_dir=folder, resume_from=resume_from)
+        task.fit(cfg, data, checkpoint_dir=folder, resume_from=resume_from,
+                 initial_state=initial)
         return {}
     tracking.configure(cfg)
     tags = {**tracking.stage_tags("train", data.meta["sha256"]), **(job.tags if job else {})}
     name = f"train-{task.run_prefix}{cfg.model.label}"
     with tracking.training_run(cfg, name, folder, resume_from, tags) as run_id:
+        if cfg.train.init_from:  # the lineage: what this model started from
+            tracking.set_tags({tracking.TAG_INIT_FROM: cfg.train.init_from})
         result = task.fit(cfg, data, checkpoint_dir=folder, resume_from=resume_from,
                           epoch_sink=tracking.log_metrics,
-                          callbacks=job.callbacks if job else None)
+                          callbacks=job.callbacks if job else None, initial_state=initial)
         if job is not None and job.pruned_at is not None:
             return job.pruned(run_id, result)
         logged, extra = task.fit_summary(cfg, data, result)
@@ -73,3 +77,18 @@ def train(cfg: Config, job: Any = None) -> dict[str, Any]:
     log.info("trained %s: best %s %.5g at epoch %d of %d", cfg.model.label, VAL_LOSS,
              result.best_val_loss, result.best_epoch + 1, result.epochs_run)  # counted from 1
     return {**info, "run_id": run_id, "model_version": version}
+
+
+def initial_state(cfg: Config, task: Any, data: Any) -> dict[str, Any] | None:
+    """train.init_from's weights that fit the model (by name and shape), checked against a
+    fresh network of cfg.model before training starts: a mismatch is one line, with nothing
+    written."""
+    if not cfg.train.init_from:
+        return None
+    source = cfg.train.init_from
+    if source.startswith(("models:/", "runs:/")):
+        tracking.configure_reader(cfg)  # reads the store; creates nothing
+    with tracking.weights_file(source) as path:
+        saved = transfer.saved_state(path, source)
+    return transfer.matched_state(task.new_model(cfg, data), saved, source,
+                                  cfg.train.init_strict)

@@ -41,9 +41,14 @@ class Task(Protocol):
     def load(self, cfg: Config) -> Prepared:
         """The prepared data, checked against its hashes and the config's data settings."""
 
+    def new_model(self, cfg: Config, data: Prepared) -> torch.nn.Module:
+        """The untrained network cfg.model describes for this data (train.init_from's weights
+        are matched against it before training starts)."""
+
     def fit(self, cfg: Config, data: Prepared, **options: Any) -> FitResult:
         """Train cfg.model on the data (options: max_epochs, checkpoint_dir, resume_from,
-        epoch_sink, callbacks, as training.fit.run_trainer takes them)."""
+        epoch_sink, callbacks, as training.fit.run_trainer takes them; initial_state, the
+        weights to start from)."""
 
     def fit_summary(self, cfg: Config, data: Prepared, result: FitResult
                     ) -> tuple[dict[str, float], dict[str, Any]]:

@@ -15,7 +15,7 @@ from rnnops.evaluation.outcome import Evaluation
 from rnnops.evaluation.suite import check_baselines
 from rnnops.names import VAL_LOSS
 from rnnops.serving.forecast import ForecastService
-from rnnops.training.fit import FitResult, fit
+from rnnops.training.fit import FitResult, fit, make_model
 
 
 class ForecastingTask:
@@ -31,6 +31,9 @@ class ForecastingTask:
 
     def load(self, cfg: Config) -> PreparedData:
         return PreparedData.load(cfg.paths.prepared, cfg.data)
+
+    def new_model(self, cfg: Config, data: PreparedData) -> torch.nn.Module:
+        return make_model(cfg, data)
 
     def fit(self, cfg: Config, data: PreparedData, **options: Any) -> FitResult:
         return fit(cfg, data, **options)

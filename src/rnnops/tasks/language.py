@@ -15,7 +15,11 @@ from rnnops.evaluation.language_model import evaluate_language_model
 from rnnops.evaluation.outcome import Evaluation
 from rnnops.serving.generate import TextGenerator
 from rnnops.training.fit import FitResult
-from rnnops.training.language import fit_language_model, language_metrics
+from rnnops.training.language import (
+    fit_language_model,
+    language_metrics,
+    make_language_model,
+)
 
 
 class LanguageTask:
@@ -31,6 +35,9 @@ class LanguageTask:
 
     def load(self, cfg: Config) -> PreparedText:
         return PreparedText.load(cfg.paths.prepared, cfg.data)
+
+    def new_model(self, cfg: Config, data: PreparedText) -> torch.nn.Module:
+        return make_language_model(cfg, len(data.vocab))
 
     def fit(self, cfg: Config, data: PreparedText, **options: Any) -> FitResult:
         return fit_language_model(cfg, data.splits, len(data.vocab), **options)

@@ -20,7 +20,7 @@ from rnnops.data.windows import EpochShuffle, IndexBatches, WindowDataset
 from rnnops.machine import is_global_zero
 from rnnops.models import Forecaster, autotune, build_model
 from rnnops.names import VAL_LOSS
-from rnnops.training import checkpoints, runtime
+from rnnops.training import checkpoints, runtime, transfer
 from rnnops.training.callbacks import EpochSeed, EpochSink, History, NaNGuard
 from rnnops.training.checkpoints import AtomicCheckpointIO
 from rnnops.training.module import ForecastModule
@@ -88,15 +88,18 @@ def fit(
     resume_from: Path | None | str = AUTO,
     epoch_sink: EpochSink | None = None,
     callbacks: list[pl.Callback] | None = None,
+    initial_state: dict[str, torch.Tensor] | None = None,
 ) -> FitResult:
     """Train `cfg.model` on the prepared data with early stopping on val/loss.
 
     With `checkpoint_dir`, the best and last epochs are checkpointed there, the best weights are
     restored at the end, and `cfg.train.resume` continues from the last good checkpoint (or
-    from `resume_from`, when the caller found it already).
+    from `resume_from`, when the caller found it already). `initial_state`: the weights to start
+    from (transfer.matched_state of train.init_from), loaded before train.freeze applies.
     """
     start_run(cfg)
     model = make_model(cfg, data)
+    transfer.prepare(model, cfg.train, initial_state)
     module = ForecastModule(model, cfg.train, cfg.trainer.fused_optimizer)
     train_loader, val_loader = loaders(cfg, data)
     return run_trainer(cfg, module, train_loader, val_loader, max_epochs=max_epochs,
@@ -149,6 +152,9 @@ def run_trainer(
         EarlyStopping(monitor=VAL_LOSS, mode="min", patience=cfg.train.patience),
         *(callbacks or []),
     ]
+    if cfg.train.freeze and cfg.train.unfreeze_every:
+        all_callbacks.append(transfer.GradualUnfreezing(cfg.train.freeze,
+                                                        cfg.train.unfreeze_every))
     if cfg.train.ema:
         # Validation (so early stopping, pruning and the best checkpoint), the saved weights and
         # the returned model all use the average; training steps update the raw weights.

@@ -21,6 +21,7 @@ from rnnops.data.windows import batch_share
 from rnnops.models.language import LanguageModel, build_language_model
 from rnnops.models.layers import detach_state
 from rnnops.names import VAL_LOSS
+from rnnops.training import transfer
 from rnnops.training.callbacks import EpochSink
 from rnnops.training.fit import AUTO, FitResult, run_trainer, start_run
 from rnnops.training.module import LeanSteps
@@ -116,7 +117,7 @@ class LanguageModule(LeanSteps):
         self.log_epoch_mean(VAL_LOSS, loss, y.numel())
 
     def configure_optimizers(self):
-        return configure_optimization(self.model.parameters(), self.train_cfg,
+        return configure_optimization(self.model, self.train_cfg,
                                       self.fused_optimizer)
 
 
@@ -138,9 +139,11 @@ def fit_language_model(
     resume_from=AUTO,
     epoch_sink: EpochSink | None = None,
     callbacks: list[pl.Callback] | None = None,
+    initial_state: dict[str, torch.Tensor] | None = None,
 ) -> FitResult:
     start_run(cfg)
     model = make_language_model(cfg, vocab_size)
+    transfer.prepare(model, cfg.train, initial_state)
     t = cfg.train
     train = StreamChunks(batchify(splits["train"], t.batch_size, "the train split",
                                    "train.batch_size"), t.bptt, t.variable_bptt,

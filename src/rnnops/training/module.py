@@ -132,5 +132,5 @@ class ForecastModule(LeanSteps):
             self.log_epoch_mean(VAL_MSE, nn.functional.mse_loss(prediction, y), len(x))
 
     def configure_optimizers(self):
-        return configure_optimization(self.model.parameters(), self.train_cfg,
+        return configure_optimization(self.model, self.train_cfg,
                                       self.fused_optimizer)
