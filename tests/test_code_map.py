@@ -65,7 +65,8 @@ def test_imports_point_the_way_the_code_map_says():
     for name, path in modules().items():
         own = part(name)
         if own in FOUNDATION:
-            permitted = FOUNDATION | {"config"} if own != "rnnops" else set()
+            # the package's __init__ names the Python API (rnnops.api), lazily
+            permitted = FOUNDATION | {"config"} if own != "rnnops" else {"api"}
         else:
             assert own in rules, f"docs/code-map.md has no row for {own} ({name})"
             permitted = rules[own] | FOUNDATION | {own}

@@ -1,0 +1,240 @@
+"""The Python API: `Forecaster(...).fit(df).predict(history)` in a notebook, over the same config,
+stages and files as `rnnops run`, so that one config and seed give the same model and metrics
+either way.
+
+A Forecaster composes the pipeline's config from conf/ with its arguments as overrides (the keys,
+defaults and one-line validation of the CLI), writes the frame it is given as the data file of a
+project folder (`root`: a new temporary one by default) and runs the prepare, train and evaluate
+stages there, with their MLflow store (tracking_uri: a shared one) and outputs. It takes a wide
+frame (a time column and one column per variable) or the long format of NeuralForecast and
+StatsForecast (`unique_id`, `ds`, `y`; one series: global models over several are not built yet).
+"""
+
+from __future__ import annotations
+
+import json
+import tempfile
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+
+from rnnops.errors import ConfigError, UserError
+
+# Long format (NeuralForecast, StatsForecast): series id, timestamp, value.
+ID, TIME, VALUE = "unique_id", "ds", "y"
+INPUT = "input.parquet"  # the frame given to fit, as the data file of the project folder
+SAVED = "forecaster.json"  # beside a saved service: the overrides and how its frames look
+
+
+def config_dir() -> Path:
+    """conf/ of the checkout rnnops runs from (an editable install), else ./conf."""
+    checkout = Path(__file__).resolve().parents[2] / "conf"
+    return checkout if (checkout / "config.yaml").is_file() else Path("conf")
+
+
+def compose(overrides: list[str]):
+    """The pipeline's config with `overrides`, as `rnnops` composes it; an unknown key or option
+    is a ConfigError of one line."""
+    from hydra import compose as hydra_compose
+    from hydra import initialize_config_dir
+
+    from rnnops.errors import one_line
+
+    folder = config_dir()
+    if not (folder / "config.yaml").is_file():
+        raise UserError(f"{folder / 'config.yaml'} not found: use rnnops from its checkout")
+    try:
+        with initialize_config_dir(str(folder.resolve()), version_base="1.3"):
+            return hydra_compose("config", overrides=overrides)
+    except Exception as exc:  # Hydra's composition errors: a wrong key or group option
+        raise ConfigError(overrides_key(str(exc)), one_line(str(exc))) from None
+
+
+def overrides_key(message: str) -> str:
+    for word in message.replace("'", " ").split():
+        if "." in word and "=" not in word:
+            return word
+    return "overrides"
+
+
+def as_override(key: str, value: Any) -> str:
+    """`train__max_epochs=5` (Python's spelling of a dotted key) -> `train.max_epochs=5`."""
+    dotted = key.replace("__", ".")
+    if isinstance(value, (list, tuple)):
+        value = "[" + ",".join(map(str, value)) + "]"
+    elif value is None:
+        value = "null"
+    elif isinstance(value, bool):
+        value = str(value).lower()
+    return f"{dotted}={value}"
+
+
+class Forecaster:
+    """A recurrent forecaster trained and scored by the pipeline's stages.
+
+    `model`: a model group option (lstm, gru, seq2seq, segrnn, ...); `horizon`, `lookback`:
+    data.horizon and data.lookback; further config keys as keyword arguments with `__` for the
+    dots (`train__max_epochs=20`, `model__hidden_size=32`) or as Hydra override strings in
+    `overrides`. `root`: the project folder its files go to; `tracking_uri`: the MLflow store
+    (default: an SQLite file under root)."""
+
+    def __init__(self, model: str = "lstm", horizon: int | None = None,
+                 lookback: int | None = None, *, root: str | Path | None = None,
+                 tracking_uri: str | None = None, overrides: list[str] | None = None,
+                 **keys: Any):
+        self.root = Path(root) if root is not None else Path(tempfile.mkdtemp(prefix="rnnops-"))
+        chosen = [f"model={model}", *([f"data.horizon={horizon}"] if horizon else []),
+                  *([f"data.lookback={lookback}"] if lookback else []),
+                  *([f"tracking.uri={tracking_uri}"] if tracking_uri else []),
+                  *(as_override(k, v) for k, v in keys.items()), *(overrides or [])]
+        self.overrides = chosen
+        self.service: Any = None
+        self.long: bool = False
+        self.series_id: Any = None
+        self._config(["data=csv", "data.path=x", "data.target=y"])  # a bad key fails here
+
+    def _config(self, data: list[str]):
+        from rnnops.config import from_dictconfig
+
+        # the data first, then the caller's keys (which may set data.* too); no sweep: the
+        # configured values train, as `rnnops train train.use_best_params=false` does
+        dictconfig = compose([*data, f"paths.root={self.root}", "train.use_best_params=false",
+                              *self.overrides])
+        return dictconfig, from_dictconfig(dictconfig)
+
+    def _stage(self, name: str, dictconfig) -> Any:
+        from rnnops.entry import run_stage
+        from rnnops.stages.evaluate import evaluate
+        from rnnops.stages.prepare import prepare
+        from rnnops.stages.train import train
+
+        stage = {"prepare": prepare, "train": train, "evaluate": evaluate}[name]
+        return run_stage(name, stage, dictconfig, reraise=True)
+
+    def wide(self, df: pd.DataFrame, target: str | None,
+             time_column: str | None) -> tuple[pd.DataFrame, str, str | None]:
+        """The frame as prepare reads a file: long format becomes one column per variable."""
+        if {ID, TIME, VALUE} <= set(df.columns) and target is None:
+            ids = df[ID].unique()
+            if len(ids) != 1:
+                raise ConfigError("unique_id", f"{len(ids)} series in the frame; a Forecaster "
+                                  "trains on one (global models over several are not built "
+                                  "yet): select one, df[df.unique_id == ...]")
+            self.long, self.series_id = True, ids[0]
+            return df[[TIME, VALUE]].reset_index(drop=True), VALUE, TIME
+        if target is None:
+            raise ConfigError("target", "name the column to forecast: fit(df, target=...)")
+        return df, target, time_column
+
+    def fit(self, df: pd.DataFrame, target: str | None = None,
+            time_column: str | None = None) -> Forecaster:
+        """Prepare `df` (split, scaled, checked as `rnnops prepare` checks a file) and train on
+        it; the model is logged and registered in the MLflow store like the train stage's."""
+        frame, target, time_column = self.wide(df, target, time_column)
+        data_file = self.root / "data" / INPUT
+        data_file.parent.mkdir(parents=True, exist_ok=True)
+        frame.to_parquet(data_file, index=False)
+        data = ["data=csv", f"data.path={data_file}", f"data.target={target}",
+                f"data.time_column={time_column}" if time_column else "data.time_column=null"]
+        dictconfig, cfg = self._config(data)
+        self._data = data
+        self._stage("prepare", dictconfig)
+        self._stage("train", dictconfig)
+        from rnnops.models.io import load_model
+        from rnnops.tasks import task_for
+
+        task = task_for(cfg)
+        self.service = task.service(cfg, task.load(cfg), load_model(cfg.paths.model / "model.pt"))
+        return self
+
+    def _fitted(self) -> Any:
+        if self.service is None:
+            raise UserError("this Forecaster has no model yet: fit it, or Forecaster.load one")
+        return self.service
+
+    def predict(self, history: pd.DataFrame) -> pd.DataFrame:
+        """The forecast after `history` (its last lookback rows are read), in original units,
+        with the times after its last one; in the long format when the model was fitted on it."""
+        service = self._fitted()
+        if self.long:
+            frame = history[[TIME, VALUE]] if ID not in history else \
+                history.loc[history[ID] == self.series_id, [TIME, VALUE]]
+            out = service.predict(frame.reset_index(drop=True))
+            return pd.DataFrame({ID: self.series_id, TIME: pd.to_datetime(out[TIME]),
+                                 VALUE: out[service.targets[0]]})
+        out = service.predict(history)
+        if len(out.columns) > 1 + len(service.targets):  # step, time, targets
+            time = out.columns[1]
+            out[time] = pd.to_datetime(out[time])
+        return out
+
+    def evaluate(self, df: pd.DataFrame | None = None) -> pd.DataFrame:
+        """The evaluate stage's test metrics (the model and every baseline, one row each) on the
+        fitted data's test split; with `df`, on that frame prepared in a folder of its own, with
+        its own scaling, as `rnnops prepare` would prepare it."""
+        self._fitted()
+        if df is None:
+            dictconfig, _ = self._config(self._data)
+        else:
+            frame, target, time_column = self.wide(df, None if self.long else
+                                                   self._target(), self._time_column())
+            other = self.root / "evaluate"
+            data_file = other / "data" / INPUT
+            data_file.parent.mkdir(parents=True, exist_ok=True)
+            frame.to_parquet(data_file, index=False)
+            dictconfig, _ = self._config([
+                "data=csv", f"data.path={data_file}", f"data.target={target}",
+                f"data.time_column={time_column}" if time_column else "data.time_column=null"])
+            dictconfig.paths.prepared = str(other / "data" / "prepared")
+            dictconfig.paths.reports = str(other / "reports")
+            self._stage("prepare", dictconfig)
+        metrics = self._stage("evaluate", dictconfig)
+        return pd.DataFrame({name: values for name, values in metrics.items()
+                             if isinstance(values, dict)}).T
+
+    def _target(self) -> str:
+        return next(a.split("=", 1)[1] for a in self._data if a.startswith("data.target="))
+
+    def _time_column(self) -> str | None:
+        value = next(a.split("=", 1)[1] for a in self._data if a.startswith("data.time_column="))
+        return None if value == "null" else value
+
+    def save(self, path: str | Path) -> Path:
+        """The fitted model as the files a logged model holds (weights, ONNX copy, scaler,
+        service.json, their sha256), loadable by Forecaster.load."""
+        folder = Path(path)
+        self._fitted().save(folder)
+        (folder / SAVED).write_text(json.dumps({"overrides": self.overrides, "long": self.long,
+                                                "series_id": self.series_id}, default=str))
+        from rnnops.serving import write_manifest
+
+        write_manifest(folder)
+        return folder
+
+    @classmethod
+    def load(cls, source: str | Path) -> Forecaster:
+        """A Forecaster that predicts: from a folder Forecaster.save wrote, or a registered model
+        (`models:/NAME@champion`, `models:/NAME/3`) in the MLflow store MLFLOW_TRACKING_URI
+        names."""
+        from rnnops.serving import load_service
+
+        forecaster = cls.__new__(cls)
+        forecaster.root, forecaster.overrides, forecaster.long = None, [], False
+        forecaster.series_id = None
+        text = str(source)
+        if text.startswith(("models:/", "runs:/")):
+            from rnnops import tracking
+
+            model, kind = tracking.load_service(text)
+            if kind != "forecaster":
+                raise UserError(f"{text} is a language model, not a forecaster")
+            forecaster.service = model.get_raw_model()
+            return forecaster
+        folder = Path(source)
+        forecaster.service = load_service(folder)
+        if (folder / SAVED).is_file():
+            saved = json.loads((folder / SAVED).read_text())
+            forecaster.overrides = saved["overrides"]
+            forecaster.long, forecaster.series_id = saved["long"], saved["series_id"]
+        return forecaster
