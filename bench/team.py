@@ -1,8 +1,8 @@
 """The scale-out figures of docs/scaling.md, measured side by side in one run on the team servers
 that scripts/team_server.py starts on this machine (PostgreSQL, an S3 store, mlflow server):
 
-1. DDP: the train stage with 2 CPU processes (one thread each) against 1 process (two threads)
-   at the same global batch: seconds per epoch, start-up left out;
+1. DDP: the train stage with 2 CPU processes (one thread each) against 1 process (two threads,
+   and one) at the same global batch: seconds per epoch, start-up left out;
 2. sweep trials per hour with 1, 2 and 4 workers on one PostgreSQL study (`sweep.workers=N`,
    the same fixed trials);
 3. what one epoch's metrics cost to log: `tracking.log_metrics` of an epoch's values into a run
@@ -10,6 +10,7 @@ that scripts/team_server.py starts on this machine (PostgreSQL, an S3 store, mlf
 
     python bench/team.py                      # CO2, hidden 64: a few minutes
     python bench/team.py --trials 8 --workers 1 2 4
+    python bench/team.py --parts ddp          # one part
 """
 
 from __future__ import annotations
@@ -45,17 +46,19 @@ def seconds(root: Path, *args: str) -> float:
     return time.perf_counter() - start
 
 
-def ddp(root: Path, epochs: int) -> tuple[float, float]:
-    """Seconds per epoch of one process (two threads) and of two DDP processes (one thread
-    each): the difference between `epochs` epochs and one, over epochs - 1, so the start-up
-    (imports, the second process, the process group) is left out."""
+def ddp(root: Path, epochs: int) -> dict[str, float]:
+    """Seconds per epoch of one process with two threads and with one, and of two DDP processes
+    with one thread each: the difference between `epochs` epochs and one, over epochs - 1, so
+    the start-up (imports, the second process, the process group) is left out."""
     def run(n: int, extra: list[str]) -> float:
         return seconds(root, "train", f"train.max_epochs={n}", f"train.patience={n}",
                        "tracking.experiment=ddp", *extra)
 
-    out = [(run(epochs, extra) - run(1, extra)) / (epochs - 1)
-           for extra in (["trainer.threads=2"], ["trainer.threads=1", "trainer.devices=2"])]
-    return out[0], out[1]
+    layouts = {"1 process x 2 threads": ["trainer.threads=2"],
+               "1 process x 1 thread": ["trainer.threads=1"],
+               "2 processes x 1 thread": ["trainer.threads=1", "trainer.devices=2"]}
+    return {name: (run(epochs, extra) - run(1, extra)) / (epochs - 1)
+            for name, extra in layouts.items()}
 
 
 def trials_per_hour(root: Path, storage: str, workers: int, trials: int, epochs: int) -> float:
@@ -90,25 +93,34 @@ def main() -> None:
     p.add_argument("--trial-epochs", type=int, default=4)
     p.add_argument("--workers", type=int, nargs="+", default=[1, 2, 4])
     p.add_argument("--calls", type=int, default=50, help="log_metrics calls per store")
+    p.add_argument("--parts", nargs="+", default=["ddp", "sweep", "logging"],
+                   choices=["ddp", "sweep", "logging"])
     args = p.parse_args()
     with tempfile.TemporaryDirectory(prefix="rnnops-team-bench-") as tmp:
         root = Path(tmp) / "project"
         rnnops(root, "prepare")
-        with team_servers(Path(tmp) / "servers") as team:
-            one, two = ddp(root, args.epochs)
-            rates = {n: trials_per_hour(root, team.sweep_storage, n, args.trials,
-                                        args.trial_epochs) for n in args.workers}
-            server = logging_ms(team.tracking_uri, args.calls)
-            local = logging_ms(f"sqlite:///{Path(tmp) / 'mlflow.db'}", args.calls)
+        layouts = ddp(root, args.epochs) if "ddp" in args.parts else {}
+        rates, server = {}, None
+        if {"sweep", "logging"} & set(args.parts):
+            with team_servers(Path(tmp) / "servers") as team:
+                if "sweep" in args.parts:
+                    rates = {n: trials_per_hour(root, team.sweep_storage, n, args.trials,
+                                                args.trial_epochs) for n in args.workers}
+                if "logging" in args.parts:
+                    server = logging_ms(team.tracking_uri, args.calls)
+                    local = logging_ms(f"sqlite:///{Path(tmp) / 'mlflow.db'}", args.calls)
     print(f"{'what':<46} {'value':>9}  against")
-    print(f"{'DDP, 2 processes x 1 thread: s/epoch':<46} {two:>9.3f}  "
-          f"1 process x 2 threads {one:.3f} s/epoch: {two / one:.2f}x")
+    if layouts:
+        one = layouts["1 process x 2 threads"]
+        for name, value in layouts.items():
+            print(f"{f'{name}: s/epoch':<46} {value:>9.3f}  1 process x 2 threads: "
+                  f"{value / one:.2f}x")
     for n, rate in rates.items():
         print(f"{f'sweep on PostgreSQL, {n} worker(s): trials/hour':<46} {rate:>9.0f}  "
               f"1 worker: {rate / rates[args.workers[0]]:.2f}x")
-    print(f"{'log one epoch to the tracking server: ms':<46} {server:>9.1f}  "
-          f"SQLite {local:.1f} ms: {server / local:.2f}x")
-
+    if server is not None:
+        print(f"{'log one epoch to the tracking server: ms':<46} {server:>9.1f}  "
+              f"SQLite {local:.1f} ms: {server / local:.2f}x")
 
 if __name__ == "__main__":
     main()
