@@ -70,29 +70,20 @@ def as_override(key: str, value: Any) -> str:
     return f"{dotted}={value}"
 
 
-class Forecaster:
-    """A recurrent forecaster trained and scored by the pipeline's stages.
+class _Trained:
+    """What both APIs share: a project folder, the caller's overrides, the config composed from
+    them, the stages run in that folder and the served model they leave."""
 
-    `model`: a model group option (lstm, gru, seq2seq, segrnn, ...); `horizon`, `lookback`:
-    data.horizon and data.lookback; further config keys as keyword arguments with `__` for the
-    dots (`train__max_epochs=20`, `model__hidden_size=32`) or as Hydra override strings in
-    `overrides`. `root`: the project folder its files go to; `tracking_uri`: the MLflow store
-    (default: an SQLite file under root)."""
+    kind = ""  # data.kind
 
-    def __init__(self, model: str = "lstm", horizon: int | None = None,
-                 lookback: int | None = None, *, root: str | Path | None = None,
-                 tracking_uri: str | None = None, overrides: list[str] | None = None,
-                 **keys: Any):
+    def __init__(self, model: str, root: str | Path | None, tracking_uri: str | None,
+                 overrides: list[str] | None, chosen: list[str], keys: dict[str, Any]):
         self.root = Path(root) if root is not None else Path(tempfile.mkdtemp(prefix="rnnops-"))
-        chosen = [f"model={model}", *([f"data.horizon={horizon}"] if horizon else []),
-                  *([f"data.lookback={lookback}"] if lookback else []),
-                  *([f"tracking.uri={tracking_uri}"] if tracking_uri else []),
-                  *(as_override(k, v) for k, v in keys.items()), *(overrides or [])]
-        self.overrides = chosen
+        self.overrides = [f"model={model}", *chosen,
+                          *([f"tracking.uri={tracking_uri}"] if tracking_uri else []),
+                          *(as_override(k, v) for k, v in keys.items()), *(overrides or [])]
         self.service: Any = None
-        self.long: bool = False
-        self.series_id: Any = None
-        self._config(["data=csv", "data.path=x", "data.target=y"])  # a bad key fails here
+        self._data: list[str] = []
 
     def _config(self, data: list[str]):
         from rnnops.config import from_dictconfig
@@ -111,6 +102,104 @@ class Forecaster:
 
         stage = {"prepare": prepare, "train": train, "evaluate": evaluate}[name]
         return run_stage(name, stage, dictconfig, reraise=True)
+
+    def _train(self, data: list[str]) -> None:
+        """prepare and train on `data` (overrides naming the data file), then keep the model
+        as it is served."""
+        from rnnops.models.io import load_model
+        from rnnops.tasks import task_for
+
+        dictconfig, cfg = self._config(data)
+        self._data = data
+        self._stage("prepare", dictconfig)
+        self._stage("train", dictconfig)
+        task = task_for(cfg)
+        self.service = task.service(cfg, task.load(cfg), load_model(cfg.paths.model / "model.pt"))
+
+    def _fitted(self) -> Any:
+        if self.service is None:
+            raise UserError(f"this {type(self).__name__} has no model yet: fit it, or "
+                            f"{type(self).__name__}.load one")
+        return self.service
+
+    def _metrics(self, dictconfig) -> dict[str, Any]:
+        self._fitted()
+        return self._stage("evaluate", dictconfig)
+
+    def save(self, path: str | Path) -> Path:
+        """The fitted model as the files a logged model holds (weights, scaler or vocabulary,
+        service.json, their sha256), loadable by `load`."""
+        from rnnops.serving import write_manifest
+
+        folder = Path(path)
+        self._fitted().save(folder)
+        (folder / SAVED).write_text(json.dumps(self._saved(), default=str))
+        write_manifest(folder)
+        return folder
+
+    def _saved(self) -> dict[str, Any]:
+        return {"overrides": self.overrides}
+
+    @classmethod
+    def load(cls, source: str | Path):
+        """One that predicts or generates: from a folder `save` wrote, or a registered model
+        (`models:/NAME@champion`, `models:/NAME/3`) in the MLflow store MLFLOW_TRACKING_URI
+        names."""
+        from rnnops.serving import load_service
+
+        loaded = cls.__new__(cls)
+        loaded.root, loaded.overrides, loaded._data = None, [], []
+        loaded._restore({})
+        text = str(source)
+        if text.startswith(("models:/", "runs:/")):
+            from rnnops import tracking
+
+            model, kind = tracking.load_service(text)
+            loaded.service = model.get_raw_model()
+        else:
+            folder = Path(source)
+            loaded.service = load_service(folder)
+            if (folder / SAVED).is_file():
+                saved = json.loads((folder / SAVED).read_text())
+                loaded.overrides = saved["overrides"]
+                loaded._restore(saved)
+        kind = loaded.service.interface()["metadata"]["rnnops_kind"]
+        if kind != cls.kind:
+            raise UserError(f"{text} holds a {kind.replace('_', ' ')}, not a "
+                            f"{cls.kind.replace('_', ' ')}")
+        return loaded
+
+    def _restore(self, saved: dict[str, Any]) -> None:
+        """What `_saved` wrote beyond the overrides."""
+
+
+class Forecaster(_Trained):
+    """A recurrent forecaster trained and scored by the pipeline's stages.
+
+    `model`: a model group option (lstm, gru, seq2seq, segrnn, ...); `horizon`, `lookback`:
+    data.horizon and data.lookback; further config keys as keyword arguments with `__` for the
+    dots (`train__max_epochs=20`, `model__hidden_size=32`) or as Hydra override strings in
+    `overrides`. `root`: the project folder its files go to; `tracking_uri`: the MLflow store
+    (default: an SQLite file under root)."""
+
+    kind = "forecaster"
+
+    def __init__(self, model: str = "lstm", horizon: int | None = None,
+                 lookback: int | None = None, *, root: str | Path | None = None,
+                 tracking_uri: str | None = None, overrides: list[str] | None = None,
+                 **keys: Any):
+        chosen = [*([f"data.horizon={horizon}"] if horizon else []),
+                  *([f"data.lookback={lookback}"] if lookback else [])]
+        super().__init__(model, root, tracking_uri, overrides, chosen, keys)
+        self.long: bool = False
+        self.series_id: Any = None
+        self._config(["data=csv", "data.path=x", "data.target=y"])  # a bad key fails here
+
+    def _saved(self) -> dict[str, Any]:
+        return {**super()._saved(), "long": self.long, "series_id": self.series_id}
+
+    def _restore(self, saved: dict[str, Any]) -> None:
+        self.long, self.series_id = saved.get("long", False), saved.get("series_id")
 
     def wide(self, df: pd.DataFrame, target: str | None,
              time_column: str | None) -> tuple[pd.DataFrame, str, str | None]:
@@ -132,26 +221,19 @@ class Forecaster:
         """Prepare `df` (split, scaled, checked as `rnnops prepare` checks a file) and train on
         it; the model is logged and registered in the MLflow store like the train stage's."""
         frame, target, time_column = self.wide(df, target, time_column)
-        data_file = self.root / "data" / INPUT
-        data_file.parent.mkdir(parents=True, exist_ok=True)
-        frame.to_parquet(data_file, index=False)
-        data = ["data=csv", f"data.path={data_file}", f"data.target={target}",
-                f"data.time_column={time_column}" if time_column else "data.time_column=null"]
-        dictconfig, cfg = self._config(data)
-        self._data = data
-        self._stage("prepare", dictconfig)
-        self._stage("train", dictconfig)
-        from rnnops.models.io import load_model
-        from rnnops.tasks import task_for
-
-        task = task_for(cfg)
-        self.service = task.service(cfg, task.load(cfg), load_model(cfg.paths.model / "model.pt"))
+        self._train(self._write(frame, self.root, target, time_column))
         return self
 
-    def _fitted(self) -> Any:
-        if self.service is None:
-            raise UserError("this Forecaster has no model yet: fit it, or Forecaster.load one")
-        return self.service
+    @staticmethod
+    def _write(frame: pd.DataFrame, root: Path, target: str, time_column: str | None
+               ) -> list[str]:
+        """`frame` as the data file of the project folder `root`; the data overrides naming
+        it."""
+        data_file = root / "data" / INPUT
+        data_file.parent.mkdir(parents=True, exist_ok=True)
+        frame.to_parquet(data_file, index=False)
+        return ["data=csv", f"data.path={data_file}", f"data.target={target}",
+                f"data.time_column={time_column}" if time_column else "data.time_column=null"]
 
     def predict(self, history: pd.DataFrame) -> pd.DataFrame:
         """The forecast after `history` (its last lookback rows are read), in original units,
@@ -180,16 +262,11 @@ class Forecaster:
             frame, target, time_column = self.wide(df, None if self.long else
                                                    self._target(), self._time_column())
             other = self.root / "evaluate"
-            data_file = other / "data" / INPUT
-            data_file.parent.mkdir(parents=True, exist_ok=True)
-            frame.to_parquet(data_file, index=False)
-            dictconfig, _ = self._config([
-                "data=csv", f"data.path={data_file}", f"data.target={target}",
-                f"data.time_column={time_column}" if time_column else "data.time_column=null"])
+            dictconfig, _ = self._config(self._write(frame, other, target, time_column))
             dictconfig.paths.prepared = str(other / "data" / "prepared")
             dictconfig.paths.reports = str(other / "reports")
             self._stage("prepare", dictconfig)
-        metrics = self._stage("evaluate", dictconfig)
+        metrics = self._metrics(dictconfig)
         return pd.DataFrame({name: values for name, values in metrics.items()
                              if isinstance(values, dict)}).T
 
@@ -200,41 +277,48 @@ class Forecaster:
         value = next(a.split("=", 1)[1] for a in self._data if a.startswith("data.time_column="))
         return None if value == "null" else value
 
-    def save(self, path: str | Path) -> Path:
-        """The fitted model as the files a logged model holds (weights, ONNX copy, scaler,
-        service.json, their sha256), loadable by Forecaster.load."""
-        folder = Path(path)
-        self._fitted().save(folder)
-        (folder / SAVED).write_text(json.dumps({"overrides": self.overrides, "long": self.long,
-                                                "series_id": self.series_id}, default=str))
-        from rnnops.serving import write_manifest
 
-        write_manifest(folder)
-        return folder
+class LanguageModel(_Trained):
+    """A recurrent language model trained and scored by the pipeline's stages.
 
-    @classmethod
-    def load(cls, source: str | Path) -> Forecaster:
-        """A Forecaster that predicts: from a folder Forecaster.save wrote, or a registered model
-        (`models:/NAME@champion`, `models:/NAME/3`) in the MLflow store MLFLOW_TRACKING_URI
-        names."""
-        from rnnops.serving import load_service
+    `fit(texts)`: one text (cut into train, validation and test by data.split's fractions of its
+    tokens) or a dict of `train`, `valid` and optionally `test` texts; `level`: word or char.
+    Keys and folders as for Forecaster."""
 
-        forecaster = cls.__new__(cls)
-        forecaster.root, forecaster.overrides, forecaster.long = None, [], False
-        forecaster.series_id = None
-        text = str(source)
-        if text.startswith(("models:/", "runs:/")):
-            from rnnops import tracking
+    kind = "language_model"
 
-            model, kind = tracking.load_service(text)
-            if kind != "forecaster":
-                raise UserError(f"{text} is a language model, not a forecaster")
-            forecaster.service = model.get_raw_model()
-            return forecaster
-        folder = Path(source)
-        forecaster.service = load_service(folder)
-        if (folder / SAVED).is_file():
-            saved = json.loads((folder / SAVED).read_text())
-            forecaster.overrides = saved["overrides"]
-            forecaster.long, forecaster.series_id = saved["long"], saved["series_id"]
-        return forecaster
+    def __init__(self, model: str = "lstm", level: str = "char", *,
+                 root: str | Path | None = None, tracking_uri: str | None = None,
+                 overrides: list[str] | None = None, **keys: Any):
+        super().__init__(model, root, tracking_uri, overrides, [f"data.level={level}"], keys)
+        self._config(["data=text", "data.path=x"])  # a bad key fails here
+
+    def fit(self, texts: str | dict[str, str]) -> LanguageModel:
+        """Prepare the texts as `rnnops prepare data=text` prepares files, and train."""
+        corpus = self.root / "data" / "corpus"
+        corpus.mkdir(parents=True, exist_ok=True)
+        if isinstance(texts, str):
+            path = corpus / "text.txt"
+            path.write_text(texts)
+        else:
+            unknown = set(texts) - {"train", "valid", "test"}
+            if unknown or not {"train", "valid"} <= set(texts):
+                raise ConfigError("texts", "give one text, or a dict of train, valid and "
+                                  f"optionally test texts (got {', '.join(sorted(texts))})")
+            for name, text in texts.items():
+                (corpus / f"{name}.txt").write_text(text)
+            path = corpus
+        self._train(["data=text", f"data.path={path}"])
+        return self
+
+    def generate(self, prompt: str, method: str = "greedy", max_tokens: int | None = None,
+                 **params: Any) -> str:
+        """The prompt's continuation: greedy, beam (width, length_penalty) or sample
+        (temperature, top_k, seed), as `rnnops generate` decodes it."""
+        return self._fitted().generate(prompt, method=method, max_tokens=max_tokens, **params)
+
+    def evaluate(self) -> dict[str, Any]:
+        """The evaluate stage's test metrics (perplexity or bits per character) on the fitted
+        text's test part."""
+        dictconfig, _ = self._config(self._data)
+        return self._metrics(dictconfig)

@@ -15,7 +15,7 @@ import pandas as pd
 import pytest
 
 from rnnops import Forecaster
-from rnnops.errors import ConfigError
+from rnnops.errors import ConfigError, UserError
 from tests.conftest import ROOT
 
 KEYS = {"model__hidden_size": 16, "train__max_epochs": 3, "train__patience": 3,
@@ -110,3 +110,19 @@ def test_the_documented_example_runs(tmp_path):
     assert done.returncode == 0, done.stderr[-3000:]
     assert "model" in done.stdout and "seasonal_naive" in done.stdout
     assert (tmp_path / "co2-forecaster" / "service.json").is_file()
+
+
+def test_a_language_model_fits_texts_generates_and_reloads(tmp_path):
+    from rnnops import LanguageModel
+
+    text = "the cat sat on the mat and the dog ran to the cat\n" * 200
+    model = LanguageModel("lstm", level="char", root=tmp_path / "lm", model__hidden_size=16,
+                          train__batch_size=8, train__bptt=16, train__max_epochs=2,
+                          trainer__progress_bar=False).fit(text)
+    continuation = model.generate("the c", max_tokens=12)
+    assert isinstance(continuation, str) and continuation
+    assert set(model.evaluate()["model"]) >= {"bpc"}
+    saved = model.save(tmp_path / "saved")
+    assert LanguageModel.load(saved).generate("the c", max_tokens=12) == continuation
+    with pytest.raises(UserError, match="holds a language model, not a forecaster"):
+        Forecaster.load(saved)

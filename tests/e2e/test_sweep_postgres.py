@@ -17,8 +17,10 @@ from tests.e2e.conftest import TINY, mlflow_client, tiny
 
 
 def test_two_workers_fill_a_postgresql_study_with_exactly_12_trials(tmp_path, postgres_url):
-    overrides = ["sweep.workers=2", "sweep.n_trials=12", "sweep.max_epochs=2",
-                 "train.limit_batches=6", "sweep.pruner=none", f"sweep.storage={postgres_url}"]
+    # Trials long enough (about a second each) that a busy machine still lets the second
+    # worker, which starts together with the first, take some of them.
+    overrides = ["sweep.workers=2", "sweep.n_trials=12", "sweep.max_epochs=3",
+                 "train.limit_batches=20", "sweep.pruner=none", f"sweep.storage={postgres_url}"]
     run_stage("prepare", tiny(tmp_path))
     summary = run_stage("sweep", tiny(tmp_path, *overrides))
 

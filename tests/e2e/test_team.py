@@ -68,7 +68,8 @@ def test_the_pipeline_on_the_team_servers_and_a_second_clone(team, tmp_path):
     compose(first / "params.yaml", [*TINY, "tracking=server", f"tracking.uri={team.tracking_uri}",
                                     f"sweep.storage={team.sweep_storage}", "sweep.workers=2",
                                     "sweep.n_trials=4", "sweep.pruner=none",
-                                    "train.limit_batches=20", "evaluate.backtest.folds=0"])
+                                    "train.limit_batches=20", "evaluate.backtest.folds=0",
+                                    "evaluate.baselines=[last_value,linear]"])
     env = team.env
     # the README's team workflow: a DVC remote on the bucket, then repro and push
     ok(sh(first, env, "dvc", "remote", "add", "-d", "team", team.dvc_remote()))

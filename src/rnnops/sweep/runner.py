@@ -171,11 +171,11 @@ def work(cfg: Config, task: Any, parent_run: str, nested: bool, study: Any = Non
         data = task.load(cfg)
         study = open_study(cfg, storage, data.meta["sha256"])
         tracking.configure(cfg)
-    if ready is not None:
-        ready.set()
     run_cfg = worker_config(cfg)
     sampler, _ = specs(cfg.sweep, cfg.seed)
     queue = q.TrialQueue(study, storage, budget(cfg), sampler)
+    if ready is not None:  # set last: everything before taking a trial is done
+        ready.set()
     deadline = None if cfg.sweep.timeout_s is None else time.monotonic() + cfg.sweep.timeout_s
     log.info("worker %s on study %s", q.worker_name(), study.study_name)
 
