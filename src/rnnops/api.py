@@ -48,14 +48,13 @@ def compose(overrides: list[str]):
         with initialize_config_dir(str(folder.resolve()), version_base="1.3"):
             return hydra_compose("config", overrides=overrides)
     except Exception as exc:  # Hydra's composition errors: a wrong key or group option
-        raise ConfigError(overrides_key(str(exc)), one_line(str(exc))) from None
+        raise ConfigError(overrides_key(str(exc), overrides), one_line(str(exc))) from None
 
 
-def overrides_key(message: str) -> str:
-    for word in message.replace("'", " ").split():
-        if "." in word and "=" not in word:
-            return word
-    return "overrides"
+def overrides_key(message: str, overrides: list[str]) -> str:
+    """The key of the override Hydra's message is about (the last one it names)."""
+    named = [o.split("=", 1)[0].lstrip("+~") for o in overrides]
+    return next((k for k in reversed(named) if k in message), "overrides")
 
 
 def as_override(key: str, value: Any) -> str:
@@ -154,7 +153,7 @@ class _Trained:
         if text.startswith(("models:/", "runs:/")):
             from rnnops import tracking
 
-            model, kind = tracking.load_service(text)
+            model, _ = tracking.load_service(text)
             loaded.service = model.get_raw_model()
         else:
             folder = Path(source)
@@ -222,6 +221,7 @@ class Forecaster(_Trained):
         it; the model is logged and registered in the MLflow store like the train stage's."""
         frame, target, time_column = self.wide(df, target, time_column)
         self._train(self._write(frame, self.root, target, time_column))
+        self.target, self.time_column = target, time_column  # how evaluate(df) reads a frame
         return self
 
     @staticmethod
@@ -259,8 +259,8 @@ class Forecaster(_Trained):
         if df is None:
             dictconfig, _ = self._config(self._data)
         else:
-            frame, target, time_column = self.wide(df, None if self.long else
-                                                   self._target(), self._time_column())
+            frame, target, time_column = self.wide(df, None if self.long else self.target,
+                                                   self.time_column)
             other = self.root / "evaluate"
             dictconfig, _ = self._config(self._write(frame, other, target, time_column))
             dictconfig.paths.prepared = str(other / "data" / "prepared")
@@ -269,13 +269,6 @@ class Forecaster(_Trained):
         metrics = self._metrics(dictconfig)
         return pd.DataFrame({name: values for name, values in metrics.items()
                              if isinstance(values, dict)}).T
-
-    def _target(self) -> str:
-        return next(a.split("=", 1)[1] for a in self._data if a.startswith("data.target="))
-
-    def _time_column(self) -> str | None:
-        value = next(a.split("=", 1)[1] for a in self._data if a.startswith("data.time_column="))
-        return None if value == "null" else value
 
 
 class LanguageModel(_Trained):

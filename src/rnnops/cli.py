@@ -225,9 +225,9 @@ def default_model(cfg, uri: str) -> str:
     holds no model of that name but exactly one other, that one (its champion, else its latest
     version)."""
     from rnnops.errors import UserError
+    from rnnops.names import CHAMPION
     from rnnops.sqlite_registry import registered_models
 
-    champion = "champion"  # rnnops.tracking.CHAMPION, without importing MLflow
     name = cfg.tracking.registered_model
     held = registered_models(uri)
     if held is None:  # not an SQLite store: MLflow reads it
@@ -236,10 +236,10 @@ def default_model(cfg, uri: str) -> str:
         tracking.configure_reader(cfg)
         held = tracking.registered_models()
     if name in held or not held:
-        return f"{name}@{champion}"
+        return f"{name}@{CHAMPION}"
     if len(held) == 1:
         (only, aliases), = held.items()
-        chosen = f"{only}@{champion}" if champion in aliases else only
+        chosen = f"{only}@{CHAMPION}" if CHAMPION in aliases else only
         logging.getLogger("rnnops.cli").info("no --model: %s, the only registered model in the "
                                              "store", chosen)
         return chosen

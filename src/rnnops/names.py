@@ -14,3 +14,4 @@ SEASONAL_NAIVE = "seasonal_naive"
 def test_metric(forecaster: str, metric: str) -> str:
     """MLflow name of a test metric: test/mse for the model, test/last_value/mse for a baseline."""
     return f"test/{metric}" if forecaster == MODEL else f"test/{forecaster}/{metric}"
+CHAMPION = "champion"  # the registry alias of the version serving by default

@@ -38,6 +38,7 @@ from rnnops.config import Config, flatten, to_dict
 from rnnops.data.download import sha256_of
 from rnnops.errors import ConfigError, DataError, UserError
 from rnnops.masking import mask, masked
+from rnnops.names import CHAMPION
 from rnnops.sqlite_registry import reader_uri
 
 log = logging.getLogger(__name__)
@@ -575,7 +576,6 @@ def discard_models(run_id: str, keep: set[str] | None = None,
 
 # --- registry: the champion alias ---------------------------------------------------------------
 
-CHAMPION = "champion"
 TEST_SET_TAG = "rnnops.test_set"  # on a version: the data it was scored on
 
 

@@ -12,7 +12,13 @@ import torch
 from rnnops.training.checkpoints import folder_for
 from tests.conftest import load, run_stage
 from tests.e2e.conftest import TINY, mlflow_client, run_script, tiny
-from tests.e2e.faults.conftest import kill_group, running_runs, start, wait_for
+from tests.e2e.faults.conftest import (
+    epochs_checkpointed,
+    kill_group,
+    running_runs,
+    start,
+    wait_for,
+)
 
 DDP = ["trainer.devices=2", "trainer.strategy=ddp"]
 # One thread a process: two processes on the machine's two cores.
@@ -63,13 +69,7 @@ def test_a_killed_ddp_training_resumes_to_the_uninterrupted_result(tmp_path):
     last = folder_for(load(*overrides)) / "last.ckpt"
     child = start("train", *overrides)
 
-    def two_epochs_saved():
-        try:
-            return True if torch.load(last, weights_only=False)["epoch"] >= 2 else None
-        except (OSError, RuntimeError, EOFError):  # not written yet (it appears by a rename)
-            return None
-
-    wait_for(two_epochs_saved, what="two epochs checkpointed", process=child)
+    wait_for(epochs_checkpointed(last, 2), what="two epochs checkpointed", process=child)
     kill_group(child)  # both ranks: Lightning's second process is in the same group
     assert 2 <= torch.load(last, weights_only=False)["epoch"] < 6
     assert not (killed / "models" / "train").exists()

@@ -44,6 +44,20 @@ def wait_for(condition, timeout: float = 300, what: str = "condition",
     raise AssertionError(f"timed out waiting for {what}")
 
 
+def epochs_checkpointed(last: Path, epochs: int):
+    """A wait_for condition: the training whose last checkpoint is `last` has saved `epochs`
+    epochs (None until then, also while the file is not there yet: it appears by a rename)."""
+    import torch
+
+    def saved():
+        try:
+            return True if torch.load(last, weights_only=False)["epoch"] >= epochs else None
+        except (OSError, RuntimeError, EOFError):
+            return None
+
+    return saved
+
+
 def running_runs(root: Path) -> list:
     client = mlflow_client(root)
     experiments = [e.experiment_id for e in client.search_experiments()]

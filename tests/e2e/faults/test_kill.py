@@ -17,7 +17,14 @@ from rnnops.tracking import RUN_RECORD, TAG_RESUMED
 from rnnops.training.checkpoints import folder_for
 from tests.conftest import load, run_stage
 from tests.e2e.conftest import TINY, mlflow_client, tiny
-from tests.e2e.faults.conftest import half_written, kill_group, running_runs, start, wait_for
+from tests.e2e.faults.conftest import (
+    epochs_checkpointed,
+    half_written,
+    kill_group,
+    running_runs,
+    start,
+    wait_for,
+)
 from tests.e2e.test_sweep import running_trial_of, study_of, trial_runs
 
 # Ten short epochs, and an evaluation without the slow statistical baselines: what is compared is
@@ -38,13 +45,7 @@ def test_resume_after_kill_continues_the_run_and_matches_an_uninterrupted_one(tm
     last = folder / "last.ckpt"
     child = start("train", *overrides)
 
-    def three_epochs_saved():
-        try:
-            return True if torch.load(last, weights_only=False)["epoch"] >= 3 else None
-        except (OSError, RuntimeError, EOFError):  # not written yet (it appears by a rename)
-            return None
-
-    wait_for(three_epochs_saved, what="three epochs checkpointed", process=child)
+    wait_for(epochs_checkpointed(last, 3), what="three epochs checkpointed", process=child)
     kill_group(child)
     epochs_done = torch.load(last, weights_only=False)["epoch"]
     assert 3 <= epochs_done < 10, "the kill must land in the middle of training"
