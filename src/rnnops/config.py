@@ -64,6 +64,13 @@ class DataConfig:
     season_period: int = 52
     split: SplitConfig = field(default_factory=SplitConfig)
     scaler: Literal["standard", "minmax", "none"] = "standard"
+    # the latest fraction of the training rows kept (a short history); the scaler fits on them
+    train_fraction: float = 1.0
+    # a global model: every input column is its own series, forecast by one univariate network
+    # shared across series, each series scaled on its own training rows
+    stack: bool = False
+    # more tables stacked with this one (data.stack): each the data.* keys it changes
+    tables: tuple[dict[str, Any], ...] = ()
 
 
 @dataclass(frozen=True)
@@ -562,8 +569,55 @@ def _check_rules(cfg: Config) -> None:
             value = getattr(split, name)
             if value < 1 or not float(value).is_integer():
                 raise ConfigError(f"data.split.{name}", f"{value!r} must be a whole row count")
+    _check_stack(cfg)
     _check_processes(cfg)
     _check_sweep(cfg)
+
+
+#: data.* keys every stacked table shares with the main one: one network reads them all
+SHARED_BY_TABLES = ("kind", "stack", "tables", "lookback", "horizon", "stride")
+
+
+def table_configs(data: DataConfig) -> list[DataConfig]:
+    """The data settings of each extra table of a stack (data.tables): the main table's with
+    the keys the entry changes, checked as the main table's are (ConfigError names the entry's
+    key, e.g. data.tables.0.dataset)."""
+    out = []
+    for number, entry in enumerate(data.tables):
+        key = f"data.tables.{number}"
+        if not isinstance(entry, dict):
+            raise ConfigError(key, f"expected a mapping of data.* keys, got {entry!r}")
+        shared = [k for k in entry if k in SHARED_BY_TABLES]
+        if shared:
+            raise ConfigError(f"{key}.{shared[0]}", "is the same for every table of a stack; "
+                                                    "set it on data itself")
+        merged = {**dataclasses.asdict(data), **entry, "tables": []}
+        if "split" in entry:
+            merged["split"] = {**dataclasses.asdict(data.split), **entry["split"]}
+        out.append(_build(DataConfig, merged, key))
+    return out
+
+
+def _check_stack(cfg: Config) -> None:
+    d = cfg.data
+    if not 0 < d.train_fraction <= 1:
+        raise ConfigError("data.train_fraction", f"{d.train_fraction!r} must be in (0, 1]")
+    if d.kind != "series" and (d.stack or d.tables):
+        raise ConfigError("data.stack", "stacks series; a text corpus has none (leave it false)")
+    if d.tables and not d.stack:
+        raise ConfigError("data.tables", "are stacked into one global model: set data.stack=true")
+    if d.stack and d.features == "MS":
+        raise ConfigError("data.features", "MS reads several columns to forecast one, but a "
+                          "stacked (global) model forecasts every series from its own history; "
+                          "use M (every column a series) or S")
+    names = [d.name]
+    for number, table in enumerate(table_configs(d)):
+        if table.features == "MS":
+            raise ConfigError(f"data.tables.{number}.features", "MS does not stack; use M or S")
+        if table.name in names:
+            raise ConfigError(f"data.tables.{number}.name", f"{table.name!r} names another "
+                              "table of the stack too; give each table its own data.name")
+        names.append(table.name)
 
 
 # Each trial's val/loss is in its own train.loss, so trials that differ in it cannot be ranked.

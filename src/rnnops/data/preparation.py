@@ -11,11 +11,13 @@ vocab.json and meta.json (level, counts of tokens and types, hashes of the raw f
 from __future__ import annotations
 
 import logging
+from dataclasses import replace
+from pathlib import Path
 
 import numpy as np
 
 from rnnops.atomic import staged
-from rnnops.config import Config
+from rnnops.config import Config, DataConfig, table_configs
 from rnnops.data.corpora import load_corpus
 from rnnops.data.features import select_features
 from rnnops.data.prepared import SPLITS, PreparedData
@@ -30,8 +32,20 @@ log = logging.getLogger(__name__)
 
 
 def prepare_series(cfg: Config) -> PreparedData:
-    d = cfg.data
-    loaded = load_source(d, cfg.paths.downloads)
+    """The configured table (and with data.tables, each stacked table) prepared and written."""
+    prepared = prepared_table(cfg.data, cfg.paths.downloads)
+    if cfg.data.tables:
+        prepared = replace(prepared, tables=[prepared_table(table, cfg.paths.downloads)
+                                             for table in table_configs(cfg.data)])
+    with staged(cfg.paths.prepared) as (folder,):
+        prepared.save(folder)
+    log.info("prepared data written to %s", cfg.paths.prepared)
+    return prepared
+
+
+def prepared_table(d: DataConfig, downloads: Path) -> PreparedData:
+    """One table: features -> gaps filled -> chronological splits -> train-fit scaling."""
+    loaded = load_source(d, downloads)
     frame, target_columns = select_features(loaded.frame, d, loaded.origin, loaded.time_column)
     frame, n_missing = fill_missing(frame, d.missing, loaded.origin)
     log.info("%s: %d rows x %d columns, %d missing values (%s)", d.name, len(frame),
@@ -57,7 +71,7 @@ def prepare_series(cfg: Config) -> PreparedData:
     def time_range(start: int, end: int) -> list[str]:
         return [str(index[start]), str(index[end - 1])]
 
-    prepared = PreparedData(
+    return PreparedData(
         arrays=arrays,
         columns=columns,
         target_columns=target_columns,
@@ -80,10 +94,6 @@ def prepare_series(cfg: Config) -> PreparedData:
             "test_start_time": str(index[splits.borders["test"][0] + d.lookback]),
         },
     )
-    with staged(cfg.paths.prepared) as (folder,):
-        prepared.save(folder)
-    log.info("prepared data written to %s", cfg.paths.prepared)
-    return prepared
 
 
 def prepare_text(cfg: Config) -> TextCorpus:

@@ -13,7 +13,7 @@ import hashlib
 import json
 import os
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -24,7 +24,7 @@ from rnnops.config import DataConfig
 from rnnops.data import prepared_text
 from rnnops.data.preprocess import Scaler
 from rnnops.data.provenance import DATA_SETTINGS, PREPARE_AGAIN, check_same_data
-from rnnops.data.windows import WindowDataset
+from rnnops.data.windows import StackedWindows, WindowDataset
 from rnnops.errors import DataError, UserError
 from rnnops.machine import usable_cores
 from rnnops.masking import mask
@@ -34,6 +34,7 @@ SPLIT_HASHES = "split_sha256"  # meta.json: split name -> sha256 of its array's 
 REBUILD = prepared_text.REBUILD
 WRITE_BLOCK = 8 << 20  # bytes of array data per write
 SPLITS = ("train", "val", "test")
+TABLES = "tables"  # the subfolder holding each stacked table (data.tables), one folder each
 
 
 @dataclass(frozen=True)
@@ -43,6 +44,7 @@ class PreparedData:
     target_columns: list[int]
     scaler: Scaler
     meta: dict[str, Any]
+    tables: list[PreparedData] = field(default_factory=list)  # stacked with this one
 
     @property
     def n_channels(self) -> int:
@@ -53,8 +55,32 @@ class PreparedData:
             torch.from_numpy(self.arrays[split]), lookback, horizon, stride, self.target_columns
         )
 
+    def series_windows(self, split: str, lookback: int, horizon: int,
+                       stride: int = 1) -> StackedWindows:
+        """Every window of every series of this table and the stacked ones, one series each:
+        what a global model (data.stack) trains on."""
+        return StackedWindows([t.windows(split, lookback, horizon, stride)
+                               for t in (self, *self.tables)])
+
+    def series_ids(self) -> list[str]:
+        """The name each series is served by: its column, or TABLE/COLUMN where stacked
+        tables share column names."""
+        everything = [(t.meta["dataset"], c) for t in (self, *self.tables) for c in t.columns]
+        columns = [c for _, c in everything]
+        if len(set(columns)) == len(columns):
+            return columns
+        return [f"{table}/{c}" for table, c in everything]
+
+    def series_scaling(self) -> tuple[np.ndarray, np.ndarray]:
+        """(shift, scale) of every series in series_ids' order."""
+        tables = (self, *self.tables)
+        return (np.concatenate([t.scaler.shift for t in tables]),
+                np.concatenate([t.scaler.scale for t in tables]))
+
     def save(self, folder: Path) -> None:
         folder.mkdir(parents=True, exist_ok=True)
+        for number, table in enumerate(self.tables):
+            table.save(folder / TABLES / str(number))
         with ThreadPoolExecutor(1) as hasher, ThreadPoolExecutor(usable_cores()) as writers:
             # hashlib releases the GIL: the arrays are hashed on the side while they are written
             digest = hasher.submit(array_hash, self.arrays)
@@ -67,9 +93,11 @@ class PreparedData:
             columns=self.columns,
             target_columns=self.target_columns,
             scaler={"shift": self.scaler.shift.tolist(), "scale": self.scaler.scale.tolist()},
-            sha256=sha256,
+            sha256=stacked_hash(sha256, self.tables),
             **{SPLIT_HASHES: per_split.result()},
         )
+        if self.tables:
+            meta[TABLES] = [t.meta["dataset"] for t in self.tables]
         (folder / META).write_text(json.dumps(mask(meta), indent=2) + "\n")
 
     @classmethod
@@ -90,7 +118,9 @@ class PreparedData:
         arrays = {name: read_npy(path, folder) for name, path in files.items()}
         verify(arrays, meta, folder)
         scaler = Scaler(np.asarray(meta["scaler"]["shift"]), np.asarray(meta["scaler"]["scale"]))
-        return cls(arrays, meta["columns"], meta["target_columns"], scaler, meta)
+        tables = [cls.load(folder / TABLES / str(number))
+                  for number in range(len(meta.get(TABLES, [])))]
+        return cls(arrays, meta["columns"], meta["target_columns"], scaler, meta, tables)
 
 
 def array_file(folder: Path, split: str) -> Path:
@@ -145,6 +175,14 @@ def split_hashes(arrays: dict[str, np.ndarray]) -> dict[str, str]:
     """sha256 of each split's array bytes (C order, as written)."""
     return {name: hashlib.sha256(memoryview(np.ascontiguousarray(arrays[name])).cast("B"))
             .hexdigest() for name in sorted(arrays)}
+
+
+def stacked_hash(own: str, tables: list[PreparedData]) -> str:
+    """The data hash of a table with the stacked ones: its own where it stands alone."""
+    if not tables:
+        return own
+    return hashlib.sha256(" ".join([own, *(array_hash(t.arrays) for t in tables)]).encode()
+                          ).hexdigest()
 
 
 def array_hash(arrays: dict[str, np.ndarray]) -> str:

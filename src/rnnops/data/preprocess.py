@@ -138,8 +138,9 @@ def split_rows(values: np.ndarray, cfg: DataConfig) -> Splits:
             f"{lookback + horizon} (one window); shorten data.lookback or data.horizon"
         )
     n_train, n_val, n_test = split_sizes(n, cfg)
+    kept = max(1, round(n_train * cfg.train_fraction))  # the latest rows: a short history
     borders = {
-        "train": [0, n_train],
+        "train": [n_train - kept, n_train],
         "val": [n_train - lookback, n_train + n_val],
         "test": [n_train + n_val - lookback, n_train + n_val + n_test],
     }
@@ -149,9 +150,10 @@ def split_rows(values: np.ndarray, cfg: DataConfig) -> Splits:
                 f"data '{cfg.name}': the {name} split has {end - max(start, 0)} rows, fewer than "
                 f"lookback + horizon = {lookback + horizon}; shorten data.lookback or "
                 "data.horizon, or change data.split"
+                + (" or raise data.train_fraction" if name == "train" and kept < n_train else "")
             )
     return Splits(
-        train=values[0:n_train],
+        train=values[n_train - kept : n_train],
         val=values[borders["val"][0] : borders["val"][1]],
         test=values[borders["test"][0] : borders["test"][1]],
         borders=borders,

@@ -28,7 +28,7 @@ PREPARED_BY: dict[str, tuple[str, ...]] = {
     "series": ("name", "source", "dataset", "path", "url", "sha256", "format", "delimiter",
                "time_column", "target", "features", "columns", "length", "missing", "na_values",
                "duplicates", "lookback",
-               "horizon", "split", "scaler"),
+               "horizon", "split", "scaler", "train_fraction", "tables"),
     "text": ("name", "source", "dataset", "path", "url", "sha256", "level", "split"),
 }
 

@@ -58,10 +58,57 @@ class WindowDataset(Dataset):
     def device(self) -> torch.device:
         return self.series.device
 
+    @property
+    def nbytes(self) -> int:
+        return self.series.untyped_storage().nbytes()
+
     def to(self, device: torch.device | str) -> WindowDataset:
         """The same windows over a copy of the series on `device` (one tensor, no windows)."""
         return WindowDataset(self.series.to(device), self.lookback, self.horizon, self.stride,
                              self.target_columns)
+
+
+class StackedWindows:
+    """The windows of several tables' series as one dataset of univariate windows: window i is
+    one series' window (table, window, column), so a global model (data.stack) sees every series
+    of every table in each epoch, whatever each table's length and columns. Windows never cross
+    from one series or table into another."""
+
+    def __init__(self, parts: list[WindowDataset]):
+        self.parts = parts
+        self.lookback, self.horizon = parts[0].lookback, parts[0].horizon
+        sizes = torch.tensor([len(p) * p.series.shape[1] for p in parts])
+        self.starts = torch.cumsum(sizes, 0) - sizes  # first index of each part
+        self.size = int(sizes.sum())
+        self.target_columns = [0]
+
+    def __len__(self) -> int:
+        return self.size
+
+    @property
+    def device(self) -> torch.device:
+        return self.parts[0].device
+
+    @property
+    def nbytes(self) -> int:
+        return sum(p.series.untyped_storage().nbytes() for p in self.parts)
+
+    def batch(self, index: torch.Tensor | list[int]) -> tuple[torch.Tensor, torch.Tensor]:
+        """x: (B, L, 1), y: (B, H, 1), in the order of `index`."""
+        index = torch.as_tensor(index, device=self.device)
+        part = torch.bucketize(index, self.starts.to(index.device), right=True) - 1
+        windows = torch.empty(len(index), self.lookback + self.horizon,
+                              dtype=self.parts[0].series.dtype, device=self.device)
+        for number, p in enumerate(self.parts):
+            rows = (part == number).nonzero().squeeze(1)
+            if len(rows):
+                local, columns = index[rows] - int(self.starts[number]), p.series.shape[1]
+                window, column = local // columns, local % columns
+                windows[rows] = p._windows[window, column]
+        return windows[:, : self.lookback, None], windows[:, self.lookback :, None]
+
+    def to(self, device: torch.device | str) -> StackedWindows:
+        return StackedWindows([p.to(device) for p in self.parts])
 
 
 #: Bytes of windows in one batch where a whole split is read (evaluate): the model, the

@@ -7,6 +7,7 @@ files; the evaluate stage logs and decides.
 from __future__ import annotations
 
 import logging
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
@@ -14,10 +15,10 @@ import numpy as np
 import pandas as pd
 import torch
 
-from rnnops.config import Config
+from rnnops.config import Config, table_configs
 from rnnops.data.memory import return_freed_memory
 from rnnops.data.prepared import PreparedData
-from rnnops.data.windows import window_batches
+from rnnops.data.windows import WindowDataset, window_batches
 from rnnops.errors import ConfigError, UserError
 from rnnops.evaluation import gate as champion_gate
 from rnnops.evaluation import plots as draw
@@ -26,7 +27,7 @@ from rnnops.evaluation.interpret import attention_weights, gate_activations, sam
 from rnnops.evaluation.metrics import ErrorSums, naive_scale
 from rnnops.evaluation.outcome import Evaluation
 from rnnops.evaluation.report import render, run_line
-from rnnops.evaluation.scoring import Scores, score
+from rnnops.evaluation.scoring import Scores, pooled, score
 from rnnops.evaluation.series import choose_season, described, full_series, window_origins
 from rnnops.evaluation.suite import (
     BASELINES,
@@ -115,6 +116,56 @@ def gate_verdict(cfg: Config, data: PreparedData, model: torch.nn.Module, settin
     return champion_gate.beats_naive(metric, errors.pop(MODEL), errors)
 
 
+@dataclass(frozen=True)
+class TableScores:
+    """One table's test windows scored, with what the backtest and the gate reuse."""
+    scores: Scores
+    setting: Setting
+    test: WindowDataset
+    origins: np.ndarray
+    kept: int  # windows a drop_last loader keeps (0: not scored alone)
+    scale: torch.Tensor  # MASE's per-channel scale
+
+
+def table_scores(cfg: Config, data: PreparedData, model: torch.nn.Module,
+                 names: list[str], alone: bool = True) -> TableScores:
+    """The model and the baselines `names` (fit on the table's training rows) on the same test
+    windows of one table, a batch at a time (scoring.py). `alone`: not one of a stack's tables,
+    whose windows are pooled (a drop_last subset of each would not be the published one)."""
+    ev, d = cfg.evaluate, cfg.data
+    targets = data.target_columns
+    period, period_key = choose_season(cfg, data.meta, d.lookback, len(data.arrays["train"]),
+                                       names)
+    setting = Setting(full_series(data), targets, d.lookback, d.horizon, period, period_key, ev)
+    test = data.windows("test", d.lookback, d.horizon)
+    kept = drop_last_windows(len(test), ev.drop_last_batch) if alone else 0
+    origins = window_origins(data, d.lookback, len(test))
+    forecasters = {MODEL: lambda x, origins: predict(model, x),
+                   **fit_baselines(names, setting, slice(0, len(data.arrays["train"])))}
+    scale = naive_scale(data.arrays["train"][:, targets], period)
+    scores = score(forecasters, test, origins, data.scaler, scale, kept, ev.sample_windows)
+    return TableScores(scores, setting, test, origins, kept, scale)
+
+
+def stacked_scores(cfg: Config, data: PreparedData, model: torch.nn.Module, names: list[str],
+                   first: TableScores) -> tuple[Scores, str]:
+    """A stack's scores pooled over every table's series (data.tables), and how the report
+    says so; the first table's own where it stands alone."""
+    if not data.tables:
+        return first.scores, ""
+    parts = [(first.scores, len(first.test) * len(data.target_columns))]
+    described_tables = [f"{data.meta['dataset']} ({data.n_channels} series, "
+                        f"{len(first.test)} windows)"]
+    for table, table_cfg in zip(data.tables, table_configs(cfg.data), strict=True):
+        scored = table_scores(replace(cfg, data=table_cfg), table, model, names, alone=False)
+        parts.append((scored.scores, len(scored.test) * len(table.target_columns)))
+        described_tables.append(f"{table_cfg.name} ({table.n_channels} series, "
+                                f"{len(scored.test)} windows)")
+    return pooled(parts), (", ".join(described_tables) + "; the test metrics are pooled over "
+                           "every series' windows, the plots, backtest and champion gate read "
+                           f"{data.meta['dataset']} alone")
+
+
 def evaluate_forecaster(cfg: Config, data: PreparedData, model: torch.nn.Module,
                         run_info: dict[str, Any], history: pd.DataFrame) -> Evaluation:
     """The model and the baselines on the test windows, the backtest and the gate; `history`
@@ -123,23 +174,16 @@ def evaluate_forecaster(cfg: Config, data: PreparedData, model: torch.nn.Module,
     check_baselines(ev.baselines)  # a misspelt name fails before anything is scored
     return_freed_memory()  # batches come and go: their buffers go back to the system at once
     targets = data.target_columns
-    names = applicable(ev.baselines, len(targets))
-    series = full_series(data)
-    period, period_key = choose_season(cfg, data.meta, cfg.data.lookback,
-                                       len(data.arrays["train"]), names)
-    setting = Setting(series, targets, cfg.data.lookback, cfg.data.horizon, period, period_key,
-                      ev)
-    test = data.windows("test", cfg.data.lookback, cfg.data.horizon)
-    kept = drop_last_windows(len(test), ev.drop_last_batch)
-    origins = window_origins(data, cfg.data.lookback, len(test))
-
-    # The model and the baselines forecast the same windows, a batch at a time (scoring.py).
-    train_rows = slice(0, len(data.arrays["train"]))
-    forecasters = {MODEL: lambda x, origins: predict(model, x),
-                   **fit_baselines(names, setting, train_rows)}
-    scale = naive_scale(data.arrays["train"][:, targets], period)
-    scores = score(forecasters, test, origins, data.scaler, scale, kept, ev.sample_windows)
+    widest = max(len(t.target_columns) for t in (data, *data.tables))
+    names = applicable(ev.baselines, widest)
+    first = table_scores(cfg, data, model, names, alone=not data.tables)
+    setting, test, origins, kept, scale = (first.setting, first.test, first.origins, first.kept,
+                                           first.scale)
+    series = setting.series
+    period, period_key = setting.period, setting.period_key
+    scores, stack_line = stacked_scores(cfg, data, model, names, first)
     undefined = mase_undefined(data, scale)
+    train_rows = slice(0, len(data.arrays["train"]))
 
     folds = make_folds(origins, ev.backtest.folds, ev.backtest.mode, train_rows.stop) \
         if ev.backtest.folds else []
@@ -161,6 +205,7 @@ def evaluate_forecaster(cfg: Config, data: PreparedData, model: torch.nn.Module,
                         + (f"; the first {kept} also scored alone, as a test loader of "
                            f"batch {ev.drop_last_batch} with drop_last keeps them "
                            "(evaluate.drop_last_batch)" if kept else ""),
+        **({"stacked tables": stack_line} if stack_line else {}),
         "season period": described(period, period_key),
         **({"MASE": undefined} if undefined else {}),
         "baselines": ", ".join(names) + " (fit on the training rows only)",

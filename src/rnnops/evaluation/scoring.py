@@ -9,6 +9,7 @@ whatever the number of windows (a 21-channel series at lookback 720 has gigabyte
 from __future__ import annotations
 
 import logging
+import math
 from dataclasses import dataclass
 
 import numpy as np
@@ -109,3 +110,28 @@ def _windows(sampled: dict[int, dict], lookback: int, horizon: int) -> pd.DataFr
                             for name, p in drawn["preds"].items()})
             rows.append(row)
     return pd.DataFrame(rows)
+
+
+def pooled(parts: list[tuple[Scores, int]]) -> Scores:
+    """Several tables' scores as one (a stack, data.tables): each metric the mean over every
+    (window, series) pair, i.e. the tables' figures weighted by their pairs (RMSE the root of
+    the pooled MSE; MASE the pairs' mean of each table's); the plots' lines are the first
+    table's."""
+    total = sum(weight for _, weight in parts)
+
+    def mean(values: list) -> float | np.ndarray:
+        return sum(v * (weight / total) for v, (_, weight) in zip(values, parts, strict=True))
+
+    first = parts[0][0]
+    metrics = {}
+    for name, values in first.metrics.items():
+        metrics[name] = {key: mean([s.metrics[name][key] for s, _ in parts]) for key in values}
+        for units in ("", "_original"):
+            metrics[name][f"rmse{units}"] = math.sqrt(metrics[name][f"mse{units}"])
+    return Scores(
+        metrics,
+        {name: {m: mean([s.by_step[name][m] for s, _ in parts]) for m in steps}
+         for name, steps in first.by_step.items()},
+        {name: {m: mean([s.by_step_original[name][m] for s, _ in parts]) for m in steps}
+         for name, steps in first.by_step_original.items()},
+        first.curve, first.windows)

@@ -84,11 +84,14 @@ def architecture_options(cfg: ModelConfig) -> dict[str, Any]:
 
 def model_spec(
     cfg: ModelConfig, input_size: int, output_size: int, horizon: int, lookback: int,
-    target_columns: list[int] | None = None,
+    target_columns: list[int] | None = None, per_series: bool = False,
 ) -> dict[str, Any]:
-    """Everything that defines the model, as plain values (saved next to its weights)."""
+    """Everything that defines the model, as plain values (saved next to its weights).
+    `per_series`: a univariate network that forecasts each channel it is given on its own (a
+    global model)."""
     check_model_config(cfg)
     return {
+        **({"per_series": True} if per_series else {}),
         "architecture": cfg.architecture,
         "input_size": input_size,
         "output_size": output_size,
@@ -111,15 +114,15 @@ def build_from_spec(spec: dict[str, Any]) -> Forecaster:
                                                [0] if folded else columns)
     model = Forecaster(core, spec["input_size"], spec["output_size"], spec["horizon"],
                        norm=spec["norm"], channel_independent=spec["channel_independent"],
-                       target_columns=columns)
+                       target_columns=columns, per_series=spec.get("per_series", False))
     model.spec = spec
     return model
 
 
 def build_model(
     cfg: ModelConfig, input_size: int, output_size: int, horizon: int, lookback: int,
-    target_columns: list[int] | None = None,
+    target_columns: list[int] | None = None, per_series: bool = False,
 ) -> Forecaster:
     """The forecaster a config describes, for `input_size` channels in and `output_size` out."""
     return build_from_spec(
-        model_spec(cfg, input_size, output_size, horizon, lookback, target_columns))
+        model_spec(cfg, input_size, output_size, horizon, lookback, target_columns, per_series))

@@ -25,8 +25,11 @@ class Forecaster(nn.Module):
         norm: str = "last",
         channel_independent: bool = False,
         target_columns: list[int] | None = None,
+        per_series: bool = False,
     ):
         super().__init__()
+        # A global model: univariate, every channel it is given forecast on its own.
+        self.per_series = per_series
         self.core = core
         self.input_size, self.output_size, self.horizon = input_size, output_size, horizon
         # Which input channels the outputs forecast (their statistics undo the normalisation).
@@ -49,6 +52,13 @@ class Forecaster(nn.Module):
         """The forecast and what the core exposes for inspection (e.g. attention weights).
         `target` (B, H, outputs), given only in training, feeds teacher forcing."""
         batch, lookback, channels = x.shape
+        if self.per_series and channels > 1:
+            y, details = self.forward_with_details(
+                x.transpose(1, 2).reshape(batch * channels, lookback, 1),
+                None if target is None else
+                target.transpose(1, 2).reshape(batch * channels, self.horizon, 1))
+            return (y.reshape(batch, channels, self.horizon).transpose(1, 2),
+                    {k: v.reshape(batch, channels, *v.shape[1:]) for k, v in details.items()})
         x, stats = self.norm.normalize(x)
         if target is not None:
             target = self.norm.normalize_target(target, stats, self.target_columns)

@@ -4,7 +4,7 @@ the model, so a caller never scales anything."""
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -36,6 +36,9 @@ class ForecastService:
     missing: str | None = None  # data.missing at training: a history's gaps are filled alike
     na_values: tuple = ()  # data.na_values at training: the cells that mean missing
     duplicates: str = "error"  # data.duplicates at training (models from before it: error)
+    # a global model (data.stack): `columns` are the series' ids, each forecast on its own by
+    # the univariate network with its own scaling; a history holds any of them
+    per_series: bool = False
 
     @property
     def targets(self) -> list[str]:
@@ -45,10 +48,31 @@ class ForecastService:
     def from_training(cls, model: torch.nn.Module, data: PreparedData, lookback: int,
                       horizon: int) -> ForecastService:
         settings = data.meta.get("data_settings") or {}
-        return cls(model, list(data.columns), list(data.target_columns), data.scaler.shift,
-                   data.scaler.scale, lookback, horizon, settings.get("time_column"),
-                   settings.get("missing"), tuple(settings.get("na_values") or ()),
-                   settings.get("duplicates") or "error")
+        per_series = bool(getattr(model, "per_series", False))
+        if per_series:
+            columns, (shift, scale) = data.series_ids(), data.series_scaling()
+            targets = list(range(len(columns)))
+        else:
+            columns, targets = list(data.columns), list(data.target_columns)
+            shift, scale = data.scaler.shift, data.scaler.scale
+        return cls(model, columns, targets, shift, scale, lookback, horizon,
+                   settings.get("time_column"), settings.get("missing"),
+                   tuple(settings.get("na_values") or ()), settings.get("duplicates") or "error",
+                   per_series)
+
+    def for_series(self, frame: pd.DataFrame) -> ForecastService:
+        """A global model's service for the series a history frame holds (every column named by
+        a series id), in the frame's order: the same network, those series' scaling."""
+        ids = [c for c in map(str, frame.columns) if c in self.columns]
+        if not ids:
+            raise DataError(f"history names none of the model's series (got "
+                            f"{', '.join(map(str, frame.columns))}); name each column by a "
+                            f"series id: {', '.join(self.columns[:10])}"
+                            + (", ..." if len(self.columns) > 10 else ""),
+                            "history names none of the model's series")
+        picked = [self.columns.index(c) for c in ids]
+        return replace(self, columns=ids, target_columns=list(range(len(ids))),
+                       shift=self.shift[picked], scale=self.scale[picked])
 
     def interface(self) -> dict[str, Any]:
         """What MLflow records of this model (rnnops.tracking.log_service): the output columns
@@ -65,13 +89,14 @@ class ForecastService:
 
         folder.mkdir(parents=True, exist_ok=True)
         save_model(self.model, folder / MODEL)
-        export_onnx(self.model, self.lookback, len(self.columns), folder / ONNX)
+        export_onnx(self.model, self.lookback, 1 if self.per_series else len(self.columns),
+                    folder / ONNX)
         (folder / SERVICE).write_text(json.dumps({
             "kind": "forecaster", "columns": self.columns, "target_columns": self.target_columns,
             "shift": self.shift.tolist(), "scale": self.scale.tolist(),
             "lookback": self.lookback, "horizon": self.horizon, "time_column": self.time_column,
             "missing": self.missing, "na_values": list(self.na_values),
-            "duplicates": self.duplicates,
+            "duplicates": self.duplicates, **({"per_series": True} if self.per_series else {}),
         }, indent=2) + "\n")
         write_manifest(folder)  # checked whenever the model is loaded
 
@@ -89,7 +114,8 @@ class ForecastService:
         return cls(network, meta["columns"], meta["target_columns"],
                    np.asarray(meta["shift"]), np.asarray(meta["scale"]), meta["lookback"],
                    meta["horizon"], meta.get("time_column"), meta.get("missing"),
-                   tuple(meta.get("na_values") or ()), meta.get("duplicates") or "error")
+                   tuple(meta.get("na_values") or ()), meta.get("duplicates") or "error",
+                   meta.get("per_series", False))
 
     def history(self, model_input: Any) -> np.ndarray:
         """(B, L, C) float64: the last lookback rows of each history, checked as prepare checks a
@@ -195,7 +221,13 @@ class ForecastService:
 
     def forecast(self, history: np.ndarray) -> np.ndarray:
         """(B, L, C) original units -> (B, H, targets) original units."""
-        y = run(self.model, ((history - self.shift) / self.scale).astype(np.float32))
+        x = ((history - self.shift) / self.scale).astype(np.float32)
+        if self.per_series:  # one univariate forecast per series (the ONNX copy reads one)
+            batch, lookback, series = x.shape
+            y = run(self.model, x.transpose(0, 2, 1).reshape(batch * series, lookback, 1))
+            y = y.reshape(batch, series, -1).transpose(0, 2, 1)
+        else:
+            y = run(self.model, x)
         return y * self.scale[self.target_columns] + self.shift[self.target_columns]
 
     def predict(self, model_input: Any, params: dict | None = None) -> Any:
@@ -203,6 +235,10 @@ class ForecastService:
         column per target); a 3-D batch gives a (B, H, targets) array. A history with times gets
         the forecast's times too, after step, in a column named as its own (ISO 8601 text)."""
         times = None
+        if isinstance(model_input, pd.DataFrame) and self.per_series:
+            wanted = self.for_series(model_input)
+            if wanted.columns != self.columns:
+                return wanted.predict(model_input, params)
         if isinstance(model_input, pd.DataFrame):
             checked = self.checked_frame(model_input)
             history = self.read_rows(checked, "history")[None]

@@ -16,7 +16,7 @@ from pytorch_lightning.utilities.exceptions import SIGTERMException
 
 from rnnops.config import Config
 from rnnops.data.prepared import PreparedData
-from rnnops.data.windows import EpochShuffle, IndexBatches, WindowDataset
+from rnnops.data.windows import EpochShuffle, IndexBatches, StackedWindows, WindowDataset
 from rnnops.machine import is_global_zero
 from rnnops.models import Forecaster, autotune, build_model
 from rnnops.names import VAL_LOSS
@@ -44,6 +44,11 @@ class FitResult:
 
 
 def make_model(cfg: Config, data: PreparedData) -> Forecaster:
+    """The network for the data: one univariate network for every series (data.stack), else
+    one that reads the table's channels."""
+    if cfg.data.stack:
+        return build_model(cfg.model, input_size=1, output_size=1, horizon=cfg.data.horizon,
+                           lookback=cfg.data.lookback, per_series=True)
     return build_model(
         cfg.model,
         input_size=data.n_channels,
@@ -54,14 +59,14 @@ def make_model(cfg: Config, data: PreparedData) -> Forecaster:
     )
 
 
-def data_device(cfg: Config, datasets: list[WindowDataset]) -> torch.device:
+def data_device(cfg: Config, datasets: list[WindowDataset | StackedWindows]) -> torch.device:
     """Where the splits live during training: on the GPU as a whole when training runs there and
     they fit in a quarter of its free memory (DataLoader overhead dominates small recurrent
     models on a GPU), else on the CPU."""
     if cfg.trainer.accelerator not in ("gpu", "cuda", "auto") or not torch.cuda.is_available():
         return torch.device("cpu")
     free, _ = torch.cuda.mem_get_info()
-    needed = sum(ds.series.untyped_storage().nbytes() for ds in datasets)
+    needed = sum(ds.nbytes for ds in datasets)
     if needed > free // 4:
         log.info("splits need %.0f MB, more than a quarter of free GPU memory: kept on the CPU",
                  needed / 1e6)
@@ -71,8 +76,9 @@ def data_device(cfg: Config, datasets: list[WindowDataset]) -> torch.device:
 
 def loaders(cfg: Config, data: PreparedData) -> tuple[IndexBatches, IndexBatches]:
     d = cfg.data
-    train = data.windows("train", d.lookback, d.horizon, d.stride)
-    val = data.windows("val", d.lookback, d.horizon)
+    windows = data.series_windows if d.stack else data.windows
+    train = windows("train", d.lookback, d.horizon, d.stride)
+    val = windows("val", d.lookback, d.horizon)
     device = data_device(cfg, [train, val])
     train, val = train.to(device), val.to(device)
     return (IndexBatches(train, cfg.train.batch_size, EpochShuffle(len(train), cfg.seed)),
