@@ -7,7 +7,7 @@ defaults and one-line validation of the CLI), writes the frame it is given as th
 project folder (`root`: a new temporary one by default) and runs the prepare, train and evaluate
 stages there, with their MLflow store (tracking_uri: a shared one) and outputs. It takes a wide
 frame (a time column and one column per variable) or the long format of NeuralForecast and
-StatsForecast (`unique_id`, `ds`, `y`; one series: global models over several are not built yet).
+StatsForecast (`unique_id`, `ds`, `y`; several series train one global model, data.stack).
 """
 
 from __future__ import annotations
@@ -55,6 +55,11 @@ def overrides_key(message: str, overrides: list[str]) -> str:
     """The key of the override Hydra's message is about (the last one it names)."""
     named = [o.split("=", 1)[0].lstrip("+~") for o in overrides]
     return next((k for k in reversed(named) if k in message), "overrides")
+
+
+def quoted(text: str) -> str:
+    """`text` as a quoted value in a Hydra override (a path or an id may hold , = or spaces)."""
+    return "'" + text.replace("\\", "\\\\").replace("'", "\\'") + "'"
 
 
 def as_override(key: str, value: Any) -> str:
@@ -191,36 +196,48 @@ class Forecaster(_Trained):
                   *([f"data.lookback={lookback}"] if lookback else [])]
         super().__init__(model, root, tracking_uri, overrides, chosen, keys)
         self.long: bool = False
-        self.series_id: Any = None
+        self.series: list[Any] = []  # the long format's unique_ids, in the order fit saw them
         self._config(["data=csv", "data.path=x", "data.target=y"])  # a bad key fails here
 
     def _saved(self) -> dict[str, Any]:
-        return {**super()._saved(), "long": self.long, "series_id": self.series_id}
+        return {**super()._saved(), "long": self.long, "series": self.series}
 
     def _restore(self, saved: dict[str, Any]) -> None:
-        self.long, self.series_id = saved.get("long", False), saved.get("series_id")
+        self.long = saved.get("long", False)
+        self.series = saved.get("series", [])
 
-    def wide(self, df: pd.DataFrame, target: str | None,
-             time_column: str | None) -> tuple[pd.DataFrame, str, str | None]:
-        """The frame as prepare reads a file: long format becomes one column per variable."""
+    def _data_files(self, df: pd.DataFrame, target: str | None, time_column: str | None,
+                    root: Path) -> list[str]:
+        """`df` written as the data of the project folder `root`; the data overrides naming
+        it. The long format holds one series per unique_id: one series is a file of its own, and
+        several a global model's stack (data.stack), a file per series, each column named by its
+        id."""
         if {ID, TIME, VALUE} <= set(df.columns) and target is None:
-            ids = df[ID].unique()
-            if len(ids) != 1:
-                raise ConfigError("unique_id", f"{len(ids)} series in the frame; a Forecaster "
-                                  "trains on one (global models over several are not built "
-                                  "yet): select one, df[df.unique_id == ...]")
-            self.long, self.series_id = True, ids[0]
-            return df[[TIME, VALUE]].reset_index(drop=True), VALUE, TIME
+            self.long, self.series = True, list(pd.unique(df[ID]))
+            if len(self.series) == 1:
+                return self._write(df[[TIME, VALUE]].reset_index(drop=True), root, VALUE, TIME)
+            files = []
+            for number, series in enumerate(self.series):
+                files.append(root / "data" / f"series-{number}.parquet")
+                files[-1].parent.mkdir(parents=True, exist_ok=True)
+                df.loc[df[ID] == series, [TIME, VALUE]].rename(columns={VALUE: str(series)}) \
+                    .to_parquet(files[-1], index=False)
+            tables = ",".join(f"{{name: {quoted(f'series-{n}')}, path: {quoted(str(f))}, "
+                              f"target: {quoted(str(series))}}}"
+                              for n, (f, series) in enumerate(zip(files, self.series,
+                                                                  strict=True)) if n)
+            return ["data=csv", f"data.path={quoted(str(files[0]))}",
+                    f"data.target={quoted(str(self.series[0]))}", f"data.time_column={TIME}",
+                    "data.features=S", "data.stack=true", f"data.tables=[{tables}]"]
         if target is None:
             raise ConfigError("target", "name the column to forecast: fit(df, target=...)")
-        return df, target, time_column
+        return self._write(df, root, target, time_column)
 
     def fit(self, df: pd.DataFrame, target: str | None = None,
             time_column: str | None = None) -> Forecaster:
         """Prepare `df` (split, scaled, checked as `rnnops prepare` checks a file) and train on
         it; the model is logged and registered in the MLflow store like the train stage's."""
-        frame, target, time_column = self.wide(df, target, time_column)
-        self._train(self._write(frame, self.root, target, time_column))
+        self._train(self._data_files(df, target, time_column, self.root))
         self.target, self.time_column = target, time_column  # how evaluate(df) reads a frame
         return self
 
@@ -237,14 +254,20 @@ class Forecaster(_Trained):
 
     def predict(self, history: pd.DataFrame) -> pd.DataFrame:
         """The forecast after `history` (its last lookback rows are read), in original units,
-        with the times after its last one; in the long format when the model was fitted on it."""
+        with the times after its last one; in the long format when the model was fitted on it
+        (each series in the history forecast from its own rows)."""
         service = self._fitted()
         if self.long:
-            frame = history[[TIME, VALUE]] if ID not in history else \
-                history.loc[history[ID] == self.series_id, [TIME, VALUE]]
-            out = service.predict(frame.reset_index(drop=True))
-            return pd.DataFrame({ID: self.series_id, TIME: pd.to_datetime(out[TIME]),
-                                 VALUE: out[service.targets[0]]})
+            ids = list(pd.unique(history[ID])) if ID in history else self.series[:1]
+            parts = []
+            for series in ids:
+                rows = history if ID not in history else history.loc[history[ID] == series]
+                column = service.targets[0] if len(self.series) <= 1 else str(series)
+                out = service.predict(rows[[TIME, VALUE]].rename(columns={VALUE: column})
+                                      .reset_index(drop=True))
+                parts.append(pd.DataFrame({ID: series, TIME: pd.to_datetime(out[TIME]),
+                                           VALUE: out[column]}))
+            return pd.concat(parts, ignore_index=True)
         out = service.predict(history)
         if len(out.columns) > 1 + len(service.targets):  # step, time, targets
             time = out.columns[1]
@@ -259,10 +282,9 @@ class Forecaster(_Trained):
         if df is None:
             dictconfig, _ = self._config(self._data)
         else:
-            frame, target, time_column = self.wide(df, None if self.long else self.target,
-                                                   self.time_column)
             other = self.root / "evaluate"
-            dictconfig, _ = self._config(self._write(frame, other, target, time_column))
+            dictconfig, _ = self._config(self._data_files(
+                df, None if self.long else self.target, self.time_column, other))
             dictconfig.paths.prepared = str(other / "data" / "prepared")
             dictconfig.paths.reports = str(other / "reports")
             self._stage("prepare", dictconfig)

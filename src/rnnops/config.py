@@ -64,7 +64,8 @@ class DataConfig:
     season_period: int = 52
     split: SplitConfig = field(default_factory=SplitConfig)
     scaler: Literal["standard", "minmax", "none"] = "standard"
-    # the latest fraction of the training rows kept (a short history); the scaler fits on them
+    # the latest fraction of the training rows trained on (a short history); the scaler still
+    # fits on every training row, so that each fraction is scored in the same units
     train_fraction: float = 1.0
     # a global model: every input column is its own series, forecast by one univariate network
     # shared across series, each series scaled on its own training rows

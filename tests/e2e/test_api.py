@@ -96,9 +96,30 @@ def test_bad_arguments_are_one_line(tmp_path):
     with pytest.raises(ConfigError) as unknown:
         Forecaster(root=tmp_path, train__lrr=0.1)
     assert "\n" not in str(unknown.value) and "lrr" in str(unknown.value)
-    two = pd.DataFrame({"unique_id": ["a", "a", "b"], "ds": [1, 2, 1], "y": [1.0, 2.0, 3.0]})
-    with pytest.raises(ConfigError, match="2 series in the frame"):
-        Forecaster(root=tmp_path).fit(two)
+    with pytest.raises(ConfigError, match="name the column to forecast"):
+        Forecaster(root=tmp_path).fit(series())
+
+
+def test_several_series_in_the_long_format_train_one_global_model(tmp_path):
+    """Three stores of different lengths and levels: one model, each forecast by its id on its
+    own scale, the forecast of one the same whichever others come with it."""
+    levels = {"north": 10.0, "south": 200.0, "west's": 50.0}
+    frames = []
+    for number, (store, level) in enumerate(levels.items()):
+        wide = series(600 - 100 * number)
+        frames.append(pd.DataFrame({"unique_id": store, "ds": wide["date"],
+                                    "y": level * wide["load"] / 10}))
+    long = pd.concat(frames, ignore_index=True)
+    model = Forecaster("gru", horizon=7, lookback=28, root=tmp_path, **KEYS).fit(long)
+    history = long.groupby("unique_id").tail(60)
+    out = model.predict(history)
+    assert list(out["unique_id"].unique()) == list(levels) and len(out) == 21
+    for store, level in levels.items():
+        forecast = out.loc[out["unique_id"] == store, "y"]
+        assert (abs(forecast - level) < 0.3 * level).all(), store
+    alone = model.predict(history[history["unique_id"] == "south"])
+    np.testing.assert_allclose(alone["y"], out.loc[out["unique_id"] == "south", "y"], rtol=1e-5)
+    assert set(model.evaluate().index) >= {"model", "linear"}
 
 
 def test_the_documented_example_runs(tmp_path):

@@ -60,3 +60,27 @@ def test_another_shape_is_one_line_and_writes_nothing(source):
         "(96, 1) in this model; train.init_strict=false loads only the layers that match")
     assert len(client.search_runs([experiment])) == runs
     assert (root / "models" / "train" / "model.pt").read_bytes() == model
+
+
+def test_sweep_trials_start_from_the_weights_too(source, capsys):
+    """A sweep's trials train from train.init_from as the train stage does: the same trial
+    scores otherwise from random weights, and a trial whose network the weights do not fit
+    stops the sweep on the layer, as it stops the train stage."""
+    root, run_id, _ = source
+    space = ["sweep.n_trials=1", "sweep.max_epochs=1", "sweep.space.model.hidden_size.high=16",
+             "sweep.space.train.lr.low=1e-4", "sweep.space.train.lr.high=2e-4"]
+
+    def trial(*extra):
+        run_stage("sweep", tiny(root, *SHORT, *space, *extra))
+        (line,) = (root / "models" / "sweep" / "trials.csv").read_text().splitlines()[1:]
+        return line.split(",")
+
+    fresh = trial()
+    started = trial(f"train.init_from=models:/{NAME}/1")
+    assert started[1] == "COMPLETE" and float(started[2]) != float(fresh[2])
+    capsys.readouterr()
+    with pytest.raises(SystemExit) as stopped:  # a config error, not a failed trial
+        trial(f"train.init_from=models:/{NAME}/1", "sweep.space.model.hidden_size.low=24",
+              "sweep.space.model.hidden_size.high=24")
+    assert stopped.value.code == 2
+    assert "is (64, 1) in models:/rnnops-co2-forecaster/1 and (96, 1)" in capsys.readouterr().err

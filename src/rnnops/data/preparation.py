@@ -64,7 +64,7 @@ def prepared_table(d: DataConfig, downloads: Path) -> PreparedData:
     index, columns = frame.index, list(frame.columns)
     del frame, loaded
     splits = split_rows(values, d)
-    scaler = Scaler.fit(d.scaler, splits.train)
+    scaler = Scaler.fit(d.scaler, splits.scaler_rows)
     scaler.transform_(values)
     arrays = {name: getattr(splits, name) for name in SPLITS}
 

@@ -111,6 +111,9 @@ class Splits:
     val: np.ndarray
     test: np.ndarray
     borders: dict[str, list[int]]  # [start, end) rows of each split in the full series
+    # the rows the scaler fits on: the protocol's whole training split, also where
+    # data.train_fraction trains on less, so that every fraction is scored in the same units
+    scaler_rows: np.ndarray
 
 
 def split_sizes(n: int, cfg: DataConfig) -> tuple[int, int, int]:
@@ -157,4 +160,5 @@ def split_rows(values: np.ndarray, cfg: DataConfig) -> Splits:
         val=values[borders["val"][0] : borders["val"][1]],
         test=values[borders["test"][0] : borders["test"][1]],
         borders=borders,
+        scaler_rows=values[0:n_train],
     )

@@ -18,6 +18,7 @@ from rnnops.machine import is_global_zero
 from rnnops.models.build import check_model_config
 from rnnops.names import VAL_LOSS
 from rnnops.stages import outputs
+from rnnops.sweep.objective import starting_weights
 from rnnops.tasks import task_for
 from rnnops.training import checkpoints, transfer
 from rnnops.training.runtime import single_process
@@ -83,12 +84,8 @@ def initial_state(cfg: Config, task: Any, data: Any) -> dict[str, Any] | None:
     """train.init_from's weights that fit the model (by name and shape), checked against a
     fresh network of cfg.model before training starts: a mismatch is one line, with nothing
     written."""
-    if not cfg.train.init_from:
+    saved = starting_weights(cfg)
+    if saved is None:
         return None
-    source = cfg.train.init_from
-    if source.startswith(("models:/", "runs:/")):
-        tracking.configure_reader(cfg)  # reads the store; creates nothing
-    with tracking.weights_file(source) as path:
-        saved = transfer.saved_state(path, source)
-    return transfer.matched_state(task.new_model(cfg, data), saved, source,
+    return transfer.matched_state(task.new_model(cfg, data), saved, cfg.train.init_from,
                                   cfg.train.init_strict)

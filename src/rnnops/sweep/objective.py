@@ -9,9 +9,11 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
+from rnnops import tracking
 from rnnops.config import Config, with_overrides
 from rnnops.names import VAL_LOSS
 from rnnops.sweep.pruning import OptunaPruning
+from rnnops.training import transfer
 from rnnops.training.callbacks import EpochSink, TrainingDiverged
 from rnnops.training.fit import FitResult
 
@@ -26,6 +28,18 @@ class TrialResult:
     implementations: dict[str, str] = field(default_factory=dict)  # what autotune picked
 
 
+def starting_weights(cfg: Config) -> dict[str, Any] | None:
+    """train.init_from's saved weights (None: training starts fresh): read once, then matched
+    by name and shape against each network that starts from them (transfer.prepare)."""
+    source = cfg.train.init_from
+    if not source:
+        return None
+    if source.startswith(("models:/", "runs:/")):
+        tracking.configure_reader(cfg)  # reads the store; creates nothing
+    with tracking.weights_file(source) as path:
+        return transfer.saved_state(path, source)
+
+
 def run_trial(
     cfg: Config,
     data: Any,
@@ -33,12 +47,14 @@ def run_trial(
     params: dict[str, Any],
     fit: Callable[..., FitResult],
     epoch_sink: EpochSink | None = None,
+    initial_state: dict[str, Any] | None = None,
 ) -> TrialResult:
-    """Train `data` with `fit` (tasks.Task.fit) at the trial's values `params`."""
+    """Train `data` with `fit` (tasks.Task.fit) at the trial's values `params`, starting from
+    `initial_state` (starting_weights) where there is one."""
     trial_cfg = with_overrides(cfg, params)
     pruning = OptunaPruning(trial)
     result = fit(trial_cfg, data, max_epochs=cfg.sweep.max_epochs, epoch_sink=epoch_sink,
-                 callbacks=[pruning.callback()])
+                 callbacks=[pruning.callback()], initial_state=initial_state)
     trial.set_user_attr(EPOCHS, result.epochs_run)
     if not math.isfinite(result.best_val_loss):  # never let a NaN become the best trial
         raise TrainingDiverged(f"{VAL_LOSS} is {result.best_val_loss}; lower train.lr")

@@ -29,7 +29,7 @@ from rnnops.masking import masked
 from rnnops.names import VAL_LOSS
 from rnnops.sweep import queue as q
 from rnnops.sweep.algorithms import specs
-from rnnops.sweep.objective import EPOCHS, run_trial
+from rnnops.sweep.objective import EPOCHS, run_trial, starting_weights
 from rnnops.sweep.pruning import PRUNED_AT
 from rnnops.sweep.space import grid, suggest
 from rnnops.sweep.storage import storage_lock
@@ -172,6 +172,7 @@ def work(cfg: Config, task: Any, parent_run: str, nested: bool, study: Any = Non
         study = open_study(cfg, storage, data.meta["sha256"])
         tracking.configure(cfg)
     run_cfg = worker_config(cfg)
+    initial = starting_weights(cfg)  # every trial starts from train.init_from's weights
     sampler, _ = specs(cfg.sweep, cfg.seed)
     queue = q.TrialQueue(study, storage, budget(cfg), sampler)
     if ready is not None:  # set last: everything before taking a trial is done
@@ -181,7 +182,7 @@ def work(cfg: Config, task: Any, parent_run: str, nested: bool, study: Any = Non
 
     def run(trials: list[Any]) -> None:
         for trial in trials:
-            run_one(run_cfg, task, data, queue, trial, parent_run, nested)
+            run_one(run_cfg, task, data, queue, trial, parent_run, nested, initial)
 
     def stop() -> bool:
         return ((stopping is not None and stopping.is_set())
@@ -191,7 +192,7 @@ def work(cfg: Config, task: Any, parent_run: str, nested: bool, study: Any = Non
 
 
 def run_one(cfg: Config, task: Any, data: Any, queue: q.TrialQueue, trial: Any,
-            parent_run: str, nested: bool) -> None:
+            parent_run: str, nested: bool, initial: dict[str, Any] | None = None) -> None:
     """One trial as one MLflow run (its parent: the study's run); Optuna is told the outcome."""
     tags = {"optuna.study": queue.study.study_name, "optuna.trial": str(trial.number),
             "mlflow.parentRunId": parent_run, TAG_WORKER: q.worker_name()}
@@ -203,7 +204,7 @@ def run_one(cfg: Config, task: Any, data: Any, queue: q.TrialQueue, trial: Any,
                 log.info("trial %s: %s", progress(trial, queue), params)
                 tracking.log_params(params)
                 result = run_trial(cfg, data, trial, params, task.fit,
-                                   epoch_sink=tracking.log_metrics)
+                                   epoch_sink=tracking.log_metrics, initial_state=initial)
                 tracking.log_implementations(result.implementations)
             except Exception as exc:
                 tracking.set_tags({tracking.TAG_TRIAL_STATE: "FAIL", TAG_ERROR: describe(exc)})

@@ -46,7 +46,7 @@ def saved_state(path: Path, source: str) -> dict[str, torch.Tensor]:
 
 
 def matched_state(model: torch.nn.Module, saved: dict[str, torch.Tensor], source: str,
-                  strict: bool) -> dict[str, torch.Tensor]:
+                  strict: bool, report: bool = True) -> dict[str, torch.Tensor]:
     """The saved weights that fit `model` by name and shape. With `strict`, a layer of `model`
     that is missing or shaped otherwise is a ConfigError naming it and both shapes; without, it
     keeps its fresh weights and is logged."""
@@ -66,7 +66,9 @@ def matched_state(model: torch.nn.Module, saved: dict[str, torch.Tensor], source
                        f"{name} ({tuple(theirs.shape)} there, {tuple(tensor.shape)} here)")
     if not matched:
         raise ConfigError(KEY, f"no layer of {source} fits this model (by name and shape)")
-    if skipped:
+    if not report:
+        pass
+    elif skipped:
         log.info("%s: %d of %d tensors loaded; kept fresh: %s", source, len(matched), len(own),
                  ", ".join(skipped))
     else:
@@ -107,9 +109,12 @@ def freeze(model: torch.nn.Module, entries: tuple[str, ...]) -> None:
 
 def prepare(model: torch.nn.Module, train: TrainConfig,
             initial_state: dict[str, torch.Tensor] | None) -> None:
-    """The fresh network before training: the matched weights loaded, the named parts frozen."""
+    """The fresh network before training: train.init_from's weights that fit it loaded (a sweep
+    trial's network may differ from the one the stage checked them against), the named parts
+    frozen."""
     if initial_state:
-        model.load_state_dict(initial_state, strict=False)
+        model.load_state_dict(matched_state(model, initial_state, train.init_from or "weights",
+                                            train.init_strict, report=False), strict=False)
     check_freeze(model, train.freeze)
     freeze(model, train.freeze)
 
