@@ -61,6 +61,8 @@ def parser() -> argparse.ArgumentParser:
     s.add_argument("--model", "-m", help="NAME (its latest version), NAME@ALIAS, NAME/VERSION "
                    "or a models:/ or runs:/ URI (default: tracking.registered_model@champion, "
                    "or the store's only registered model)")
+    s.add_argument("--intervals", action="store_true", help="add the model's prediction "
+                   "intervals (TARGET_lo_80, TARGET_hi_80, ... per evaluate.interval_levels)")
     _common(s)
     s = sub.add_parser("generate", help=GENERATE_HELP, description=GENERATE_HELP,
                        epilog="example: rnnops generate --model ptb-lm@champion --prompt 'the "
@@ -286,7 +288,7 @@ def predict_command(dictconfig, args) -> int:
     service = forecast_service(cfg, uri, name)
     history = read_history(args.input, cfg.data.delimiter, service.time_column)
     try:
-        forecast = service.predict(history)
+        forecast = service.predict(history, {"intervals": args.intervals})
     except DataError as exc:
         raise DataError(f"{args.input}: {exc}") from None
     if args.output:

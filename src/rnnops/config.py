@@ -319,6 +319,8 @@ class EvaluateConfig:
     # Also score the first len // B * B test windows: what a test loader of batch B with
     # drop_last keeps, the protocol behind most published ETT figures (None: off).
     drop_last_batch: int | None = None
+    # split-conformal prediction intervals (evaluation/intervals.py): scored, plotted, served
+    interval_levels: tuple[float, ...] = (0.8, 0.95)
     backtest: BacktestConfig = field(default_factory=BacktestConfig)
 
 
@@ -509,6 +511,9 @@ _RULES: list[tuple[str, typing.Callable[[Any], bool], str]] = [
     ("evaluate.sample_windows", lambda v: v >= 1, "must be >= 1"),
     ("evaluate.drop_last_batch", lambda v: v is None or v >= 1, "must be >= 1 (or null)"),
     ("evaluate.backtest.folds", lambda v: v >= 0, "must be >= 0 (0 turns the backtest off)"),
+    ("evaluate.interval_levels", lambda v: all(isinstance(x, int | float) and 0 < x < 1
+                                               for x in v) and list(v) == sorted(set(v)),
+     "must be levels in (0, 1), increasing, e.g. [0.8, 0.95] ([] turns intervals off)"),
     ("tracking.registered_model", lambda v: v is None or bool(v.strip()),
      "must not be empty (null names it after the experiment)"),
 ]

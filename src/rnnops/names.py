@@ -15,3 +15,8 @@ def test_metric(forecaster: str, metric: str) -> str:
     """MLflow name of a test metric: test/mse for the model, test/last_value/mse for a baseline."""
     return f"test/{metric}" if forecaster == MODEL else f"test/{forecaster}/{metric}"
 CHAMPION = "champion"  # the registry alias of the version serving by default
+
+
+def level_name(level: float) -> str:
+    """An interval level as metrics and served columns name it: 0.8 -> "80", 0.975 -> "97.5"."""
+    return f"{level * 100:g}"

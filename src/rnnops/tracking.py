@@ -466,7 +466,7 @@ def log_service(service: Any, registered_name: str | None) -> str | None:
     def schema(columns):
         return None if columns is None else Schema([ColSpec(kind, name) for kind, name in columns])
 
-    kinds = {str: "string", int: "long", float: "double"}
+    kinds = {str: "string", int: "long", float: "double", bool: "boolean"}
     params = spec.get("params")
     signature = ModelSignature(
         inputs=schema(spec.get("inputs")), outputs=schema(spec["outputs"]),

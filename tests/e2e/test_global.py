@@ -135,3 +135,20 @@ def test_stacking_asks_for_what_it_needs():
     out = run_script("prepare", "data=csv", "data.path=x.csv", "data.target=a",
                      "data.stack=true", "data.tables=[{path: y.csv, lookback: 5}]")
     assert out.returncode == 2 and "data.tables.0.lookback" in out.stderr
+
+
+def test_intervals_are_served_on_each_series_scale(project, tmp_path):
+    wide = pd.read_csv(project / "wide.csv").tail(48)
+    path = tmp_path / "both.csv"
+    wide.to_csv(path, index=False)
+    out = tmp_path / "bounds.csv"
+    assert main(["predict", "-i", str(path), "-m", NAME, "-o", str(out), "--intervals",
+                 f"paths.root={project}"]) == 0
+    bounds = pd.read_csv(out)
+    for series in ("a", "b"):
+        assert (bounds[f"{series}_lo_95"] <= bounds[f"{series}_lo_80"]).all()
+        assert (bounds[f"{series}_lo_80"] < bounds[series]).all()
+        assert (bounds[series] < bounds[f"{series}_hi_80"]).all()
+    # one network's widths, each in its series' units: b's spread is ten times a's
+    ratio = (bounds["b_hi_80"] - bounds["b_lo_80"]) / (bounds["a_hi_80"] - bounds["a_lo_80"])
+    assert np.allclose(ratio, ratio.iloc[0]) and 5 < ratio.iloc[0] < 20

@@ -62,6 +62,10 @@ class WindowDataset(Dataset):
     def nbytes(self) -> int:
         return self.series.untyped_storage().nbytes()
 
+    @property
+    def window_bytes(self) -> int:
+        return (self.lookback + self.horizon) * self.series.shape[1] * self.series.element_size()
+
     def to(self, device: torch.device | str) -> WindowDataset:
         """The same windows over a copy of the series on `device` (one tensor, no windows)."""
         return WindowDataset(self.series.to(device), self.lookback, self.horizon, self.stride,
@@ -93,6 +97,10 @@ class StackedWindows:
     def nbytes(self) -> int:
         return sum(p.series.untyped_storage().nbytes() for p in self.parts)
 
+    @property
+    def window_bytes(self) -> int:
+        return (self.lookback + self.horizon) * self.parts[0].series.element_size()
+
     def batch(self, index: torch.Tensor | list[int]) -> tuple[torch.Tensor, torch.Tensor]:
         """x: (B, L, 1), y: (B, H, 1), in the order of `index`."""
         index = torch.as_tensor(index, device=self.device)
@@ -118,13 +126,11 @@ class StackedWindows:
 BATCH_BYTES = 8 << 20
 
 
-def window_batches(dataset: WindowDataset, index: torch.Tensor | None = None,
+def window_batches(dataset: WindowDataset | StackedWindows, index: torch.Tensor | None = None,
                    budget: int = BATCH_BYTES) -> Iterator[torch.Tensor]:
     """`index` (default: every window, in order) cut into consecutive batches of about `budget`
     bytes of windows."""
-    per_window = (dataset.lookback + dataset.horizon) * dataset.series.shape[1] \
-        * dataset.series.element_size()
-    size = max(1, budget // per_window)
+    size = max(1, budget // dataset.window_bytes)
     index = torch.arange(len(dataset)) if index is None else torch.as_tensor(index)
     yield from index.split(size)
 

@@ -24,6 +24,7 @@ from rnnops.evaluation import gate as champion_gate
 from rnnops.evaluation import plots as draw
 from rnnops.evaluation.backtest import Fold, backtest, make_folds
 from rnnops.evaluation.interpret import attention_weights, gate_activations, sample_index
+from rnnops.evaluation.intervals import calibrate_forecasters
 from rnnops.evaluation.metrics import ErrorSums, naive_scale
 from rnnops.evaluation.outcome import Evaluation
 from rnnops.evaluation.report import render, run_line
@@ -142,8 +143,14 @@ def table_scores(cfg: Config, data: PreparedData, model: torch.nn.Module,
     origins = window_origins(data, d.lookback, len(test))
     forecasters = {MODEL: lambda x, origins: predict(model, x),
                    **fit_baselines(names, setting, slice(0, len(data.arrays["train"])))}
+    conformal = None
+    if ev.interval_levels:  # every forecaster's errors on the validation windows
+        val = data.windows("val", d.lookback, d.horizon)
+        conformal = calibrate_forecasters(forecasters, val, window_origins(
+            data, d.lookback, len(val), "val"), ev.interval_levels)
     scale = naive_scale(data.arrays["train"][:, targets], period)
-    scores = score(forecasters, test, origins, data.scaler, scale, kept, ev.sample_windows)
+    scores = score(forecasters, test, origins, data.scaler, scale, kept, ev.sample_windows,
+                   conformal)
     return TableScores(scores, setting, test, origins, kept, scale)
 
 

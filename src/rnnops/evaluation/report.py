@@ -72,6 +72,24 @@ def registry_section(champion: dict[str, Any] | None, metric: str) -> list[str]:
            if champion["promoted"] else "The `champion` alias stays where it was.")), ""]
 
 
+INTERVAL_SCORES = ("coverage_", "width_", "pinball", "crps")
+
+
+def interval_section(metrics: dict[str, dict[str, float]]) -> list[str]:
+    """The intervals' scores (evaluate.interval_levels), when they were scored."""
+    rows = [{"forecaster": name, **{k: v for k, v in values.items()
+                                    if k.startswith(INTERVAL_SCORES)}}
+            for name, values in metrics.items()]
+    if not any(len(row) > 1 for row in rows):
+        return []
+    return ["## Prediction intervals (scaled data)", "",
+            "Split-conformal intervals: each forecaster's absolute errors on the validation "
+            "windows, per horizon step and channel, set its half-widths. Coverage is the "
+            "fraction of test values inside (nominal: the level); CRPS is twice the mean "
+            "pinball loss of the intervals' ends and the point forecast as quantiles.", "",
+            _table(pd.DataFrame(rows)), ""]
+
+
 def render(
     header: dict[str, Any],
     metrics: dict[str, dict[str, float]],
@@ -89,6 +107,7 @@ def render(
               _table(metrics_frame(metrics, "_original")), "",
               "sMAPE is in percent (0-200); MASE divides each channel's MAE by the in-sample "
               "MAE of the seasonal-naive forecast on the training rows.", ""]
+    lines += interval_section(metrics)
     first = metrics_frame(metrics, DROP_LAST)
     if first.shape[1] > 1:  # evaluate.drop_last_batch is set
         lines += ["## Test metrics on the drop_last windows (scaled data)", "",

@@ -18,6 +18,7 @@ import torch
 
 from rnnops.data.preprocess import Scaler
 from rnnops.data.windows import WindowDataset, window_batches
+from rnnops.evaluation.intervals import Conformal, IntervalSums
 from rnnops.evaluation.metrics import ErrorSums
 from rnnops.evaluation.report import DROP_LAST
 from rnnops.evaluation.suite import Predict
@@ -40,14 +41,17 @@ def to_original(scaler: Scaler, targets: list[int], t: torch.Tensor) -> torch.Te
 
 
 def score(forecasters: dict[str, Predict], test: WindowDataset, origins: np.ndarray,
-          scaler: Scaler, scale: torch.Tensor, kept: int = 0, samples: int = 3) -> Scores:
+          scaler: Scaler, scale: torch.Tensor, kept: int = 0, samples: int = 3,
+          intervals: dict[str, Conformal] | None = None) -> Scores:
     """Every forecaster on every test window. `scale`: MASE's per-channel scale on scaled data;
     `kept`: also score the first `kept` windows alone (evaluate.drop_last_batch); `samples`:
-    windows drawn with their lookback."""
+    windows drawn with their lookback; `intervals`: the forecasters' conformal intervals, whose
+    coverage, width, pinball loss and CRPS join their metrics."""
     targets, horizon = test.target_columns, test.horizon
     scale_original = scale * torch.from_numpy(scaler.scale[targets])
     drawn = np.linspace(0, len(test) - 1, samples).round().astype(int)
     sums = {name: (ErrorSums(), ErrorSums(), ErrorSums()) for name in forecasters}
+    interval_sums = {name: IntervalSums(c) for name, c in (intervals or {}).items()}
     line: dict[str, list[torch.Tensor]] = {"actual": [], **{name: [] for name in forecasters}}
     sampled: dict[int, dict] = {}
     for index in window_batches(test):
@@ -66,6 +70,8 @@ def score(forecasters: dict[str, Predict], test: WindowDataset, origins: np.ndar
             scaled, original, on_first = sums[name]
             scaled.add(pred, y)
             original.add(pred_orig, y_orig)
+            if name in interval_sums:
+                interval_sums[name].add(pred, y)
             if first.any():
                 on_first.add(pred[first], y[first])
             line[name].append(pred_orig[stitch, :, 0])
@@ -77,6 +83,8 @@ def score(forecasters: dict[str, Predict], test: WindowDataset, origins: np.ndar
         metrics[name] = {**errors, **{f"{k}_original": v for k, v in errors_original.items()}}
         log.info("test %-15s mse %.5f  mae %.5f  mase %.3f  (original units: mae %.4f)", name,
                  errors["mse"], errors["mae"], errors["mase"], errors_original["mae"])
+        if name in interval_sums:
+            metrics[name].update(interval_sums[name].scores())
         if kept:
             metrics[name].update({f"{k}{DROP_LAST}": v for k, v in on_first.errors().items()
                                   if k in ("mse", "mae")})

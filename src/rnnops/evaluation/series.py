@@ -45,10 +45,11 @@ def full_series(data: PreparedData) -> np.ndarray:
     return series[first:]
 
 
-def window_origins(data: PreparedData, lookback: int, n_windows: int) -> np.ndarray:
-    """Row of full_series holding the last observed value of each test window."""
+def window_origins(data: PreparedData, lookback: int, n_windows: int,
+                   split: str = "test") -> np.ndarray:
+    """Row of full_series holding the last observed value of each window of `split`."""
     borders = data.meta["borders"]
-    start = borders["test"][0] - borders["train"][0]
+    start = borders[split][0] - borders["train"][0]
     return start + lookback - 1 + np.arange(n_windows)
 
 

@@ -14,6 +14,7 @@ import pandas as pd
 from rnnops.data.preprocess import fill_missing
 from rnnops.data.validate import Rules, check_names, parse_times, usual_step, validated
 from rnnops.errors import DataError
+from rnnops.names import level_name
 from rnnops.serving import MODEL, SERVICE, write_manifest
 from rnnops.serving.network import ONNX, OnnxNetwork, export_onnx, run
 
@@ -39,6 +40,9 @@ class ForecastService:
     # a global model (data.stack): `columns` are the series' ids, each forecast on its own by
     # the univariate network with its own scaling; a history holds any of them
     per_series: bool = False
+    # split-conformal half-widths on scaled data, {"levels": [...], "half_widths": (levels, H,
+    # targets)} (evaluation/intervals.py): forecast bounds on request; None: none calibrated
+    intervals: dict | None = None
 
     @property
     def targets(self) -> list[str]:
@@ -46,7 +50,7 @@ class ForecastService:
 
     @classmethod
     def from_training(cls, model: torch.nn.Module, data: PreparedData, lookback: int,
-                      horizon: int) -> ForecastService:
+                      horizon: int, intervals: dict | None = None) -> ForecastService:
         settings = data.meta.get("data_settings") or {}
         per_series = bool(getattr(model, "per_series", False))
         if per_series:
@@ -58,7 +62,7 @@ class ForecastService:
         return cls(model, columns, targets, shift, scale, lookback, horizon,
                    settings.get("time_column"), settings.get("missing"),
                    tuple(settings.get("na_values") or ()), settings.get("duplicates") or "error",
-                   per_series)
+                   per_series, intervals)
 
     def for_series(self, frame: pd.DataFrame) -> ForecastService:
         """A global model's service for the series a history frame holds (every column named by
@@ -70,7 +74,7 @@ class ForecastService:
                             f"series id: {', '.join(self.columns[:10])}"
                             + (", ..." if len(self.columns) > 10 else ""),
                             "history names none of the model's series")
-        picked = [self.columns.index(c) for c in ids]
+        picked = [self.columns.index(c) for c in ids]  # the widths are every series' own
         return replace(self, columns=ids, target_columns=list(range(len(ids))),
                        shift=self.shift[picked], scale=self.scale[picked])
 
@@ -80,6 +84,7 @@ class ForecastService:
         predict checks itself) and the metadata `rnnops predict` reads."""
         return {"inputs": None,
                 "outputs": [("long", "step"), *(("double", name) for name in self.targets)],
+                **({"params": {"intervals": False}} if self.intervals else {}),
                 "metadata": {"rnnops_kind": "forecaster", "columns": self.columns,
                              "targets": self.targets, "lookback": self.lookback,
                              "horizon": self.horizon}}
@@ -97,6 +102,7 @@ class ForecastService:
             "lookback": self.lookback, "horizon": self.horizon, "time_column": self.time_column,
             "missing": self.missing, "na_values": list(self.na_values),
             "duplicates": self.duplicates, **({"per_series": True} if self.per_series else {}),
+            **({"intervals": self.intervals} if self.intervals else {}),
         }, indent=2) + "\n")
         write_manifest(folder)  # checked whenever the model is loaded
 
@@ -115,7 +121,7 @@ class ForecastService:
                    np.asarray(meta["shift"]), np.asarray(meta["scale"]), meta["lookback"],
                    meta["horizon"], meta.get("time_column"), meta.get("missing"),
                    tuple(meta.get("na_values") or ()), meta.get("duplicates") or "error",
-                   meta.get("per_series", False))
+                   meta.get("per_series", False), meta.get("intervals"))
 
     def history(self, model_input: Any) -> np.ndarray:
         """(B, L, C) float64: the last lookback rows of each history, checked as prepare checks a
@@ -230,6 +236,25 @@ class ForecastService:
             y = run(self.model, x)
         return y * self.scale[self.target_columns] + self.shift[self.target_columns]
 
+    def bounds(self, point: np.ndarray) -> pd.DataFrame:
+        """The conformal intervals around one (H, targets) forecast in original units: columns
+        TARGET_lo_80, TARGET_hi_80, ... per target and level; a model without them is refused
+        in one line."""
+        if not self.intervals:
+            raise DataError("this model has no calibrated intervals (trained with "
+                            "evaluate.interval_levels=[]); retrain it with levels to serve them")
+        levels = self.intervals["levels"]
+        widths = np.asarray(self.intervals["half_widths"])  # (levels, H, targets or 1)
+        scale = self.scale[self.target_columns]
+        columns = {}
+        for t, target in enumerate(self.targets):
+            for k, level in enumerate(levels):
+                width = widths[k, :, min(t, widths.shape[2] - 1)] * scale[t]
+                name = level_name(level)
+                columns[f"{target}_lo_{name}"] = point[:, t] - width
+                columns[f"{target}_hi_{name}"] = point[:, t] + width
+        return pd.DataFrame(columns)
+
     def predict(self, model_input: Any, params: dict | None = None) -> Any:
         """MLflow's entry point. A DataFrame or a 2-D array gives a DataFrame (step, then one
         column per target); a 3-D batch gives a (B, H, targets) array. A history with times gets
@@ -249,6 +274,8 @@ class ForecastService:
         if not isinstance(model_input, pd.DataFrame) and np.ndim(model_input) == 3:
             return out
         frame = pd.DataFrame(out[0], columns=self.targets)
+        if (params or {}).get("intervals"):
+            frame = frame.join(self.bounds(out[0]))
         frame.insert(0, "step", np.arange(1, self.horizon + 1))
         if times is not None:
             frame.insert(1, checked.index.name or "time", times)

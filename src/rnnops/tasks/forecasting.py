@@ -11,6 +11,7 @@ from rnnops.config import Config
 from rnnops.data.preparation import prepare_series
 from rnnops.data.prepared import PreparedData
 from rnnops.evaluation.forecasts import evaluate_forecaster
+from rnnops.evaluation.intervals import model_intervals
 from rnnops.evaluation.outcome import Evaluation
 from rnnops.evaluation.suite import check_baselines
 from rnnops.names import VAL_LOSS
@@ -44,7 +45,12 @@ class ForecastingTask:
 
     def service(self, cfg: Config, data: PreparedData, model: torch.nn.Module
                 ) -> ForecastService:
-        return ForecastService.from_training(model, data, cfg.data.lookback, cfg.data.horizon)
+        d = cfg.data
+        windows = data.series_windows if d.stack else data.windows
+        intervals = model_intervals(model, windows("val", d.lookback, d.horizon),
+                                    cfg.evaluate.interval_levels)
+        return ForecastService.from_training(model, data, d.lookback, d.horizon,
+                                             intervals and intervals.to_dict())
 
     def evaluate(self, cfg: Config, data: PreparedData, model: torch.nn.Module,
                  run_info: dict[str, Any], history: pd.DataFrame) -> Evaluation:
