@@ -24,7 +24,7 @@ from rnnops.evaluation import gate as champion_gate
 from rnnops.evaluation import plots as draw
 from rnnops.evaluation.backtest import Fold, backtest, make_folds
 from rnnops.evaluation.interpret import attention_weights, gate_activations, sample_index
-from rnnops.evaluation.intervals import calibrate_forecasters
+from rnnops.evaluation.intervals import LEVELS, calibrate_forecasters
 from rnnops.evaluation.metrics import ErrorSums, naive_scale
 from rnnops.evaluation.outcome import Evaluation
 from rnnops.evaluation.report import render, run_line
@@ -38,7 +38,7 @@ from rnnops.evaluation.suite import (
     check_baselines,
     fit_baselines,
 )
-from rnnops.names import MODEL, test_metric
+from rnnops.names import MODEL, level_name, test_metric
 from rnnops.training.fit import fit, predict
 
 log = logging.getLogger(__name__)
@@ -257,11 +257,17 @@ def mase_undefined(data: PreparedData, scale: torch.Tensor) -> str | None:
     return reason
 
 
-def for_dvc_plots(frame: pd.DataFrame) -> pd.DataFrame:
-    """The frame with a column for every baseline, empty for those that did not run (another
-    evaluate.baselines, or ets and arima on several targets): dvc.yaml's plots name them all,
-    and DVC drops a plot whose data lacks a named column."""
-    return frame.reindex(columns=[*frame.columns, *(b for b in BASELINES if b not in frame)])
+#: the model's interval bands dvc.yaml's forecast plot names (evaluate.interval_levels' default)
+DVC_BANDS = [f"forecast_{end}_{level_name(level)}" for level in LEVELS for end in ("lo", "hi")]
+
+
+def for_dvc_plots(frame: pd.DataFrame, bands: bool = False) -> pd.DataFrame:
+    """The frame with a column for every baseline (and with `bands` the default levels' model
+    intervals), empty for those that did not run (another evaluate.baselines or
+    interval_levels, or ets and arima on several targets): dvc.yaml's plots name them all, and
+    DVC drops a plot whose data lacks a named column."""
+    named = [*BASELINES, *(DVC_BANDS if bands else [])]
+    return frame.reindex(columns=[*frame.columns, *(c for c in named if c not in frame)])
 
 
 def write_plots(folder: Path, cfg: Config, data: PreparedData, run_info: dict[str, Any],
@@ -274,7 +280,7 @@ def write_plots(folder: Path, cfg: Config, data: PreparedData, run_info: dict[st
     metrics = scores.metrics
     written = {}
 
-    for_dvc_plots(scores.curve).to_csv(folder / FORECAST_CSV, index=False)
+    for_dvc_plots(scores.curve, bands=True).to_csv(folder / FORECAST_CSV, index=False)
     draw.forecast_plot(scores.curve, folder / FORECAST_PNG,
                        f"{cfg.data.name}: {run_info['model']} vs baselines, test period", unit)
     written["Forecast against actual, test period"] = FORECAST_PNG

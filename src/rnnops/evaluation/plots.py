@@ -25,12 +25,20 @@ def _save(fig, path: Path) -> None:
 
 
 def forecast_plot(frame: pd.DataFrame, path: Path, title: str, unit: str) -> None:
-    """frame: columns step, actual, forecast and any baselines, in original units."""
+    """frame: columns step, actual, forecast and any baselines, in original units; with
+    forecast_lo_80, forecast_hi_80, ... the model's intervals are drawn as a fan (wider paler)."""
     plt = _pyplot()
     fig, ax = plt.subplots(figsize=(10, 4))
+    bands = sorted({c.rsplit("_", 1)[1] for c in frame.columns if c.startswith("forecast_lo_")},
+                   key=float, reverse=True)
+    for shade, level in enumerate(bands):
+        ax.fill_between(frame["step"], frame[f"forecast_lo_{level}"],
+                        frame[f"forecast_hi_{level}"], color="tab:blue",
+                        alpha=0.15 + 0.15 * shade, lw=0, label=f"model {level} % interval")
     ax.plot(frame["step"], frame["actual"], color="black", lw=1.5, label="actual")
     for column in frame.columns.drop(["step", "actual"]):
-        ax.plot(frame["step"], frame[column], lw=1, label=column.replace("_", " "))
+        if not column.startswith(("forecast_lo_", "forecast_hi_")):
+            ax.plot(frame["step"], frame[column], lw=1, label=column.replace("_", " "))
     ax.set_xlabel("test step")
     ax.set_ylabel(unit)
     ax.set_title(title)

@@ -22,7 +22,7 @@ from rnnops.evaluation.intervals import Conformal, IntervalSums
 from rnnops.evaluation.metrics import ErrorSums
 from rnnops.evaluation.report import DROP_LAST
 from rnnops.evaluation.suite import Predict
-from rnnops.names import MODEL
+from rnnops.names import MODEL, level_name
 
 log = logging.getLogger(__name__)
 
@@ -75,6 +75,11 @@ def score(forecasters: dict[str, Predict], test: WindowDataset, origins: np.ndar
             if first.any():
                 on_first.add(pred[first], y[first])
             line[name].append(pred_orig[stitch, :, 0])
+            if name == MODEL and name in interval_sums:  # the fan chart's bands
+                for level, ends in interval_sums[name].conformal.bounds(pred).items():
+                    for end, bound in zip(("lo", "hi"), ends, strict=True):
+                        line.setdefault(f"{MODEL}_{end}_{level_name(level)}", []).append(
+                            to_original(scaler, targets, bound)[stitch, :, 0])
             for i, window in picked:
                 sampled[window]["preds"][name] = pred_orig[i, :, 0]
     metrics = {}
@@ -99,7 +104,8 @@ def _curve(line: dict[str, list[torch.Tensor]]) -> pd.DataFrame:
     out = pd.DataFrame({name: torch.cat(parts).reshape(-1).numpy()
                         for name, parts in line.items()})
     out.insert(0, "step", range(len(out)))
-    return out.rename(columns={MODEL: "forecast"})
+    return out.rename(columns=lambda c: "forecast" + c[len(MODEL):] if c.startswith(MODEL)
+                      else c)
 
 
 def _windows(sampled: dict[int, dict], lookback: int, horizon: int) -> pd.DataFrame:
