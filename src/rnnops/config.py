@@ -147,7 +147,9 @@ class TrainConfig:
     use_best_params: bool = True
     resume: bool = False
     optimizer: str = "adam"  # adam | sgd
-    loss: str = "mse"  # forecasters: mse | mae | huber (training and val/loss alike)
+    loss: str = "mse"  # forecasters: mse | mae | huber | quantile (training and val/loss alike)
+    # train.loss=quantile: the levels forecast (pinball loss; 0.5 is the point forecast)
+    quantiles: tuple[float, ...] = (0.025, 0.1, 0.5, 0.9, 0.975)
     lr_decay: float = 1.0  # lr x lr_decay per epoch from epoch lr_decay_start on (Zaremba)
     lr_decay_start: int = 0
     ema: float = 0.0  # decay of a moving average of the weights, validated and kept (0: off)
@@ -465,7 +467,11 @@ _RULES: list[tuple[str, typing.Callable[[Any], bool], str]] = [
     ("train.l1", lambda v: v >= 0, "must be >= 0"),
     ("train.l2", lambda v: v >= 0, "must be >= 0"),
     ("train.optimizer", lambda v: v in ("adam", "sgd"), "must be adam or sgd"),
-    ("train.loss", lambda v: v in ("mse", "mae", "huber"), "must be mse, mae or huber"),
+    ("train.loss", lambda v: v in ("mse", "mae", "huber", "quantile"),
+     "must be mse, mae, huber or quantile"),
+    ("train.quantiles", lambda v: all(isinstance(q, int | float) and 0 < q < 1 for q in v)
+     and list(v) == sorted(set(v)) and 0.5 in v,
+     "must be levels in (0, 1), increasing, with 0.5 (the point forecast), e.g. [0.1, 0.5, 0.9]"),
     ("train.lr_decay", lambda v: 0 < v <= 1, "must be in (0, 1] (1 keeps the rate)"),
     ("train.lr_decay_start", lambda v: v >= 0, "must be >= 0"),
     ("train.ema", lambda v: 0 <= v < 1, "must be in [0, 1) (0 turns averaging off)"),
@@ -576,6 +582,7 @@ def _check_rules(cfg: Config) -> None:
             if value < 1 or not float(value).is_integer():
                 raise ConfigError(f"data.split.{name}", f"{value!r} must be a whole row count")
     _check_stack(cfg)
+    _check_quantiles(cfg)
     _check_processes(cfg)
     _check_sweep(cfg)
 
@@ -602,6 +609,19 @@ def table_configs(data: DataConfig) -> list[DataConfig]:
             merged["split"] = {**dataclasses.asdict(data.split), **entry["split"]}
         out.append(_build(DataConfig, merged, key))
     return out
+
+
+def _check_quantiles(cfg: Config) -> None:
+    """A quantile model's intervals are its own quantiles: each level needs both ends."""
+    if cfg.train.loss != "quantile":
+        return
+    for level in cfg.evaluate.interval_levels:
+        ends = [round((1 - level) / 2, 10), round((1 + level) / 2, 10)]
+        missing = [q for q in ends if not any(abs(q - t) < 1e-9 for t in cfg.train.quantiles)]
+        if missing:
+            raise ConfigError("train.quantiles", f"has no {missing[0]:g}, an end of the "
+                              f"{level:g} interval of evaluate.interval_levels; add "
+                              f"{' and '.join(f'{q:g}' for q in ends)}, or drop the level")
 
 
 def _check_stack(cfg: Config) -> None:

@@ -29,8 +29,9 @@ def test_coverage_on_known_noise_is_within_sampling_error():
     conformal = calibrate(calibration, (0.8, 0.95))
     n = 20_000
     target = torch.from_numpy(rng.normal(size=(n, 6, 1)) * spread)
-    sums = IntervalSums(conformal)
-    sums.add(torch.zeros_like(target), target)
+    sums = IntervalSums(conformal.levels)
+    zero = torch.zeros_like(target)
+    sums.add(zero, target, conformal.bounds(zero))
     scores = sums.scores()
     for level, name in ((0.8, "80"), (0.95, "95")):
         error = 3 * np.sqrt(level * (1 - level) / (n * 6))
@@ -44,8 +45,9 @@ def test_coverage_on_known_noise_is_within_sampling_error():
 
 def test_pinball_and_crps_by_hand():
     conformal = Conformal((0.8,), np.array([[[1.0]]]))  # interval point -/+ 1
-    sums = IntervalSums(conformal)
-    sums.add(torch.tensor([[[0.0]]]), torch.tensor([[[2.0]]]))  # the value above the interval
+    sums = IntervalSums(conformal.levels)
+    point = torch.tensor([[[0.0]]])
+    sums.add(point, torch.tensor([[[2.0]]]), conformal.bounds(point))  # the value above it
     # quantiles 0.1 (at -1), 0.5 (at 0), 0.9 (at 1); value 2: pinball tau x (2 - q)
     expected = (0.1 * 3 + 0.5 * 2 + 0.9 * 1) / 3
     scores = sums.scores()

@@ -24,7 +24,7 @@ from rnnops.evaluation import gate as champion_gate
 from rnnops.evaluation import plots as draw
 from rnnops.evaluation.backtest import Fold, backtest, make_folds
 from rnnops.evaluation.interpret import attention_weights, gate_activations, sample_index
-from rnnops.evaluation.intervals import LEVELS, calibrate_forecasters
+from rnnops.evaluation.intervals import LEVELS, QuantileIntervals, calibrate_forecasters
 from rnnops.evaluation.metrics import ErrorSums, naive_scale
 from rnnops.evaluation.outcome import Evaluation
 from rnnops.evaluation.report import render, run_line
@@ -148,6 +148,8 @@ def table_scores(cfg: Config, data: PreparedData, model: torch.nn.Module,
         val = data.windows("val", d.lookback, d.horizon)
         conformal = calibrate_forecasters(forecasters, val, window_origins(
             data, d.lookback, len(val), "val"), ev.interval_levels)
+        if getattr(model, "quantiles", None):  # a quantile model has intervals of its own
+            conformal[MODEL] = QuantileIntervals(model, ev.interval_levels)
     scale = naive_scale(data.arrays["train"][:, targets], period)
     scores = score(forecasters, test, origins, data.scaler, scale, kept, ev.sample_windows,
                    conformal)

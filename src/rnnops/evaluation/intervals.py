@@ -52,6 +52,10 @@ class Conformal:
             out[level] = (point - width, point + width)
         return out
 
+    def around(self, point: torch.Tensor, x: torch.Tensor) -> dict[float, tuple]:
+        """The intervals of one batch (as QuantileIntervals.around)."""
+        return self.bounds(point)
+
     def to_dict(self) -> dict:
         return {"levels": list(self.levels), "half_widths": self.half_widths.tolist()}
 
@@ -85,6 +89,28 @@ def calibrate_forecasters(forecasters: dict[str, Callable], windows, origins: np
     return {name: calibrate(np.concatenate(e), levels) for name, e in errors.items()}
 
 
+class QuantileIntervals:
+    """A quantile model's own intervals (train.loss=quantile): its forecast quantiles at each
+    level's ends (the config checks that it forecasts them)."""
+
+    def __init__(self, model: torch.nn.Module, levels: tuple[float, ...]):
+        self.model, self.levels = model, levels
+        self.index = [(model.quantiles.index(_closest(model.quantiles, (1 - lv) / 2)),
+                       model.quantiles.index(_closest(model.quantiles, (1 + lv) / 2)))
+                      for lv in levels]
+
+    def around(self, point: torch.Tensor, x: torch.Tensor) -> dict[float, tuple]:
+        self.model.eval()
+        with torch.no_grad():
+            quantiles = self.model.forecast_quantiles(x).to(point.dtype)
+        return {level: (quantiles[..., low], quantiles[..., high])
+                for level, (low, high) in zip(self.levels, self.index, strict=True)}
+
+
+def _closest(levels: list[float], q: float) -> float:
+    return min(levels, key=lambda level: abs(level - q))
+
+
 def model_intervals(model: torch.nn.Module, windows, levels: tuple[float, ...]
                     ) -> Conformal | None:
     """The trained model's intervals, calibrated on the validation `windows` (None: off)."""
@@ -101,19 +127,21 @@ class IntervalSums:
     """Coverage, width and pinball sums of one forecaster's intervals on the test windows, a
     batch at a time, per level; the scores over every window, step and target."""
 
-    def __init__(self, conformal: Conformal):
-        self.conformal = conformal
+    def __init__(self, levels: tuple[float, ...]):
+        self.levels = levels
         self.count = 0
-        self.covered = dict.fromkeys(conformal.levels, 0.0)
-        self.width = dict.fromkeys(conformal.levels, 0.0)
-        self.pinball = dict.fromkeys(quantile_levels(conformal.levels), 0.0)
+        self.covered = dict.fromkeys(levels, 0.0)
+        self.width = dict.fromkeys(levels, 0.0)
+        self.pinball = dict.fromkeys(quantile_levels(levels), 0.0)
 
-    def add(self, point: torch.Tensor, target: torch.Tensor) -> None:
+    def add(self, point: torch.Tensor, target: torch.Tensor,
+            bounds: dict[float, tuple]) -> None:
+        """One batch: its point forecast, targets and intervals (level -> (lower, upper))."""
         point, target = point.double(), target.double()
         self.count += target.numel()
-        median = self.pinball_sum(0.5, point, target)
-        self.pinball[0.5] += median
-        for level, (lower, upper) in self.conformal.bounds(point).items():
+        self.pinball[0.5] += self.pinball_sum(0.5, point, target)
+        for level, (lower, upper) in bounds.items():
+            lower, upper = lower.double(), upper.double()
             self.covered[level] += float(((target >= lower) & (target <= upper)).sum())
             self.width[level] += float((upper - lower).sum())
             self.pinball[(1 - level) / 2] += self.pinball_sum((1 - level) / 2, lower, target)
@@ -128,7 +156,7 @@ class IntervalSums:
         """coverage_80 (a fraction), width_80 (scaled units) per level; pinball (the mean over
         the quantile levels) and crps (twice that: the quantile approximation)."""
         out = {}
-        for level in self.conformal.levels:
+        for level in self.levels:
             out[f"coverage_{level_name(level)}"] = self.covered[level] / self.count
             out[f"width_{level_name(level)}"] = self.width[level] / self.count
         pinball = sum(self.pinball.values()) / (len(self.pinball) * self.count)

@@ -18,7 +18,7 @@ import torch
 
 from rnnops.data.preprocess import Scaler
 from rnnops.data.windows import WindowDataset, window_batches
-from rnnops.evaluation.intervals import Conformal, IntervalSums
+from rnnops.evaluation.intervals import Conformal, IntervalSums, QuantileIntervals
 from rnnops.evaluation.metrics import ErrorSums
 from rnnops.evaluation.report import DROP_LAST
 from rnnops.evaluation.suite import Predict
@@ -42,7 +42,7 @@ def to_original(scaler: Scaler, targets: list[int], t: torch.Tensor) -> torch.Te
 
 def score(forecasters: dict[str, Predict], test: WindowDataset, origins: np.ndarray,
           scaler: Scaler, scale: torch.Tensor, kept: int = 0, samples: int = 3,
-          intervals: dict[str, Conformal] | None = None) -> Scores:
+          intervals: dict[str, Conformal | QuantileIntervals] | None = None) -> Scores:
     """Every forecaster on every test window. `scale`: MASE's per-channel scale on scaled data;
     `kept`: also score the first `kept` windows alone (evaluate.drop_last_batch); `samples`:
     windows drawn with their lookback; `intervals`: the forecasters' conformal intervals, whose
@@ -51,7 +51,8 @@ def score(forecasters: dict[str, Predict], test: WindowDataset, origins: np.ndar
     scale_original = scale * torch.from_numpy(scaler.scale[targets])
     drawn = np.linspace(0, len(test) - 1, samples).round().astype(int)
     sums = {name: (ErrorSums(), ErrorSums(), ErrorSums()) for name in forecasters}
-    interval_sums = {name: IntervalSums(c) for name, c in (intervals or {}).items()}
+    intervals = intervals or {}
+    interval_sums = {name: IntervalSums(i.levels) for name, i in intervals.items()}
     line: dict[str, list[torch.Tensor]] = {"actual": [], **{name: [] for name in forecasters}}
     sampled: dict[int, dict] = {}
     for index in window_batches(test):
@@ -70,13 +71,14 @@ def score(forecasters: dict[str, Predict], test: WindowDataset, origins: np.ndar
             scaled, original, on_first = sums[name]
             scaled.add(pred, y)
             original.add(pred_orig, y_orig)
+            bounds = intervals[name].around(pred, x) if name in intervals else {}
             if name in interval_sums:
-                interval_sums[name].add(pred, y)
+                interval_sums[name].add(pred, y, bounds)
             if first.any():
                 on_first.add(pred[first], y[first])
             line[name].append(pred_orig[stitch, :, 0])
-            if name == MODEL and name in interval_sums:  # the fan chart's bands
-                for level, ends in interval_sums[name].conformal.bounds(pred).items():
+            if name == MODEL:  # the fan chart's bands
+                for level, ends in bounds.items():
                     for end, bound in zip(("lo", "hi"), ends, strict=True):
                         line.setdefault(f"{MODEL}_{end}_{level_name(level)}", []).append(
                             to_original(scaler, targets, bound)[stitch, :, 0])

@@ -26,10 +26,15 @@ class Forecaster(nn.Module):
         channel_independent: bool = False,
         target_columns: list[int] | None = None,
         per_series: bool = False,
+        quantiles: list[float] | None = None,
     ):
         super().__init__()
         # A global model: univariate, every channel it is given forecast on its own.
         self.per_series = per_series
+        # A quantile model (train.loss=quantile): the core forecasts every quantile of every
+        # output; forward gives the median, the point forecast every metric scores.
+        self.quantiles = list(quantiles or [])
+        self.point = self.quantiles.index(0.5) if self.quantiles else None
         self.core = core
         self.input_size, self.output_size, self.horizon = input_size, output_size, horizon
         # Which input channels the outputs forecast (their statistics undo the normalisation).
@@ -51,13 +56,23 @@ class Forecaster(nn.Module):
     def forward_with_details(self, x: torch.Tensor, target: torch.Tensor | None = None):
         """The forecast and what the core exposes for inspection (e.g. attention weights).
         `target` (B, H, outputs), given only in training, feeds teacher forcing."""
+        y, details = self.forecast(x, target)
+        return (y[..., self.point] if self.quantiles else y), details
+
+    def forecast_quantiles(self, x: torch.Tensor, target: torch.Tensor | None = None
+                           ) -> torch.Tensor:
+        """(B, H, outputs, quantiles), in increasing order (never crossing)."""
+        return self.forecast(x, target)[0]
+
+    def forecast(self, x: torch.Tensor, target: torch.Tensor | None = None):
+        """(B, H, outputs), or (B, H, outputs, quantiles) for a quantile model, and details."""
         batch, lookback, channels = x.shape
         if self.per_series and channels > 1:
-            y, details = self.forward_with_details(
+            y, details = self.forecast(
                 x.transpose(1, 2).reshape(batch * channels, lookback, 1),
                 None if target is None else
                 target.transpose(1, 2).reshape(batch * channels, self.horizon, 1))
-            return (y.reshape(batch, channels, self.horizon).transpose(1, 2),
+            return (y.reshape(batch, channels, self.horizon, *y.shape[3:]).transpose(1, 2),
                     {k: v.reshape(batch, channels, *v.shape[1:]) for k, v in details.items()})
         x, stats = self.norm.normalize(x)
         if target is not None:
@@ -68,12 +83,18 @@ class Forecaster(nn.Module):
             target = (target.transpose(1, 2).reshape(batch * channels, self.horizon, 1)
                       if target is not None and self.output_size == channels else None)
         y, details = self.core(x, target)
+        if self.quantiles:  # outputs first, then quantiles: (N, H, outputs, quantiles)
+            y = y.reshape(*y.shape[:2], -1, len(self.quantiles))
         if self.fold_channels:
-            y = y.reshape(batch, channels, self.horizon).transpose(1, 2)
+            y = y.reshape(batch, channels, self.horizon, *y.shape[3:]).transpose(1, 2)
             details = {k: v.reshape(batch, channels, *v.shape[1:]) for k, v in details.items()}
         if self.channel_independent:
             y = y[:, :, self.target_columns]
-        return self.norm.denormalize(y, stats, self.target_columns), details
+        if not self.quantiles:
+            return self.norm.denormalize(y, stats, self.target_columns), details
+        y = torch.stack([self.norm.denormalize(y[..., q], stats, self.target_columns)
+                         for q in range(len(self.quantiles))], dim=-1)
+        return y.sort(dim=-1).values, details
 
 
 class DirectHead(nn.Module):

@@ -35,9 +35,11 @@ class SegmentRecurrence(nn.Module):
         channel_independent: bool = True,
         head_dropout: float = 0.0,
         channel_embedding: bool = True,
+        quantiles: int = 0,
     ):
         super().__init__()
         w = segment_length
+        self.quantiles = max(quantiles, 1)  # values per output and step
         if stack.get("bidirectional"):
             raise ConfigError("model.bidirectional", FORWARD_ONLY)
         # A lookback that w does not divide is padded at the front with its first value, and
@@ -58,7 +60,8 @@ class SegmentRecurrence(nn.Module):
             self.channel = nn.Parameter(torch.randn(input_size, d - d // 2))
         else:
             self.position = nn.Parameter(torch.randn(self.n_out, d))
-        self.head = nn.Sequential(nn.Dropout(head_dropout), nn.Linear(d, per_segment_out))
+        self.head = nn.Sequential(nn.Dropout(head_dropout),
+                                  nn.Linear(d, per_segment_out * self.quantiles))
 
     def queries(self, batch: int) -> torch.Tensor:
         """(batch x sequences x n_out, 1, d): the decoder input of every horizon segment, in the
@@ -85,8 +88,10 @@ class SegmentRecurrence(nn.Module):
         state = map_state(lambda s: s.repeat_interleave(self.n_out, dim=0), state)
         y, _ = self.rnn(self.queries(batch), state)
         out = self.head(y[:, 0])  # (sequences x n_out, per-segment outputs)
+        q = self.quantiles  # per step: outputs first, then quantiles
         if self.channel_independent:
-            out = out.reshape(batch, channels, self.n_out * self.w).transpose(1, 2)
+            out = out.reshape(batch, channels, self.n_out * self.w, q).transpose(1, 2)
+            out = out.reshape(batch, self.n_out * self.w, channels * q)
         else:
-            out = out.reshape(batch, self.n_out * self.w, self.outputs)
+            out = out.reshape(batch, self.n_out * self.w, self.outputs * q)
         return out[:, : self.horizon], {}

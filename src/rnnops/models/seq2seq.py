@@ -50,9 +50,13 @@ class AttentionSeq2Seq(AdditiveAttention):
         attention_size: int = 0,
         teacher_forcing: float = 0.5,
         teacher_forcing_decay: float = 0.9,
+        quantiles: int = 0,
+        point: int = 0,
     ):
         super().__init__()
         self.horizon, self.output_size = horizon, output_size
+        # a quantile model's decoder emits every quantile and reads back the median (`point`)
+        self.quantiles, self.point = quantiles, point
         self.target_columns = list(target_columns)
         self.teacher_forcing, self.decay, self.epoch = teacher_forcing, teacher_forcing_decay, 0
         self.encoder = RecurrentStack(input_size=input_size, **stack)
@@ -61,7 +65,7 @@ class AttentionSeq2Seq(AdditiveAttention):
                                                  **(stack.get("cell_options") or {}))
         self.initial_query = nn.Linear(encoded, hidden)  # s_{-1} from the encoder's summary
         self.init_attention(encoded, hidden, attention_size)
-        self.out = nn.Linear(hidden + encoded, output_size)
+        self.out = nn.Linear(hidden + encoded, output_size * max(quantiles, 1))
 
     def set_epoch(self, epoch: int) -> None:
         self.epoch = epoch
@@ -84,6 +88,8 @@ class AttentionSeq2Seq(AdditiveAttention):
             prediction = self.out(torch.cat([s, context], dim=-1))
             outputs.append(prediction)
             weights.append(alpha)
+            if self.quantiles:
+                prediction = prediction.view(-1, self.output_size, self.quantiles)[..., self.point]
             previous = prediction
             if ratio > 0:
                 forced = torch.rand(x.shape[0], 1, device=x.device) < ratio

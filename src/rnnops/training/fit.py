@@ -46,9 +46,10 @@ class FitResult:
 def make_model(cfg: Config, data: PreparedData) -> Forecaster:
     """The network for the data: one univariate network for every series (data.stack), else
     one that reads the table's channels."""
+    quantiles = cfg.train.quantiles if cfg.train.loss == "quantile" else ()
     if cfg.data.stack:
         return build_model(cfg.model, input_size=1, output_size=1, horizon=cfg.data.horizon,
-                           lookback=cfg.data.lookback, per_series=True)
+                           lookback=cfg.data.lookback, per_series=True, quantiles=quantiles)
     return build_model(
         cfg.model,
         input_size=data.n_channels,
@@ -56,6 +57,7 @@ def make_model(cfg: Config, data: PreparedData) -> Forecaster:
         horizon=cfg.data.horizon,
         lookback=cfg.data.lookback,
         target_columns=data.target_columns,
+        quantiles=quantiles,
     )
 
 

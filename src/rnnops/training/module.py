@@ -102,11 +102,34 @@ LOSSES = {
 }
 
 
+def pinball_loss(forecast: torch.Tensor, target: torch.Tensor,
+                 quantiles: torch.Tensor) -> torch.Tensor:
+    """The mean pinball (quantile) loss of (B, H, T, Q) quantile forecasts of (B, H, T) targets:
+    max(q (y - f), (q - 1)(y - f)), whose minimiser is the q-quantile."""
+    diff = target.unsqueeze(-1) - forecast
+    return torch.maximum(quantiles * diff, (quantiles - 1) * diff).mean()
+
+
 class ForecastModule(LeanSteps):
     def __init__(self, model: nn.Module, train: TrainConfig, fused_optimizer: bool = False):
         super().__init__()
         self.model, self.train_cfg, self.fused_optimizer = model, train, fused_optimizer
-        self.criterion = LOSSES[train.loss]
+        if train.loss == "quantile":  # a quantile model: each quantile its pinball loss
+            levels = torch.tensor(model.quantiles)
+            self.criterion = None
+            self.register_buffer("levels", levels, persistent=False)
+        else:
+            self.criterion = LOSSES[train.loss]
+
+    def loss(self, x: torch.Tensor, y: torch.Tensor, target: torch.Tensor | None
+             ) -> tuple[torch.Tensor, torch.Tensor]:
+        """(train.loss of the forecast, the point forecast); `target` feeds teacher forcing."""
+        if self.criterion is None:
+            quantiles = self.model.forecast_quantiles(x, target)
+            return (pinball_loss(quantiles, y, self.levels.to(quantiles.dtype)),
+                    quantiles[..., self.model.point])
+        prediction = self.model(x, target)
+        return self.criterion(prediction, y), prediction
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         return self.model(x)
@@ -118,15 +141,14 @@ class ForecastModule(LeanSteps):
     def training_step(self, batch, batch_idx):
         x, y = batch
         # The target goes in too: seq2seq decoders feed it back (teacher forcing).
-        loss = self.criterion(self.model(x, y), y)
+        loss, _ = self.loss(x, y, y)
         self.add_train_loss(loss, len(x))
         t = self.train_cfg
         return self.share_of_step(loss, len(x)) + weight_penalty(self.model, t.l1, t.l2)
 
     def validation_step(self, batch, batch_idx):
         x, y = batch
-        prediction = self.model(x)
-        loss = self.criterion(prediction, y)
+        loss, prediction = self.loss(x, y, None)
         self.log_epoch_mean(VAL_LOSS, loss, len(x))
         if self.criterion is not nn.functional.mse_loss:
             self.log_epoch_mean(VAL_MSE, nn.functional.mse_loss(prediction, y), len(x))
