@@ -42,8 +42,8 @@ def _fractions(cfg: DataConfig) -> dict[str, float]:
 
 def _read(cfg: DataConfig, files: dict[str, Path] | Path) -> TextCorpus:
     if isinstance(files, dict):
-        return files_corpus(files, cfg.level)
-    return cut_corpus(files, _fractions(cfg), cfg.level)
+        return files_corpus(files, cfg.level, cfg.train_fraction)
+    return cut_corpus(files, _fractions(cfg), cfg.level, cfg.train_fraction)
 
 
 def load_published(cfg: DataConfig, cache: Path) -> LoadedCorpus:

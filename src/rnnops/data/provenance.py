@@ -29,7 +29,8 @@ PREPARED_BY: dict[str, tuple[str, ...]] = {
                "time_column", "target", "features", "columns", "length", "missing", "na_values",
                "duplicates", "lookback",
                "horizon", "split", "scaler", "train_fraction", "tables"),
-    "text": ("name", "source", "dataset", "path", "url", "sha256", "level", "split"),
+    "text": ("name", "source", "dataset", "path", "url", "sha256", "level", "split",
+             "train_fraction"),
 }
 
 

@@ -81,22 +81,32 @@ def read_text(path: Path) -> str:
 TOKENIZERS: dict[str, Callable[[str], list[str]]] = {"word": word_tokens, "char": char_tokens}
 
 
-def _corpus(token_lists: dict[str, list[str]], origins: dict[str, str]) -> TextCorpus:
+def _corpus(token_lists: dict[str, list[str]], origins: dict[str, str],
+            train_fraction: float = 1.0) -> TextCorpus:
+    """The splits as id streams. `train_fraction` trains on the latest part of the training
+    tokens only; the vocabulary still comes from all of them, as the scaler of a series does, so
+    that every fraction is scored over the same tokens."""
     for name, tokens in token_lists.items():
         if not any(t != EOS for t in tokens):  # blank lines alone are no text either
             raise DataError(f"{origins[name]}: the {name} split is empty; it needs text")
     vocab = Vocabulary.build(token_lists["train"])
+    if train_fraction < 1:
+        train = token_lists["train"]
+        token_lists = {**token_lists,
+                       "train": train[len(train) - max(1, round(len(train) * train_fraction)):]}
     return TextCorpus(vocab, {name: vocab.encode(t) for name, t in token_lists.items()})
 
 
-def files_corpus(paths: dict[str, Path], level: str = "word") -> TextCorpus:
+def files_corpus(paths: dict[str, Path], level: str = "word",
+                 train_fraction: float = 1.0) -> TextCorpus:
     """One file per split (train, val, optionally test), as given; vocabulary from train."""
     tokenize = TOKENIZERS[level]
     return _corpus({n: tokenize(read_text(p)) for n, p in paths.items()},
-                   {n: str(p) for n, p in paths.items()})
+                   {n: str(p) for n, p in paths.items()}, train_fraction)
 
 
-def cut_corpus(path: Path, fractions: dict[str, float], level: str = "char") -> TextCorpus:
+def cut_corpus(path: Path, fractions: dict[str, float], level: str = "char",
+               train_fraction: float = 1.0) -> TextCorpus:
     """One file cut in order: the first fractions["train"] of its tokens train, the next
     fractions["val"] validate, and so on; a split with fraction 0 is left out. Sizes are rounded
     down as for series (rnnops.data.preprocess.split_sizes); the last split takes the rest."""
@@ -110,7 +120,7 @@ def cut_corpus(path: Path, fractions: dict[str, float], level: str = "char") -> 
     for i, (name, fraction) in enumerate(kept.items()):
         end = end_all if i == len(kept) - 1 else start + int(n * fraction)
         parts[name], start = tokens[start:end], end
-    return _corpus(parts, dict.fromkeys(parts, str(path)))
+    return _corpus(parts, dict.fromkeys(parts, str(path)), train_fraction)
 
 
 def word_corpus(train: Path, val: Path, test: Path | None = None) -> TextCorpus:
