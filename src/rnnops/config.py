@@ -72,6 +72,13 @@ class DataConfig:
     stack: bool = False
     # more tables stacked with this one (data.stack): each the data.* keys it changes
     tables: tuple[dict[str, Any], ...] = ()
+    # columns read as inputs only, never forecast; and those whose values over the horizon are
+    # known when forecasting (a plan, a price list), which the model reads for the horizon too
+    past_covariates: tuple[str, ...] = ()
+    future_covariates: tuple[str, ...] = ()
+    # features of the timestamps, known ahead like future covariates: hour, dayofweek, month,
+    # dayofyear (each as the sine and cosine of its cycle)
+    calendar: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -582,6 +589,8 @@ def _check_rules(cfg: Config) -> None:
             if value < 1 or not float(value).is_integer():
                 raise ConfigError(f"data.split.{name}", f"{value!r} must be a whole row count")
     _check_stack(cfg)
+    if cfg.data.kind == "series":
+        _check_covariates(cfg)
     _check_quantiles(cfg)
     _check_processes(cfg)
     _check_sweep(cfg)
@@ -622,6 +631,29 @@ def _check_quantiles(cfg: Config) -> None:
             raise ConfigError("train.quantiles", f"has no {missing[0]:g}, an end of the "
                               f"{level:g} interval of evaluate.interval_levels; add "
                               f"{' and '.join(f'{q:g}' for q in ends)}, or drop the level")
+
+
+CALENDAR = ("hour", "dayofweek", "month", "dayofyear")
+
+
+def _check_covariates(cfg: Config) -> None:
+    d = cfg.data
+    for name in d.calendar:
+        if name not in CALENDAR:
+            raise ConfigError("data.calendar", f"unknown feature {name!r}; choose from "
+                              f"{', '.join(CALENDAR)}")
+    both = set(d.past_covariates) & set(d.future_covariates)
+    if both:
+        raise ConfigError("data.future_covariates", f"{sorted(both)[0]!r} is a past covariate "
+                          "too; name each column in one list")
+    for key in ("past_covariates", "future_covariates"):
+        if d.target in getattr(d, key):
+            raise ConfigError(f"data.{key}", f"{d.target!r} is data.target, which is forecast; "
+                              "a covariate is read only")
+    if d.stack and (d.past_covariates or d.future_covariates or d.calendar):
+        raise ConfigError("data.stack", "stacks series without covariates: every column of a "
+                          "stack is a series; leave data.past_covariates, future_covariates and "
+                          "calendar empty")
 
 
 def _check_stack(cfg: Config) -> None:

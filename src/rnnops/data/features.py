@@ -3,6 +3,7 @@ MS (all inputs in, the target out)."""
 
 from __future__ import annotations
 
+import numpy as np
 import pandas as pd
 
 from rnnops.config import DataConfig
@@ -31,10 +32,17 @@ def select_features(
     frame = frame.rename(columns=str)  # a new frame (no data copy): the caller's stays as it was
     check_names(frame.columns, origin)
     found = [c for c in frame.columns if c != time_column]
-    for key, names in (("data.target", [cfg.target]), ("data.columns", cfg.columns or [])):
+    covariates = [*cfg.past_covariates, *cfg.future_covariates]
+    for key, names in (("data.target", [cfg.target]), ("data.columns", cfg.columns or []),
+                       ("data.past_covariates", cfg.past_covariates),
+                       ("data.future_covariates", cfg.future_covariates)):
         if time_column in names:
             raise ConfigError(key, f"{time_column!r} is the time column of {origin} (data."
                                    f"time_column); name columns of values: {', '.join(found)}")
+        unknown = [c for c in names if c not in found]
+        if unknown and key.endswith("covariates"):
+            raise ConfigError(key, f"no column {unknown[0]!r} in {origin}; columns are "
+                                   f"{', '.join(found)}")
     if cfg.target not in found:
         raise ConfigError("data.target", f"no column {cfg.target!r} in {origin}; columns are "
                                          f"{', '.join(found)}")
@@ -50,6 +58,31 @@ def select_features(
         inputs = [c for c in found if c == cfg.target or _numeric_looking(frame[c])]
     if cfg.target not in inputs:
         inputs.append(cfg.target)
+    # the covariates last, read but never forecast
+    inputs = [c for c in inputs if c not in covariates] + covariates
     numeric = validated(frame, inputs, origin, rules(cfg, time_column))
-    targets = list(range(len(inputs))) if cfg.features == "M" else [inputs.index(cfg.target)]
+    forecast = len(inputs) - len(covariates)
+    targets = list(range(forecast)) if cfg.features == "M" else [inputs.index(cfg.target)]
     return numeric, targets
+
+
+#: data.calendar: each feature's value from a timestamp index, and the length of its cycle
+CALENDAR_CYCLES = {
+    "hour": (lambda t: t.hour + t.minute / 60, 24),
+    "dayofweek": (lambda t: t.dayofweek + t.hour / 24, 7),
+    "month": (lambda t: t.month - 1 + (t.day - 1) / t.days_in_month, 12),
+    "dayofyear": (lambda t: t.dayofyear - 1 + t.hour / 24, 365.25),
+}
+
+
+def calendar_features(times: pd.DatetimeIndex, names: tuple[str, ...] | list[str]
+                      ) -> pd.DataFrame:
+    """The sine and cosine of each named cycle at `times` (columns calendar_NAME_sin, _cos):
+    a cycle's end meets its start, which a plain hour or month number would not say."""
+    columns = {}
+    for name in names:
+        value, cycle = CALENDAR_CYCLES[name]
+        angle = 2 * np.pi * np.asarray(value(times), dtype=np.float64) / cycle
+        columns[f"calendar_{name}_sin"] = np.sin(angle).astype(np.float32)
+        columns[f"calendar_{name}_cos"] = np.cos(angle).astype(np.float32)
+    return pd.DataFrame(columns, index=times)

@@ -15,18 +15,20 @@ from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
+import pandas as pd
 
 from rnnops.atomic import staged
 from rnnops.config import Config, DataConfig, table_configs
 from rnnops.data.corpora import load_corpus
-from rnnops.data.features import select_features
-from rnnops.data.prepared import SPLITS, PreparedData
+from rnnops.data.features import calendar_features, select_features
+from rnnops.data.prepared import FUTURE_COLUMNS, SPLITS, PreparedData
 from rnnops.data.prepared_text import save_prepared_text, text_meta
 from rnnops.data.preprocess import Scaler, fill_missing, split_rows
 from rnnops.data.provenance import DATA_SETTINGS, data_settings
 from rnnops.data.sources import load_source
 from rnnops.data.text import TextCorpus
 from rnnops.data.validate import usual_step
+from rnnops.errors import ConfigError
 
 log = logging.getLogger(__name__)
 
@@ -50,6 +52,13 @@ def prepared_table(d: DataConfig, downloads: Path) -> PreparedData:
     frame, n_missing = fill_missing(frame, d.missing, loaded.origin)
     log.info("%s: %d rows x %d columns, %d missing values (%s)", d.name, len(frame),
              frame.shape[1], n_missing, d.missing)
+    if d.calendar:
+        if not isinstance(frame.index, pd.DatetimeIndex):
+            raise ConfigError("data.calendar", f"needs the timestamps of {loaded.origin}: set "
+                              "data.time_column")
+        frame = frame.join(calendar_features(frame.index, d.calendar))
+    future = [list(frame.columns).index(c) for c in d.future_covariates] + \
+        list(range(frame.shape[1] - 2 * len(d.calendar), frame.shape[1]))
     sha256, origin = loaded.sha256, loaded.origin
 
     # One float32 copy of the series, scaled in place; the splits are views into it.
@@ -82,6 +91,7 @@ def prepared_table(d: DataConfig, downloads: Path) -> PreparedData:
             "origin": origin,
             "source_sha256": sha256,
             "features": d.features,
+            **({FUTURE_COLUMNS: future} if future else {}),
             "rows": len(values),
             "missing_values": n_missing,
             "missing_policy": d.missing,

@@ -35,6 +35,7 @@ REBUILD = prepared_text.REBUILD
 WRITE_BLOCK = 8 << 20  # bytes of array data per write
 SPLITS = ("train", "val", "test")
 TABLES = "tables"  # the subfolder holding each stacked table (data.tables), one folder each
+FUTURE_COLUMNS = "future_columns"  # meta.json: columns known over the horizon (covariates)
 
 
 @dataclass(frozen=True)
@@ -50,10 +51,15 @@ class PreparedData:
     def n_channels(self) -> int:
         return len(self.columns)
 
+    @property
+    def future_columns(self) -> list[int]:
+        """The columns whose horizon values the model reads (future covariates, calendar)."""
+        return list(self.meta.get(FUTURE_COLUMNS, []))
+
     def windows(self, split: str, lookback: int, horizon: int, stride: int = 1) -> WindowDataset:
         return WindowDataset(
-            torch.from_numpy(self.arrays[split]), lookback, horizon, stride, self.target_columns
-        )
+            torch.from_numpy(self.arrays[split]), lookback, horizon, stride, self.target_columns,
+            self.future_columns)
 
     def series_windows(self, split: str, lookback: int, horizon: int,
                        stride: int = 1) -> StackedWindows:

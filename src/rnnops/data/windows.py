@@ -28,6 +28,7 @@ class WindowDataset(Dataset):
         horizon: int,
         stride: int = 1,
         target_columns: list[int] | None = None,
+        future_columns: list[int] | None = None,
     ):
         if series.ndim != 2:
             raise ValueError(f"series must be (time, channels), got shape {tuple(series.shape)}")
@@ -38,14 +39,23 @@ class WindowDataset(Dataset):
         )
         self._windows = self.series.unfold(0, lookback + horizon, stride)  # (N, C, L+H), a view
         self._targets = column_index(self.target_columns, self.series.device)
+        # Columns known over the horizon: x then holds the horizon's rows too, with only those
+        # columns kept (the others 0), and the model splits it at the lookback.
+        self.future_columns = list(future_columns or [])
+        self._unknown = [c for c in range(series.shape[1]) if c not in self.future_columns]
 
     def __len__(self) -> int:
         return self._windows.shape[0]
 
     def batch(self, index: torch.Tensor | list[int]) -> tuple[torch.Tensor, torch.Tensor]:
-        """x: (B, L, C) inputs, y: (B, H, targets)."""
+        """x: (B, L, C) inputs (B, L+H, C with future columns), y: (B, H, targets)."""
         w = self._windows[torch.as_tensor(index)].transpose(1, 2)  # (B, L+H, C)
-        return w[:, : self.lookback], w[:, self.lookback :, self._targets]
+        y = w[:, self.lookback :, self._targets]
+        if not self.future_columns:
+            return w[:, : self.lookback], y
+        x = w.clone()
+        x[:, self.lookback :, self._unknown] = 0
+        return x, y
 
     def __getitem__(self, i: int) -> tuple[torch.Tensor, torch.Tensor]:
         x, y = self.batch([i])
@@ -69,7 +79,7 @@ class WindowDataset(Dataset):
     def to(self, device: torch.device | str) -> WindowDataset:
         """The same windows over a copy of the series on `device` (one tensor, no windows)."""
         return WindowDataset(self.series.to(device), self.lookback, self.horizon, self.stride,
-                             self.target_columns)
+                             self.target_columns, self.future_columns)
 
 
 class StackedWindows:

@@ -119,5 +119,10 @@ def applicable(names: tuple[str, ...], n_targets: int) -> list[str]:
 
 
 def fit_baselines(names: list[str], setting: Setting, rows: slice) -> dict[str, Predict]:
-    """Each named baseline fit on setting.series[rows]."""
-    return {name: BASELINES[name](setting, rows) for name in names}
+    """Each named baseline fit on setting.series[rows]. A baseline reads a window's lookback
+    only: the horizon rows a window holds for a model with future covariates are cut off."""
+
+    def history_only(predict: Predict) -> Predict:
+        return lambda x, origins: predict(x[:, : setting.lookback], origins)
+
+    return {name: history_only(BASELINES[name](setting, rows)) for name in names}

@@ -20,14 +20,16 @@ from rnnops.models.seq2seq import AttentionSeq2Seq
 def _direct(spec: dict, size_in: int, size_out: int, columns: list[int]) -> nn.Module:
     quantiles = len(spec.get("quantiles", [])) or 1  # a quantile model: each output's quantiles
     return DirectHead(size_in, size_out * quantiles, spec["horizon"], spec["stack"],
-                      zero_init=spec["norm"] == "last")
+                      zero_init=spec["norm"] == "last",
+                      future_size=len(spec.get("future_columns", [])))
 
 
 def _seq2seq(spec: dict, size_in: int, size_out: int, columns: list[int]) -> nn.Module:
     quantiles = spec.get("quantiles", [])
     return AttentionSeq2Seq(size_in, size_out, spec["horizon"], spec["stack"], columns,
                             **spec["options"], quantiles=len(quantiles),
-                            point=quantiles.index(0.5) if quantiles else 0)
+                            point=quantiles.index(0.5) if quantiles else 0,
+                            future_size=len(spec.get("future_columns", [])))
 
 
 def _segrnn(spec: dict, size_in: int, size_out: int, columns: list[int]) -> nn.Module:
@@ -35,7 +37,8 @@ def _segrnn(spec: dict, size_in: int, size_out: int, columns: list[int]) -> nn.M
     return SegmentRecurrence(spec["input_size"], spec["output_size"], spec["horizon"],
                              spec["lookback"], spec["stack"],
                              channel_independent=spec["channel_independent"], **spec["options"],
-                             quantiles=len(spec.get("quantiles", [])))
+                             quantiles=len(spec.get("quantiles", [])),
+                             future_size=len(spec.get("future_columns", [])))
 
 
 ARCHITECTURES = {"direct": _direct, "seq2seq": _seq2seq, "segrnn": _segrnn}
@@ -89,7 +92,7 @@ def architecture_options(cfg: ModelConfig) -> dict[str, Any]:
 def model_spec(
     cfg: ModelConfig, input_size: int, output_size: int, horizon: int, lookback: int,
     target_columns: list[int] | None = None, per_series: bool = False,
-    quantiles: tuple[float, ...] = (),
+    quantiles: tuple[float, ...] = (), future_columns: list[int] | None = None,
 ) -> dict[str, Any]:
     """Everything that defines the model, as plain values (saved next to its weights).
     `per_series`: a univariate network that forecasts each channel it is given on its own (a
@@ -98,6 +101,7 @@ def model_spec(
     return {
         **({"per_series": True} if per_series else {}),
         **({"quantiles": list(quantiles)} if quantiles else {}),
+        **({"future_columns": list(future_columns)} if future_columns else {}),
         "architecture": cfg.architecture,
         "input_size": input_size,
         "output_size": output_size,
@@ -121,7 +125,8 @@ def build_from_spec(spec: dict[str, Any]) -> Forecaster:
     model = Forecaster(core, spec["input_size"], spec["output_size"], spec["horizon"],
                        norm=spec["norm"], channel_independent=spec["channel_independent"],
                        target_columns=columns, per_series=spec.get("per_series", False),
-                       quantiles=spec.get("quantiles"))
+                       quantiles=spec.get("quantiles"),
+                       future_columns=spec.get("future_columns"), lookback=spec["lookback"])
     model.spec = spec
     return model
 
@@ -129,8 +134,8 @@ def build_from_spec(spec: dict[str, Any]) -> Forecaster:
 def build_model(
     cfg: ModelConfig, input_size: int, output_size: int, horizon: int, lookback: int,
     target_columns: list[int] | None = None, per_series: bool = False,
-    quantiles: tuple[float, ...] = (),
+    quantiles: tuple[float, ...] = (), future_columns: list[int] | None = None,
 ) -> Forecaster:
     """The forecaster a config describes, for `input_size` channels in and `output_size` out."""
     return build_from_spec(model_spec(cfg, input_size, output_size, horizon, lookback,
-                                      target_columns, per_series, quantiles))
+                                      target_columns, per_series, quantiles, future_columns))

@@ -27,8 +27,13 @@ class Forecaster(nn.Module):
         target_columns: list[int] | None = None,
         per_series: bool = False,
         quantiles: list[float] | None = None,
+        future_columns: list[int] | None = None,
+        lookback: int = 0,
     ):
         super().__init__()
+        # Channels known over the horizon (future covariates, calendar): a window then holds the
+        # horizon's rows after its lookback, and the core reads those channels' values there.
+        self.future_columns, self.lookback = list(future_columns or []), lookback
         # A global model: univariate, every channel it is given forecast on its own.
         self.per_series = per_series
         # A quantile model (train.loss=quantile): the core forecasts every quantile of every
@@ -66,6 +71,10 @@ class Forecaster(nn.Module):
 
     def forecast(self, x: torch.Tensor, target: torch.Tensor | None = None):
         """(B, H, outputs), or (B, H, outputs, quantiles) for a quantile model, and details."""
+        future = None
+        if self.future_columns:
+            future = x[:, self.lookback :, self.future_columns]  # (B, H, F), scaled as trained
+            x = x[:, : self.lookback]
         batch, lookback, channels = x.shape
         if self.per_series and channels > 1:
             y, details = self.forecast(
@@ -82,7 +91,9 @@ class Forecaster(nn.Module):
             # per-channel targets exist only when every channel is forecast
             target = (target.transpose(1, 2).reshape(batch * channels, self.horizon, 1)
                       if target is not None and self.output_size == channels else None)
-        y, details = self.core(x, target)
+            if future is not None:  # every channel's forecast reads the window's covariates
+                future = future.repeat_interleave(channels, dim=0)
+        y, details = self.core(x, target) if future is None else self.core(x, target, future)
         if self.quantiles:  # outputs first, then quantiles: (N, H, outputs, quantiles)
             y = y.reshape(*y.shape[:2], -1, len(self.quantiles))
         if self.fold_channels:
@@ -103,16 +114,22 @@ class DirectHead(nn.Module):
     (the last value for norm `last`)."""
 
     def __init__(self, input_size: int, output_size: int, horizon: int, stack: dict,
-                 zero_init: bool = False):
+                 zero_init: bool = False, future_size: int = 0):
         super().__init__()
         self.horizon, self.output_size = horizon, output_size
         self.encoder = RecurrentStack(input_size=input_size, **stack)
-        self.head = nn.Linear(self.encoder.output_size, horizon * output_size)
+        # the summary, then the future covariates of every horizon step
+        self.head = nn.Linear(self.encoder.output_size + horizon * future_size,
+                              horizon * output_size)
         if zero_init:
             nn.init.zeros_(self.head.weight)
             nn.init.zeros_(self.head.bias)
 
-    def forward(self, x: torch.Tensor, target: torch.Tensor | None = None):
+    def forward(self, x: torch.Tensor, target: torch.Tensor | None = None,
+                future: torch.Tensor | None = None):
         y, _ = self.encoder(x)
-        out = self.head(self.encoder.summary(y))
+        summary = self.encoder.summary(y)
+        if future is not None:
+            summary = torch.cat([summary, future.flatten(1)], dim=-1)
+        out = self.head(summary)
         return out.view(-1, self.horizon, self.output_size), {}

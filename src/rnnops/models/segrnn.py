@@ -36,6 +36,7 @@ class SegmentRecurrence(nn.Module):
         head_dropout: float = 0.0,
         channel_embedding: bool = True,
         quantiles: int = 0,
+        future_size: int = 0,
     ):
         super().__init__()
         w = segment_length
@@ -60,6 +61,8 @@ class SegmentRecurrence(nn.Module):
             self.channel = nn.Parameter(torch.randn(input_size, d - d // 2))
         else:
             self.position = nn.Parameter(torch.randn(self.n_out, d))
+        # each horizon segment's future covariates join its query
+        self.future = nn.Linear(w * future_size, d) if future_size else None
         self.head = nn.Sequential(nn.Dropout(head_dropout),
                                   nn.Linear(d, per_segment_out * self.quantiles))
 
@@ -76,7 +79,18 @@ class SegmentRecurrence(nn.Module):
             q = self.position.unsqueeze(0)
         return q.unsqueeze(0).expand(batch, *q.shape).reshape(-1, 1, q.shape[-1])
 
-    def forward(self, x: torch.Tensor, target: torch.Tensor | None = None):
+    def future_queries(self, future: torch.Tensor, batch: int, channels: int) -> torch.Tensor:
+        """(B, H, F) covariates -> one vector per horizon segment, in the queries' order."""
+        missing = self.n_out * self.w - future.shape[1]
+        if missing:  # a horizon w does not divide: its last step repeated, as decoded then cut
+            future = torch.cat([future, future[:, -1:].expand(-1, missing, -1)], dim=1)
+        segments = self.future(future.reshape(batch, self.n_out, -1))  # (B, n_out, d)
+        if self.channel_independent:  # every channel's queries read the same covariates
+            segments = segments.unsqueeze(1).expand(batch, channels, *segments.shape[1:])
+        return segments.reshape(-1, 1, segments.shape[-1])
+
+    def forward(self, x: torch.Tensor, target: torch.Tensor | None = None,
+                future: torch.Tensor | None = None):
         if self.pad:
             x = torch.cat([x[:, :1].expand(-1, self.pad, -1), x], dim=1)
         batch, lookback, channels = x.shape
@@ -86,7 +100,10 @@ class SegmentRecurrence(nn.Module):
             segments = x.reshape(batch, self.n_in, self.w * channels)
         _, state = self.rnn(self.embed(segments))
         state = map_state(lambda s: s.repeat_interleave(self.n_out, dim=0), state)
-        y, _ = self.rnn(self.queries(batch), state)
+        queries = self.queries(batch)
+        if future is not None:
+            queries = queries + self.future_queries(future, batch, channels)
+        y, _ = self.rnn(queries, state)
         out = self.head(y[:, 0])  # (sequences x n_out, per-segment outputs)
         q = self.quantiles  # per step: outputs first, then quantiles
         if self.channel_independent:

@@ -52,6 +52,7 @@ class AttentionSeq2Seq(AdditiveAttention):
         teacher_forcing_decay: float = 0.9,
         quantiles: int = 0,
         point: int = 0,
+        future_size: int = 0,
     ):
         super().__init__()
         self.horizon, self.output_size = horizon, output_size
@@ -61,7 +62,8 @@ class AttentionSeq2Seq(AdditiveAttention):
         self.teacher_forcing, self.decay, self.epoch = teacher_forcing, teacher_forcing_decay, 0
         self.encoder = RecurrentStack(input_size=input_size, **stack)
         encoded, hidden = self.encoder.output_size, stack["hidden_size"]
-        self.decoder = cell_class(stack["cell"])(output_size + encoded, hidden,
+        # each step reads the last value, the context and that step's future covariates
+        self.decoder = cell_class(stack["cell"])(output_size + encoded + future_size, hidden,
                                                  **(stack.get("cell_options") or {}))
         self.initial_query = nn.Linear(encoded, hidden)  # s_{-1} from the encoder's summary
         self.init_attention(encoded, hidden, attention_size)
@@ -73,7 +75,8 @@ class AttentionSeq2Seq(AdditiveAttention):
     def teacher_forcing_ratio(self) -> float:
         return self.teacher_forcing * self.decay ** self.epoch
 
-    def forward(self, x: torch.Tensor, target: torch.Tensor | None = None):
+    def forward(self, x: torch.Tensor, target: torch.Tensor | None = None,
+                future: torch.Tensor | None = None):
         encoded, _ = self.encoder(x)
         keys = self.key(encoded)  # W_h h_j once for all decoder steps
         s = torch.tanh(self.initial_query(self.encoder.summary(encoded)))
@@ -82,7 +85,8 @@ class AttentionSeq2Seq(AdditiveAttention):
         state, outputs, weights = None, [], []
         for t in range(self.horizon):
             context, alpha = self.attend(s, keys, encoded)
-            step_in = torch.cat([previous, context], dim=-1).unsqueeze(1)
+            step_in = torch.cat([previous, context, *(() if future is None else (future[:, t],))],
+                                dim=-1).unsqueeze(1)
             y, state = self.decoder(step_in, state)
             s = y[:, 0]
             prediction = self.out(torch.cat([s, context], dim=-1))

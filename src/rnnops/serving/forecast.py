@@ -4,7 +4,7 @@ the model, so a caller never scales anything."""
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -43,6 +43,11 @@ class ForecastService:
     # split-conformal half-widths on scaled data, {"levels": [...], "half_widths": (levels, H,
     # targets)} (evaluation/intervals.py): forecast bounds on request; None: none calibrated
     intervals: dict | None = None
+    # columns known over the horizon (data.future_covariates, then data.calendar's, which are
+    # the last 2 x len(calendar) columns and computed from the times): a history then ends with
+    # the horizon's rows, its targets empty and its future covariates given
+    future_columns: list[int] = field(default_factory=list)
+    calendar: list[str] = field(default_factory=list)
 
     @property
     def targets(self) -> list[str]:
@@ -62,7 +67,8 @@ class ForecastService:
         return cls(model, columns, targets, shift, scale, lookback, horizon,
                    settings.get("time_column"), settings.get("missing"),
                    tuple(settings.get("na_values") or ()), settings.get("duplicates") or "error",
-                   per_series, intervals)
+                   per_series, intervals, data.future_columns,
+                   list(settings.get("calendar") or []))
 
     def for_series(self, frame: pd.DataFrame) -> ForecastService:
         """A global model's service for the series a history frame holds (every column named by
@@ -94,8 +100,8 @@ class ForecastService:
 
         folder.mkdir(parents=True, exist_ok=True)
         save_model(self.model, folder / MODEL)
-        export_onnx(self.model, self.lookback, 1 if self.per_series else len(self.columns),
-                    folder / ONNX)
+        export_onnx(self.model, self.lookback + (self.horizon if self.future_columns else 0),
+                    1 if self.per_series else len(self.columns), folder / ONNX)
         (folder / SERVICE).write_text(json.dumps({
             "kind": "forecaster", "columns": self.columns, "target_columns": self.target_columns,
             "shift": self.shift.tolist(), "scale": self.scale.tolist(),
@@ -103,6 +109,8 @@ class ForecastService:
             "missing": self.missing, "na_values": list(self.na_values),
             "duplicates": self.duplicates, **({"per_series": True} if self.per_series else {}),
             **({"intervals": self.intervals} if self.intervals else {}),
+            **({"future_columns": self.future_columns, "calendar": self.calendar}
+               if self.future_columns else {}),
         }, indent=2) + "\n")
         write_manifest(folder)  # checked whenever the model is loaded
 
@@ -121,13 +129,17 @@ class ForecastService:
                    np.asarray(meta["shift"]), np.asarray(meta["scale"]), meta["lookback"],
                    meta["horizon"], meta.get("time_column"), meta.get("missing"),
                    tuple(meta.get("na_values") or ()), meta.get("duplicates") or "error",
-                   meta.get("per_series", False), meta.get("intervals"))
+                   meta.get("per_series", False), meta.get("intervals"),
+                   meta.get("future_columns", []), meta.get("calendar", []))
 
     def history(self, model_input: Any) -> np.ndarray:
         """(B, L, C) float64: the last lookback rows of each history, checked as prepare checks a
         training file (rnnops.data.validate) and with its gaps filled as prepare filled the
         training data's. A DataFrame (columns by name; others, such as a date, ignored), a (T,)
         array for one channel, a (T, C) or a (B, T, C) array."""
+        if self.future_columns:
+            raise DataError("this model reads future covariates: give the history as a table "
+                            "that ends with the horizon's rows (targets empty, covariates given)")
         if isinstance(model_input, pd.DataFrame):
             return self.read_rows(self.checked_frame(model_input), "history")[None]
         try:
@@ -228,6 +240,9 @@ class ForecastService:
     def forecast(self, history: np.ndarray) -> np.ndarray:
         """(B, L, C) original units -> (B, H, targets) original units."""
         x = ((history - self.shift) / self.scale).astype(np.float32)
+        if self.future_columns:  # the horizon's rows hold the future covariates alone
+            unknown = [c for c in range(x.shape[2]) if c not in self.future_columns]
+            x[:, self.lookback :, unknown] = 0
         if self.per_series:  # one univariate forecast per series (the ONNX copy reads one)
             batch, lookback, series = x.shape
             y = run(self.model, x.transpose(0, 2, 1).reshape(batch * series, lookback, 1))
@@ -235,6 +250,58 @@ class ForecastService:
         else:
             y = run(self.model, x)
         return y * self.scale[self.target_columns] + self.shift[self.target_columns]
+
+    @property
+    def given(self) -> list[str]:
+        """The columns a history holds: all but the calendar's, which come from its times."""
+        return self.columns[: len(self.columns) - 2 * len(self.calendar)]
+
+    @property
+    def covariates(self) -> list[str]:
+        """The future covariates a request gives for the horizon."""
+        return [self.columns[c] for c in self.future_columns if self.columns[c] in self.given]
+
+    def with_future(self, frame: pd.DataFrame) -> tuple[np.ndarray, pd.DataFrame]:
+        """A history that ends with the horizon's rows (targets empty, future covariates given)
+        as the model's (1, L + H, C) input in original units, and the checked history part."""
+        targets = [c for c in self.targets if c in frame.columns]
+        empty = frame[targets].isna().all(axis=1).to_numpy() if targets else np.zeros(0, bool)
+        ahead = len(empty) - int(np.flatnonzero(~empty)[-1]) - 1 if (~empty).any() else 0
+        names = ", ".join(self.covariates) or "none: the calendar's come from the times"
+        if ahead < self.horizon:
+            raise DataError(f"history has {ahead} rows after its last value of "
+                            f"{', '.join(self.targets)}, fewer than the horizon {self.horizon}: "
+                            f"end it with the horizon's rows, targets empty and the future "
+                            f"covariates given ({names})")
+        absent = [c for c in self.covariates if c not in frame.columns]
+        if absent:
+            raise DataError(f"history has no column {absent[0]!r}, a future covariate the "
+                            f"model reads for each step of the horizon ({names})")
+        history, future = frame.iloc[: len(frame) - ahead], frame.iloc[len(frame) - ahead:]
+        future = future.iloc[: self.horizon]
+        given = replace(self, columns=self.given, calendar=[], future_columns=[])
+        checked = given.checked_frame(history)
+        rows = given.read_rows(checked, "history")  # (L, given columns)
+        ahead_values = np.zeros((self.horizon, len(self.columns)))
+        for name in self.covariates:
+            cells = pd.to_numeric(future[name], errors="coerce").to_numpy(dtype=np.float64)
+            if not np.isfinite(cells).all():
+                step = int(np.flatnonzero(~np.isfinite(cells))[0]) + 1
+                raise DataError(f"history's future covariate {name!r} has no number at horizon "
+                                f"step {step}; give it for each of the {self.horizon} steps")
+            ahead_values[:, self.columns.index(name)] = cells
+        if self.calendar:
+            from rnnops.data.features import calendar_features
+
+            if not isinstance(checked.index, pd.DatetimeIndex):
+                raise DataError("history has no times, which the model's calendar features "
+                                f"({', '.join(self.calendar)}) are computed from")
+            past = checked.index[-self.lookback:]
+            times = pd.DatetimeIndex(future_times(checked.index, self.horizon) or [])
+            start = len(self.given)
+            rows = np.concatenate([rows, calendar_features(past, self.calendar).to_numpy()], 1)
+            ahead_values[:, start:] = calendar_features(times, self.calendar).to_numpy()
+        return np.concatenate([rows, ahead_values])[None], checked
 
     def bounds(self, point: np.ndarray) -> pd.DataFrame:
         """The conformal intervals around one (H, targets) forecast in original units: columns
@@ -264,7 +331,10 @@ class ForecastService:
             wanted = self.for_series(model_input)
             if wanted.columns != self.columns:
                 return wanted.predict(model_input, params)
-        if isinstance(model_input, pd.DataFrame):
+        if isinstance(model_input, pd.DataFrame) and self.future_columns:
+            history, checked = self.with_future(model_input)
+            times = future_times(checked.index, self.horizon)
+        elif isinstance(model_input, pd.DataFrame):
             checked = self.checked_frame(model_input)
             history = self.read_rows(checked, "history")[None]
             times = future_times(checked.index, self.horizon)

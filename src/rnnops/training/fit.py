@@ -58,6 +58,7 @@ def make_model(cfg: Config, data: PreparedData) -> Forecaster:
         lookback=cfg.data.lookback,
         target_columns=data.target_columns,
         quantiles=quantiles,
+        future_columns=data.future_columns,
     )
 
 
