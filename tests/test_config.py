@@ -26,7 +26,7 @@ def test_default_config_composes_into_typed_dataclasses():
         ("train.lr=abc", "train.lr", "expected a number"),
         ("data.missing=guess", "data.missing", "is not one of"),
         ("data.split.train=0.9", "data.split", "add up to"),
-        ("train.loss=rmse", "train.loss", "must be mse, mae or huber"),
+        ("train.loss=rmse", "train.loss", "must be mse, mae, huber or quantile"),
         ("train.ema=1", "train.ema", "must be in [0, 1)"),
         ("trainer.accelerator=tpu", "trainer.accelerator", "must be cpu, gpu, cuda, auto"),
         ("trainer.precision=half", "trainer.precision", "must be auto, 32-true"),
