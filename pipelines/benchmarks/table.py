@@ -70,7 +70,7 @@ def transfer_table(rows: dict) -> list[str]:
     """The transfer rows (rows.yaml `transfer`) side by side by fraction of training rows."""
     by_fraction: dict[float, dict[str, dict]] = {}
     for name, row in rows.items():
-        if "transfer" in row and (r := result(name)):
+        if "transfer" in row and "corpus" not in row["transfer"] and (r := result(name)):
             by_fraction.setdefault(row["transfer"]["fraction"], {})[row["transfer"]["start"]] = r
     if not by_fraction:
         return []
@@ -83,6 +83,27 @@ def transfer_table(rows: dict) -> list[str]:
                  if start in runs else "not run" for start in ("pre-trained", "scratch")]
         baseline = best_baseline(next(iter(runs.values()))["metrics"])
         lines.append(f"| {fraction:.0%} | {cells[0]} | {cells[1]} | {baseline} |")
+    return lines
+
+
+def text_transfer_table(rows: dict) -> list[str]:
+    """The character-model transfer rows side by side by fraction of training text."""
+    by_fraction: dict[float, dict[str, dict]] = {}
+    for name, row in rows.items():
+        if row.get("transfer", {}).get("corpus") == "text" and (r := result(name)):
+            by_fraction.setdefault(row["transfer"]["fraction"], {})[row["transfer"]["start"]] = r
+    if not by_fraction:
+        return []
+    lines = ["\n## Transfer: Tiny Shakespeare validation bits per character by fraction of its "
+             "training text\n",
+             "| training text | pre-trained on Penn Treebank's characters, fine-tuned | same "
+             "model from scratch |", "|---|---|---|"]
+    for fraction in sorted(by_fraction):
+        runs = by_fraction[fraction]
+        cells = [f"{runs[start]['metrics']['model']['bpc']:.3f} bpc (epochs "
+                 f"{runs[start]['train']['epochs_run']})" if start in runs else "not run"
+                 for start in ("pre-trained", "scratch")]
+        lines.append(f"| {fraction:.0%} | {cells[0]} | {cells[1]} |")
     return lines
 
 
@@ -132,7 +153,7 @@ def render() -> str:
         lines.append(f"| {name} | {ours(r)} | {target} | {target_met(r, row.get('target', {}))} "
                      f"| {published} | {r['train']['epochs_run']} | {minutes:.1f} min | "
                      f"{r['device']} | `{r['command']}` |")
-    lines += transfer_table(rows) + interval_table(rows)
+    lines += transfer_table(rows) + text_transfer_table(rows) + interval_table(rows)
     notes = [f"- {name}: {' '.join(row['note'].split())}" for name, row in rows.items()
              if row.get("note")]
     if notes:

@@ -3,7 +3,7 @@
 import pandas as pd
 import yaml
 
-from rnnops.evaluation.forecasts import for_dvc_plots
+from rnnops.evaluation.forecasts import DVC_BANDS, for_dvc_plots
 from rnnops.evaluation.suite import BASELINES
 from tests.conftest import ROOT
 
@@ -18,7 +18,7 @@ def test_missing_baselines_are_empty_columns_not_missing_ones():
 
 def test_every_plotted_baseline_column_is_one_evaluate_writes():
     plots = yaml.safe_load((ROOT / "dvc.yaml").read_text())["plots"]
-    written = {"model", "actual", "forecast", *BASELINES}
+    written = {"model", "actual", "forecast", *BASELINES, *DVC_BANDS}
     for plot in plots:
         if not isinstance(plot, dict):
             continue

@@ -57,6 +57,10 @@ class WindowDataset(Dataset):
         x[:, self.lookback :, self._unknown] = 0
         return x, y
 
+    def series_rows(self, window: torch.Tensor, column: torch.Tensor) -> torch.Tensor:
+        """(n, L+H): the rows of window[i] in channel column[i], one series' window each."""
+        return self._windows[window, column]
+
     def __getitem__(self, i: int) -> tuple[torch.Tensor, torch.Tensor]:
         x, y = self.batch([i])
         return x[0], y[0]
@@ -122,7 +126,7 @@ class StackedWindows:
             if len(rows):
                 local, columns = index[rows] - int(self.starts[number]), p.series.shape[1]
                 window, column = local // columns, local % columns
-                windows[rows] = p._windows[window, column]
+                windows[rows] = p.series_rows(window, column)
         return windows[:, : self.lookback, None], windows[:, self.lookback :, None]
 
     def to(self, device: torch.device | str) -> StackedWindows:
