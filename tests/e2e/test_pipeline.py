@@ -46,7 +46,8 @@ def test_metrics_file_and_model_beats_last_value(pipeline):
                             "ets", "arima"}
     for values in metrics.values():
         names = {"mse", "mae", "rmse", "smape", "mase"}
-        assert set(values) == names | {f"{n}_original" for n in names}
+        intervals = {"coverage_80", "width_80", "coverage_95", "width_95", "pinball", "crps"}
+        assert set(values) == names | {f"{n}_original" for n in names} | intervals
     assert metrics == results["evaluate"]
     assert metrics["model"]["mse"] < metrics["last_value"]["mse"]
     assert metrics["model"]["mae_original"] < metrics["last_value"]["mae_original"]
