@@ -28,8 +28,8 @@ PREPARED_BY: dict[str, tuple[str, ...]] = {
     "series": ("name", "source", "dataset", "path", "url", "sha256", "format", "delimiter",
                "time_column", "target", "features", "columns", "length", "missing", "na_values",
                "duplicates", "lookback",
-               "horizon", "split", "scaler", "train_fraction", "tables", "past_covariates",
-               "future_covariates", "calendar"),
+               "horizon", "split", "scaler", "train_fraction", "stack", "tables",
+               "past_covariates", "future_covariates", "calendar"),
     "text": ("name", "source", "dataset", "path", "url", "sha256", "level", "split",
              "train_fraction"),
 }
