@@ -40,9 +40,9 @@ def test_metrics_hold_the_model_and_every_baseline(evaluated):
     # Data-only baselines on CO2's 433 test windows (docs/benchmarks.md has the same figures)
     assert metrics["seasonal_naive"]["mse"] == pytest.approx(0.03004, abs=5e-5)
     assert metrics["last_value"]["mse"] == pytest.approx(0.08902, abs=5e-5)
-    # their split-conformal intervals cover near the nominal 80 and 95 % of the test values
-    assert metrics["seasonal_naive"]["coverage_80"] == pytest.approx(0.7824, abs=5e-4)
-    assert metrics["seasonal_naive"]["coverage_95"] == pytest.approx(0.9334, abs=5e-4)
+    # its split-conformal intervals under-cover: the trend makes test errors exceed validation's
+    assert metrics["seasonal_naive"]["coverage_80"] == pytest.approx(0.5815, abs=5e-4)
+    assert metrics["seasonal_naive"]["coverage_95"] == pytest.approx(0.8154, abs=5e-4)
     # on this trending, seasonal series the linear and ARIMA models beat the seasonal naive
     # forecast, which beats the last value; ETS only the last value
     for fitted in ("linear", "arima"):
