@@ -40,17 +40,11 @@ class Conformal:
     levels: tuple[float, ...]
     half_widths: np.ndarray
 
-    def bounds(self, point: torch.Tensor | np.ndarray, scale: np.ndarray | float = 1.0
-               ) -> dict[float, tuple]:
-        """level -> (lower, upper) around a (B, H, targets) point forecast; `scale`: the
-        targets' scale where the point is in original units and the widths in scaled ones."""
-        out = {}
-        for level, width in zip(self.levels, self.half_widths, strict=True):
-            width = width * scale
-            if isinstance(point, torch.Tensor):
-                width = torch.as_tensor(width, dtype=point.dtype)
-            out[level] = (point - width, point + width)
-        return out
+    def bounds(self, point: torch.Tensor) -> dict[float, tuple]:
+        """level -> (lower, upper) around a (B, H, targets) point forecast, in its units."""
+        return {level: (point - torch.as_tensor(width, dtype=point.dtype),
+                        point + torch.as_tensor(width, dtype=point.dtype))
+                for level, width in zip(self.levels, self.half_widths, strict=True)}
 
     def around(self, point: torch.Tensor, x: torch.Tensor) -> dict[float, tuple]:
         """The intervals of one batch (as QuantileIntervals.around)."""
@@ -58,10 +52,6 @@ class Conformal:
 
     def to_dict(self) -> dict:
         return {"levels": list(self.levels), "half_widths": self.half_widths.tolist()}
-
-    @classmethod
-    def from_dict(cls, saved: dict) -> Conformal:
-        return cls(tuple(saved["levels"]), np.asarray(saved["half_widths"], dtype=np.float64))
 
 
 def calibrate(errors: np.ndarray, levels: tuple[float, ...]) -> Conformal:

@@ -66,12 +66,10 @@ def matched_state(model: torch.nn.Module, saved: dict[str, torch.Tensor], source
                        f"{name} ({tuple(theirs.shape)} there, {tuple(tensor.shape)} here)")
     if not matched:
         raise ConfigError(KEY, f"no layer of {source} fits this model (by name and shape)")
-    if not report:
-        pass
-    elif skipped:
+    if report and skipped:
         log.info("%s: %d of %d tensors loaded; kept fresh: %s", source, len(matched), len(own),
                  ", ".join(skipped))
-    else:
+    elif report:
         log.info("starting from %s (all %d tensors)", source, len(own))
     return matched
 
